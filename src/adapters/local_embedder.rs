@@ -1,0 +1,182 @@
+//! `Embedder` running a sentence-transformers BERT model (all-MiniLM-L6-v2: 384 dims, mean
+//! pooling, L2-normalised) in-process with candle, in pure Rust.
+//!
+//! The model reads at most 256 tokens. Rather than let longer text silently fall out of the
+//! embedding (the tokenizer file even truncates at 128), each text is cut into windows of 254
+//! tokens (+[CLS]/[SEP]); the embedding is the mean over all windows' token states, then
+//! normalised. For text within one window this is exactly sentence-transformers' output.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config, DTYPE};
+use tokenizers::Tokenizer;
+use tokio::sync::Semaphore;
+use tracing::{info, instrument};
+
+use crate::ports::{EmbedError, Embedder};
+
+/// Model name recorded in the database when none is configured.
+pub const DEFAULT_LOCAL_MODEL_NAME: &str = "sentence-transformers/all-MiniLM-L6-v2";
+/// Tokens per window, leaving room for [CLS] and [SEP] in the 256-token input.
+const WINDOW_TOKENS: usize = 254;
+/// About 4 characters per token for English prose: one chunk fits one window.
+const PREFERRED_CHUNK_CHARS: usize = 1000;
+/// Windows per forward pass (best throughput on 2 cores, stack-notes §3).
+const WINDOWS_PER_PASS: usize = 16;
+
+struct Model {
+    bert: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    cls: u32,
+    sep: u32,
+    dimensions: usize,
+}
+
+pub struct LocalEmbedder {
+    model: Arc<Model>,
+    model_id: String,
+    /// One forward pass at a time: candle already spreads a pass over every core.
+    gate: Semaphore,
+}
+
+impl std::fmt::Debug for LocalEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalEmbedder").field("model_id", &self.model_id).finish_non_exhaustive()
+    }
+}
+
+impl LocalEmbedder {
+    /// Load a sentence-transformers BERT folder (`config.json`, `model.safetensors`, `tokenizer.json`).
+    ///
+    /// # Errors
+    /// [`EmbedError::Load`] naming the missing or unreadable file.
+    pub fn load(dir: &Path, name: &str) -> Result<Self, EmbedError> {
+        let load_err = |what: &str, e: &dyn std::fmt::Display| {
+            EmbedError::Load(format!("{what} in {}: {e} (set CRAWLRAG_EMBEDDING_MODEL_PATH to a sentence-transformers model folder, e.g. the output of scripts/model.sh)", dir.display()))
+        };
+        let config_text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_err("cannot read config.json", &e))?;
+        let config: Config = serde_json::from_str(&config_text).map_err(|e| load_err("invalid config.json", &e))?;
+        let mut tokenizer =
+            Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| load_err("cannot load tokenizer.json", &e))?;
+        // We window and pad ourselves; the file's truncation (128) would drop text.
+        tokenizer.with_truncation(None).map_err(|e| load_err("tokenizer", &e))?;
+        tokenizer.with_padding(None);
+        let cls = tokenizer.token_to_id("[CLS]").ok_or_else(|| load_err("tokenizer", &"no [CLS] token"))?;
+        let sep = tokenizer.token_to_id("[SEP]").ok_or_else(|| load_err("tokenizer", &"no [SEP] token"))?;
+        let device = Device::Cpu;
+        let weights = dir.join("model.safetensors");
+        if !weights.is_file() {
+            return Err(load_err("missing model.safetensors", &"file not found"));
+        }
+        // SAFETY: the file is mapped read-only and not modified while the model lives.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &device) }
+            .map_err(|e| load_err("cannot map model.safetensors", &e))?;
+        let bert = BertModel::load(vb, &config).map_err(|e| load_err("cannot build BERT", &e))?;
+        info!(model = name, dimensions = config.hidden_size, "local embedding model loaded");
+        Ok(Self {
+            model: Arc::new(Model { bert, tokenizer, device, cls, sep, dimensions: config.hidden_size }),
+            model_id: format!("local:{name}"),
+            gate: Semaphore::new(1),
+        })
+    }
+}
+
+#[async_trait]
+impl Embedder for LocalEmbedder {
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn dimensions(&self) -> usize {
+        self.model.dimensions
+    }
+
+    fn preferred_chunk_chars(&self) -> usize {
+        PREFERRED_CHUNK_CHARS
+    }
+
+    #[instrument(skip_all, fields(texts = texts.len()))]
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let _permit = self.gate.acquire().await.map_err(|e| EmbedError::Internal(e.to_string()))?;
+        let model = Arc::clone(&self.model);
+        let texts = texts.to_vec();
+        tokio::task::spawn_blocking(move || model.embed_blocking(&texts))
+            .await
+            .map_err(|e| EmbedError::Internal(format!("embedding task failed: {e}")))?
+    }
+}
+
+/// One window of one text.
+struct Window {
+    text: usize,
+    ids: Vec<u32>,
+}
+
+impl Model {
+    fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut windows = Vec::new();
+        for (text, content) in texts.iter().enumerate() {
+            let encoding = self.tokenizer.encode(content.as_str(), false).map_err(|e| EmbedError::Internal(e.to_string()))?;
+            let ids = encoding.get_ids();
+            let mut pieces: Vec<&[u32]> = ids.chunks(WINDOW_TOKENS).collect();
+            if pieces.is_empty() {
+                pieces.push(&[]);
+            }
+            for piece in pieces {
+                let mut window = Vec::with_capacity(piece.len() + 2);
+                window.push(self.cls);
+                window.extend_from_slice(piece);
+                window.push(self.sep);
+                windows.push(Window { text, ids: window });
+            }
+        }
+        // Per text: sum of token states and token count over all its windows.
+        let mut sums = vec![vec![0f32; self.dimensions]; texts.len()];
+        let mut counts = vec![0f32; texts.len()];
+        for batch in windows.chunks(WINDOWS_PER_PASS) {
+            let pooled = self.forward_sums(batch).map_err(|e| EmbedError::Internal(e.to_string()))?;
+            for (window, (sum, count)) in batch.iter().zip(pooled) {
+                for (acc, v) in sums[window.text].iter_mut().zip(sum) {
+                    *acc += v;
+                }
+                counts[window.text] += count;
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .zip(counts)
+            .map(|(sum, count)| {
+                let mean: Vec<f32> = sum.iter().map(|v| v / count.max(1.0)).collect();
+                let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                mean.into_iter().map(|v| v / norm).collect()
+            })
+            .collect())
+    }
+
+    /// Masked sums of the last hidden states of each window, with the number of real tokens.
+    fn forward_sums(&self, batch: &[Window]) -> candle_core::Result<Vec<(Vec<f32>, f32)>> {
+        let longest = batch.iter().map(|w| w.ids.len()).max().unwrap_or(2);
+        let mut ids = Vec::with_capacity(batch.len() * longest);
+        let mut mask = Vec::with_capacity(batch.len() * longest);
+        for window in batch {
+            ids.extend(window.ids.iter().copied());
+            mask.extend(std::iter::repeat_n(1u32, window.ids.len()));
+            ids.extend(std::iter::repeat_n(0u32, longest - window.ids.len()));
+            mask.extend(std::iter::repeat_n(0u32, longest - window.ids.len()));
+        }
+        let ids = Tensor::from_vec(ids, (batch.len(), longest), &self.device)?;
+        let mask = Tensor::from_vec(mask, (batch.len(), longest), &self.device)?;
+        let states = self.bert.forward(&ids, &ids.zeros_like()?, Some(&mask))?; // [b, n, d]
+        let mask_f = mask.to_dtype(DType::F32)?;
+        let sums = states.broadcast_mul(&mask_f.unsqueeze(2)?)?.sum(1)?; // [b, d]
+        let counts = mask_f.sum(1)?; // [b]
+        let sums: Vec<Vec<f32>> = sums.to_vec2()?;
+        let counts: Vec<f32> = counts.to_vec1()?;
+        Ok(sums.into_iter().zip(counts).collect())
+    }
+}

@@ -1,0 +1,289 @@
+//! `Store` on Postgres + pgvector (Supabase-compatible), through sqlx. Migrations from
+//! `migrations/` run at connect; the embedding column is sized from the configured model once and
+//! recorded in `meta`, so a different model later fails loudly instead of corrupting search.
+
+mod queries;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pgvector::Vector;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
+use tracing::{info, instrument};
+
+use crate::domain::{Hit, SourceId, SourceInfo};
+use crate::ports::{PageWrite, Store, StoreError, VectorQuery};
+
+/// Default size of the connection pool.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connection settings of the Postgres store.
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    pub url: String,
+    /// Schema holding crawlrag's tables (created if missing); `None` = the server's default.
+    pub schema: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connect, create the schema if asked, and apply migrations.
+    ///
+    /// # Errors
+    /// `Unavailable` when the server cannot be reached, `Migration` when the schema cannot be set up.
+    pub async fn connect(config: &PgConfig) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = config
+            .url
+            .parse()
+            .map_err(|e| StoreError::Unavailable(format!("DATABASE_URL is not a valid Postgres URL: {e}")))?;
+        let schema = config.schema.clone();
+        if let Some(name) = &schema {
+            validate_schema_name(name)?;
+        }
+        let search_path = schema.clone();
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _meta| {
+                let search_path = search_path.clone();
+                Box::pin(async move {
+                    conn.execute("set client_min_messages = warning").await?;
+                    if let Some(schema) = search_path {
+                        // validated identifier: [a-z_][a-z0-9_]*
+                        conn.execute(AssertSqlSafe(format!("set search_path to {schema}, public"))).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        if let Some(schema) = &schema {
+            pool.execute(AssertSqlSafe(format!("create schema if not exists {schema}")))
+                .await
+                .map_err(|e| StoreError::Migration(e.to_string()))?;
+        }
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        info!(schema = schema.as_deref().unwrap_or("default"), "postgres store ready");
+        Ok(Self { pool })
+    }
+
+    /// The pool, for tests and tooling that inspect the tables directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn validate_schema_name(name: &str) -> Result<(), StoreError> {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63;
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Migration(format!(
+            "schema name '{name}' must be lowercase letters, digits and underscores"
+        )))
+    }
+}
+
+fn unavailable(err: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+/// Connection-level failures mean the database is down; the rest are query errors.
+fn classify(err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
+        other => StoreError::Query(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    #[instrument(skip(self))]
+    async fn ensure_embedding_space(&self, model: &str, dimensions: usize) -> Result<(), StoreError> {
+        let dim = i32::try_from(dimensions).map_err(|_| StoreError::Query("dimension too large".into()))?;
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query(queries::LOCK).bind("meta").execute(&mut *tx).await.map_err(classify)?;
+        let stored: Option<(String, i32)> =
+            sqlx::query_as(queries::READ_META).fetch_optional(&mut *tx).await.map_err(classify)?;
+        if let Some((stored_model, stored_dim)) = stored {
+            if stored_model == model && stored_dim == dim {
+                return Ok(());
+            }
+            return Err(StoreError::EmbeddingMismatch {
+                stored_model,
+                stored_dim: usize::try_from(stored_dim).unwrap_or_default(),
+                model: model.to_owned(),
+                dim: dimensions,
+            });
+        }
+        // No meta yet: a fresh schema, or an anchor (mcp-crawl4ai-rag) database whose tables
+        // already carry vector(1536) columns. Adopt existing columns only if they match.
+        let wanted = format!("vector({dim})");
+        for table in ["crawled_pages", "code_examples"] {
+            let existing: Option<String> = sqlx::query_scalar(queries::EMBEDDING_COLUMN_TYPE)
+                .bind(table)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+            match existing {
+                Some(ty) if ty == wanted => {}
+                Some(ty) => {
+                    return Err(StoreError::EmbeddingMismatch {
+                        stored_model: format!("unknown (existing column {table}.embedding is {ty})"),
+                        stored_dim: ty
+                            .trim_start_matches("vector(")
+                            .trim_end_matches(')')
+                            .parse()
+                            .unwrap_or_default(),
+                        model: model.to_owned(),
+                        dim: dimensions,
+                    });
+                }
+                None => {
+                    // `dim` is an integer we formatted ourselves: no injection possible.
+                    let ddl = format!("alter table {table} add column embedding vector({dim})");
+                    tx.execute(AssertSqlSafe(ddl)).await.map_err(classify)?;
+                }
+            }
+            let index = format!(
+                "create index if not exists {table}_embedding_hnsw on {table} \
+                 using hnsw (embedding vector_cosine_ops)"
+            );
+            tx.execute(AssertSqlSafe(index)).await.map_err(classify)?;
+        }
+        sqlx::query(queries::WRITE_META).bind(model).bind(dim).execute(&mut *tx).await.map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        info!(model, dimensions, "bound database to embedding model");
+        Ok(())
+    }
+
+    #[instrument(skip_all, fields(url = %write.page.url, chunks = write.chunks.len()))]
+    async fn replace_page(&self, write: PageWrite<'_>) -> Result<(), StoreError> {
+        let page = write.page;
+        let url = page.url.as_str();
+        let source = page.source_id.as_str();
+        let crawled_at = chrono::Utc::now().to_rfc3339();
+        let numbers: Vec<i32> = write.chunks.iter().map(|c| i32::try_from(c.index).unwrap_or(i32::MAX)).collect();
+        let contents: Vec<&str> = write.chunks.iter().map(|c| c.content.as_str()).collect();
+        let metadata: Vec<serde_json::Value> = write
+            .chunks
+            .iter()
+            .map(|c| c.metadata(page, write.content_hash, &crawled_at))
+            .collect();
+        let vectors: Vec<Vector> = write.embeddings.iter().map(|e| Vector::from(e.clone())).collect();
+        let words = i32::try_from(page.word_count()).unwrap_or(i32::MAX);
+        let chunk_count = i32::try_from(write.chunks.len()).unwrap_or(i32::MAX);
+
+        // One transaction: readers see the old page or the new one, never a mix or a gap.
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query(queries::LOCK).bind(url).execute(&mut *tx).await.map_err(classify)?;
+        sqlx::query(queries::UPSERT_SOURCE)
+            .bind(source)
+            .bind(write.source_summary)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query(queries::DELETE_PAGE_CHUNKS).bind(url).execute(&mut *tx).await.map_err(classify)?;
+        sqlx::query(queries::INSERT_CHUNKS)
+            .bind(url)
+            .bind(source)
+            .bind(&numbers)
+            .bind(&contents)
+            .bind(&metadata)
+            .bind(&vectors)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query(queries::UPSERT_PAGE)
+            .bind(url)
+            .bind(source)
+            .bind(page.title.as_deref())
+            .bind(write.content_hash)
+            .bind(words)
+            .bind(chunk_count)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query(queries::REFRESH_SOURCE_TOTALS).bind(source).execute(&mut *tx).await.map_err(classify)?;
+        tx.commit().await.map_err(classify)
+    }
+
+    #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
+    async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError> {
+        let wanted = i32::try_from(query.limit + query.offset).unwrap_or(i32::MAX);
+        let rows = sqlx::query(queries::SEARCH_CHUNKS)
+            .bind(Vector::from(query.embedding.to_vec()))
+            .bind(wanted)
+            .bind(query.source.map(SourceId::as_str))
+            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Hit {
+                    url: row.try_get("url")?,
+                    chunk_index: row.try_get("chunk_number")?,
+                    content: row.try_get("content")?,
+                    metadata: row.try_get("metadata")?,
+                    source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
+                    similarity: row.try_get("similarity")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(classify)
+    }
+
+    async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
+        let rows = sqlx::query(queries::LIST_SOURCES).fetch_all(&self.pool).await.map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SourceInfo {
+                    source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
+                    summary: row.try_get("summary")?,
+                    total_words: row.try_get("total_words")?,
+                    pages: row.try_get("pages")?,
+                    chunks: row.try_get("chunks")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(classify)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await.map_err(classify).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        assert!(validate_schema_name("crawlrag_test_1").is_ok());
+        assert!(validate_schema_name("public; drop table x").is_err());
+        assert!(validate_schema_name("Upper").is_err());
+        assert!(validate_schema_name("").is_err());
+    }
+}

@@ -1,0 +1,64 @@
+//! SQL of the Postgres store, in one place.
+
+// language=PostgreSQL
+pub(super) const READ_META: &str = "select embedding_model, embedding_dimension from meta where id";
+
+// language=PostgreSQL
+pub(super) const WRITE_META: &str =
+    "insert into meta (id, embedding_model, embedding_dimension) values (true, $1, $2)";
+
+// language=PostgreSQL
+pub(super) const EMBEDDING_COLUMN_TYPE: &str = "
+    select format_type(a.atttypid, a.atttypmod)
+    from pg_attribute a
+    where a.attrelid = $1::regclass and a.attname = 'embedding' and not a.attisdropped";
+
+// language=PostgreSQL
+pub(super) const LOCK: &str = "select pg_advisory_xact_lock(hashtext(current_schema() || ':' || $1))";
+
+// language=PostgreSQL
+pub(super) const UPSERT_SOURCE: &str = "
+    insert into sources (source_id, summary) values ($1, $2)
+    on conflict (source_id) do update
+        set summary = coalesce(nullif(sources.summary, ''), excluded.summary), updated_at = now()";
+
+// language=PostgreSQL
+pub(super) const DELETE_PAGE_CHUNKS: &str = "delete from crawled_pages where url = $1";
+
+// language=PostgreSQL
+pub(super) const INSERT_CHUNKS: &str = "
+    insert into crawled_pages (url, chunk_number, content, metadata, source_id, embedding)
+    select $1, t.chunk_number, t.content, t.metadata, $2, t.embedding
+    from unnest($3::int[], $4::text[], $5::jsonb[], $6::vector[])
+        as t (chunk_number, content, metadata, embedding)";
+
+// language=PostgreSQL
+pub(super) const UPSERT_PAGE: &str = "
+    insert into pages (url, source_id, title, content_hash, word_count, chunk_count, fetched_at)
+    values ($1, $2, $3, $4, $5, $6, now())
+    on conflict (url) do update set
+        source_id = excluded.source_id, title = excluded.title,
+        content_hash = excluded.content_hash, word_count = excluded.word_count,
+        chunk_count = excluded.chunk_count, fetched_at = excluded.fetched_at";
+
+// language=PostgreSQL
+pub(super) const REFRESH_SOURCE_TOTALS: &str = "
+    update sources set
+        total_word_count = (select coalesce(sum(word_count), 0) from pages where source_id = $1),
+        updated_at = now()
+    where source_id = $1";
+
+// language=PostgreSQL
+pub(super) const SEARCH_CHUNKS: &str = "
+    select url, chunk_number, content, metadata, source_id, similarity
+    from match_crawled_pages($1::vector, $2, '{}'::jsonb, $3)
+    offset $4";
+
+// language=PostgreSQL
+pub(super) const LIST_SOURCES: &str = "
+    select s.source_id, s.summary, s.total_word_count::bigint as total_words,
+           s.created_at, s.updated_at,
+           (select count(*) from pages p where p.source_id = s.source_id) as pages,
+           (select count(*) from crawled_pages c where c.source_id = s.source_id) as chunks
+    from sources s
+    order by s.source_id";

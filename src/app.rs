@@ -1,0 +1,127 @@
+//! Composition root: the only place that names concrete adapters. Builds the services from a
+//! `Config` (or from ready-made ports, for tests and benches) and answers readiness.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+
+use crate::adapters::http_fetcher::HttpFetcher;
+use crate::adapters::local_embedder::LocalEmbedder;
+use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
+use crate::adapters::postgres::PgStore;
+use crate::config::{Config, EmbeddingProvider};
+use crate::crawl::Crawler;
+use crate::ingest::{IngestConfig, Pipeline};
+use crate::ports::{Embedder, Fetcher, Store};
+use crate::retrieve::Retriever;
+
+/// How long one readiness probe of a dependency may take.
+pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug)]
+pub struct App {
+    pub crawler: Crawler,
+    pub retriever: Retriever,
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+}
+
+/// One dependency's readiness.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentStatus {
+    pub component: &'static str,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl App {
+    /// Connect to the database, load the embedder, and check they agree.
+    ///
+    /// # Errors
+    /// When a dependency cannot be reached or loaded, with context naming it.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        let embedder = build_embedder(config).await?;
+        let store: Arc<dyn Store> = Arc::new(
+            PgStore::connect(&config.pg()).await.context("could not open the Postgres store (DATABASE_URL)")?,
+        );
+        let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(config.fetcher())?);
+        Self::from_parts(store, embedder, fetcher).await
+    }
+
+    /// Build the services from ready ports; binds the store to the embedder's model.
+    ///
+    /// # Errors
+    /// When the store already holds another embedding model.
+    pub async fn from_parts(
+        store: Arc<dyn Store>,
+        embedder: Arc<dyn Embedder>,
+        fetcher: Arc<dyn Fetcher>,
+    ) -> anyhow::Result<Self> {
+        store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
+        let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), IngestConfig::default()));
+        Ok(Self {
+            crawler: Crawler::new(fetcher, pipeline),
+            retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store)),
+            store,
+            embedder,
+        })
+    }
+
+    /// Check every dependency concurrently, each under [`READY_CHECK_TIMEOUT`].
+    pub async fn readiness(&self) -> Vec<ComponentStatus> {
+        let database = async {
+            match tokio::time::timeout(READY_CHECK_TIMEOUT, self.store.ping()).await {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("no answer within {READY_CHECK_TIMEOUT:?}")),
+            }
+        };
+        let database = database.await;
+        // The embedder is loaded before the app exists; report which model serves.
+        vec![
+            ComponentStatus { component: "database", ok: database.is_none(), error: database },
+            ComponentStatus { component: "embedder", ok: self.embedder.dimensions() > 0, error: None },
+        ]
+    }
+}
+
+/// Load the configured embedder (model loading is blocking file I/O: off the runtime).
+///
+/// # Errors
+/// When the model cannot be loaded or the provider client cannot be built.
+pub async fn build_embedder(config: &Config) -> anyhow::Result<Arc<dyn Embedder>> {
+    Ok(match config.embed.embedding_provider {
+        EmbeddingProvider::Local => {
+            let dir = config.embed.embedding_model_path.clone().context("CRAWLRAG_EMBEDDING_MODEL_PATH is not set")?;
+            let name = config.local_model_name();
+            let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, &name)).await??;
+            Arc::new(embedder)
+        }
+        EmbeddingProvider::Openai => Arc::new(OpenAiEmbedder::new(OpenAiEmbedderConfig {
+            base_url: config.embed.openai_base_url.clone(),
+            api_key: config.embed.openai_api_key.clone().unwrap_or_default(),
+            model: config.openai_model_name(),
+            dimensions: config.embed.embedding_dimensions,
+            batch_size: config.embed.embedding_batch_size,
+        })?),
+    })
+}
+
+/// The process-wide Prometheus recorder (installed once; later calls share it).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; then our handle renders nothing.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}

@@ -1,0 +1,86 @@
+//! The crawler service. For now: one page, fetched over HTTP, extracted to Markdown and handed to
+//! the ingest pipeline. Knows the `Fetcher` port and the ingest service, never a driver crate.
+
+pub mod extract;
+
+use std::sync::Arc;
+
+use tracing::instrument;
+
+use crate::domain::{Links, Page, SourceId, target};
+use crate::error::{Error, Result};
+use crate::ingest::Pipeline;
+use crate::ports::{FetchedBody, Fetcher};
+use crate::progress::ProgressSink;
+
+/// What `crawl_single_page` stored.
+#[derive(Debug, Clone)]
+pub struct SinglePageReport {
+    pub url: String,
+    pub source_id: SourceId,
+    pub title: Option<String>,
+    pub chunks_stored: usize,
+    pub code_examples_stored: usize,
+    pub content_length: usize,
+    pub total_word_count: usize,
+    pub links: Links,
+}
+
+#[derive(Debug)]
+pub struct Crawler {
+    fetcher: Arc<dyn Fetcher>,
+    pipeline: Arc<Pipeline>,
+}
+
+impl Crawler {
+    pub fn new(fetcher: Arc<dyn Fetcher>, pipeline: Arc<Pipeline>) -> Self {
+        Self { fetcher, pipeline }
+    }
+
+    /// Fetch one page, convert it to Markdown, chunk, embed and store it.
+    ///
+    /// # Errors
+    /// `BadInput` for invalid or refused URLs, HTTP errors, non-text bodies and oversized pages;
+    /// `Unavailable`/`Timeout` for unreachable hosts and failing dependencies.
+    #[instrument(skip(self, progress), fields(tool = "crawl_single_page"))]
+    pub async fn crawl_single_page(
+        &self,
+        raw_url: &str,
+        chunk_size: Option<usize>,
+        progress: &dyn ProgressSink,
+    ) -> Result<SinglePageReport> {
+        let url = target::parse_target(raw_url).map_err(Error::BadInput)?;
+        progress.report(0, None, "fetching page").await;
+        let body = self.fetcher.fetch(&url).await?;
+        let page = to_page(body).await?;
+        let report = self.pipeline.ingest_page(&page, chunk_size, progress).await?;
+        Ok(SinglePageReport {
+            url: page.url.to_string(),
+            source_id: page.source_id,
+            title: page.title,
+            chunks_stored: report.chunks_stored,
+            code_examples_stored: report.code_examples_stored,
+            content_length: report.content_length,
+            total_word_count: report.word_count,
+            links: page.links,
+        })
+    }
+}
+
+/// Extract a fetched body into a `Page` off the async runtime (HTML parsing is CPU-bound).
+async fn to_page(body: FetchedBody) -> Result<Page> {
+    let source_id = SourceId::from_url(&body.final_url)
+        .ok_or_else(|| Error::bad_input(format!("{} has no host", body.final_url)))?;
+    let FetchedBody { final_url, content_type, text } = body;
+    let (url, extracted) = tokio::task::spawn_blocking(move || {
+        let extracted = if content_type.contains("html") {
+            extract::extract_html(&text, &final_url)
+        } else {
+            extract::extract_text(&text)
+        };
+        (final_url, extracted)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("extraction task failed: {e}")))?;
+    Ok(Page { url, source_id, title: extracted.title, markdown: extracted.markdown, links: extracted.links })
+}

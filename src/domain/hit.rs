@@ -1,0 +1,31 @@
+//! Search results and source listings as the services return them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::SourceId;
+
+/// One retrieved chunk with the score that ranked it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub url: String,
+    pub chunk_index: i32,
+    pub content: String,
+    /// Chunk metadata as stored (headers, header_path, chunk_index, counts, ...).
+    pub metadata: serde_json::Value,
+    pub source_id: SourceId,
+    /// Cosine similarity in [-1, 1] (1 = identical direction).
+    pub similarity: f64,
+}
+
+/// A crawled source with its summary and size.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceInfo {
+    pub source_id: SourceId,
+    pub summary: Option<String>,
+    pub total_words: i64,
+    pub pages: i64,
+    pub chunks: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,0 +1,14 @@
+//! Pure domain types and algorithms: pages, chunks, sources, search hits, chunking.
+//! No I/O and no driver crates here; everything in this module is unit-testable as is.
+
+pub mod chunk;
+pub mod hit;
+pub mod page;
+pub mod source;
+pub mod summary;
+pub mod target;
+
+pub use chunk::{Chunk, split_markdown};
+pub use hit::{Hit, SourceInfo};
+pub use page::{Links, Page};
+pub use source::SourceId;

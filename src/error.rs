@@ -1,0 +1,79 @@
+//! The crate error, by what the caller should do next (conventions C4). Port errors convert into
+//! it; `mcp/errors.rs` and `transport/http.rs` map it to the wire in one exhaustive match.
+
+use std::time::Duration;
+
+use crate::ports::{EmbedError, FetchError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller's input is wrong; retrying the same call will fail again.
+    #[error("{0}")]
+    BadInput(String),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A dependency is down or refusing; retrying later may work.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after: Option<Duration> },
+    #[error("{0}")]
+    Timeout(String),
+    /// The operation was cancelled by the client.
+    #[error("cancelled")]
+    Cancelled,
+    /// A bug or an unexpected state; details are logged, not sent to clients.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadInput(message.into())
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::Unavailable { message: message.into(), retry_after: None }
+    }
+}
+
+impl From<FetchError> for Error {
+    fn from(err: FetchError) -> Self {
+        let message = err.to_string();
+        match err {
+            FetchError::InvalidUrl { .. }
+            | FetchError::Blocked { .. }
+            | FetchError::Status { .. }
+            | FetchError::RedirectLoop(_)
+            | FetchError::TooManyRedirects { .. }
+            | FetchError::UnsupportedContentType { .. }
+            | FetchError::TooLarge { .. } => Self::BadInput(message),
+            FetchError::Unreachable { .. } | FetchError::Other { .. } => Self::unavailable(message),
+            FetchError::Timeout(..) => Self::Timeout(message),
+        }
+    }
+}
+
+impl From<EmbedError> for Error {
+    fn from(err: EmbedError) -> Self {
+        let message = err.to_string();
+        match err {
+            EmbedError::Unavailable(_) | EmbedError::Load(_) => Self::unavailable(message),
+            EmbedError::Rejected(_) => Self::BadInput(message),
+            EmbedError::Internal(_) => Self::Internal(message),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        let message = err.to_string();
+        match err {
+            StoreError::Unavailable(_) | StoreError::EmbeddingMismatch { .. } => {
+                Self::unavailable(message)
+            }
+            StoreError::Migration(_) | StoreError::Query(_) => Self::Internal(message),
+        }
+    }
+}

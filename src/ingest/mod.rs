@@ -1,0 +1,126 @@
+//! The ingest pipeline: a page's Markdown -> chunks -> embeddings (in batches) -> one atomic
+//! write. Knows only the `Embedder` and `Store` ports.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use tracing::instrument;
+
+use crate::domain::{Chunk, Page, split_markdown, summary};
+use crate::error::{Error, Result};
+use crate::ports::{Embedder, PageWrite, Store};
+use crate::progress::ProgressSink;
+
+/// Default number of chunks sent to the embedder at once (best throughput for candle BERT on
+/// 2 cores per stack-notes §3; OpenAI-compatible providers accept far more).
+pub const DEFAULT_EMBED_BATCH_SIZE: usize = 16;
+/// Largest chunk size a caller may ask for, in characters.
+pub const MAX_CHUNK_SIZE: usize = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub embed_batch_size: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { embed_batch_size: DEFAULT_EMBED_BATCH_SIZE }
+    }
+}
+
+/// Counts of what one page's ingestion stored.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub chunks_stored: usize,
+    pub code_examples_stored: usize,
+    pub content_length: usize,
+    pub word_count: usize,
+}
+
+#[derive(Debug)]
+pub struct Pipeline {
+    embedder: Arc<dyn Embedder>,
+    store: Arc<dyn Store>,
+    config: IngestConfig,
+}
+
+impl Pipeline {
+    pub fn new(embedder: Arc<dyn Embedder>, store: Arc<dyn Store>, config: IngestConfig) -> Self {
+        Self { embedder, store, config }
+    }
+
+    /// The chunk size used when a caller gives none: what fits the embedder's window, so no text
+    /// falls out of an embedding.
+    pub fn default_chunk_size(&self) -> usize {
+        self.embedder.preferred_chunk_chars()
+    }
+
+    /// Chunk, embed and store `page`, replacing any chunks stored earlier for its URL.
+    ///
+    /// # Errors
+    /// `BadInput` for an empty page or an out-of-range chunk size; `Unavailable` when the
+    /// embedder or the database fails (nothing is written then).
+    #[instrument(skip_all, fields(url = %page.url))]
+    pub async fn ingest_page(
+        &self,
+        page: &Page,
+        chunk_size: Option<usize>,
+        progress: &dyn ProgressSink,
+    ) -> Result<IngestReport> {
+        let chunk_size = chunk_size.unwrap_or_else(|| self.default_chunk_size());
+        if !(64..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+            return Err(Error::bad_input(format!(
+                "chunk_size must be between 64 and {MAX_CHUNK_SIZE} characters, got {chunk_size}"
+            )));
+        }
+        if page.markdown.trim().is_empty() {
+            return Err(Error::bad_input(format!("no text content could be extracted from {}", page.url)));
+        }
+        let markdown = page.markdown.clone();
+        let chunks = tokio::task::spawn_blocking(move || split_markdown(&markdown, chunk_size))
+            .await
+            .map_err(|e| Error::Internal(format!("chunking task failed: {e}")))?;
+        let embeddings = self.embed_chunks(&chunks, progress).await?;
+        let content_hash = hex_sha256(&page.markdown);
+        let summary = summary::extractive_summary(&page.markdown, summary::DEFAULT_SUMMARY_CHARS);
+        progress.report(chunks.len() as u64, Some(chunks.len() as u64 + 1), "storing chunks").await;
+        self.store
+            .replace_page(PageWrite {
+                page,
+                chunks: &chunks,
+                embeddings: &embeddings,
+                content_hash: &content_hash,
+                source_summary: &summary,
+            })
+            .await?;
+        Ok(IngestReport {
+            chunks_stored: chunks.len(),
+            code_examples_stored: 0,
+            content_length: page.markdown.chars().count(),
+            word_count: page.word_count(),
+        })
+    }
+
+    async fn embed_chunks(&self, chunks: &[Chunk], progress: &dyn ProgressSink) -> Result<Vec<Vec<f32>>> {
+        let total = chunks.len() as u64 + 1;
+        let mut embeddings = Vec::with_capacity(chunks.len());
+        for batch in chunks.chunks(self.config.embed_batch_size.max(1)) {
+            let texts: Vec<String> = batch.iter().map(|c| c.content.clone()).collect();
+            let vectors = self.embedder.embed(&texts).await?;
+            if vectors.len() != texts.len() {
+                return Err(Error::Internal(format!(
+                    "embedder returned {} vectors for {} texts",
+                    vectors.len(),
+                    texts.len()
+                )));
+            }
+            embeddings.extend(vectors);
+            progress.report(embeddings.len() as u64, Some(total), "embedding chunks").await;
+        }
+        Ok(embeddings)
+    }
+}
+
+fn hex_sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,125 @@
+//! `RagServer`: the MCP tool surface. Each tool converts its DTO, calls one service, and shapes
+//! the result; rules live in the services. The same server value is served over stdio,
+//! streamable HTTP and legacy SSE.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::handler::server::tool::ToolRouter;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use tracing::{Instrument, info_span};
+
+use super::dto::{
+    CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH,
+    GetAvailableSourcesOutput, PerformRagQueryOutput, PerformRagQueryParams, RagResult,
+};
+use super::errors::ToolError;
+use super::progress::McpProgress;
+use crate::app::App;
+use crate::domain::SourceId;
+use crate::error::{Error, Result};
+use crate::retrieve::RagQuery;
+
+#[derive(Clone, Debug)]
+pub struct RagServer {
+    app: Arc<App>,
+    #[expect(dead_code, reason = "read by the code #[tool_handler] generates")]
+    tool_router: ToolRouter<Self>,
+}
+
+impl RagServer {
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app, tool_router: Self::tool_router() }
+    }
+}
+
+/// Run a tool body with a tracing span, metrics, and cancellation by the client.
+async fn run_tool<T>(
+    tool: &'static str,
+    ctx: &RequestContext<RoleServer>,
+    body: impl Future<Output = Result<T>>,
+) -> std::result::Result<T, ToolError> {
+    let started = Instant::now();
+    let outcome = tokio::select! {
+        result = body.instrument(info_span!("tool", tool)) => result,
+        () = ctx.ct.cancelled() => Err(Error::Cancelled),
+    };
+    let outcome = outcome.map_err(ToolError::from);
+    let status = match &outcome {
+        Ok(_) => "ok",
+        Err(e) => e.kind(),
+    };
+    metrics::counter!("crawlrag_tool_calls_total", "tool" => tool, "outcome" => status).increment(1);
+    metrics::histogram!("crawlrag_tool_call_seconds", "tool" => tool).record(started.elapsed().as_secs_f64());
+    outcome
+}
+
+#[tool_router]
+impl RagServer {
+    #[tool(description = "Crawl one web page, convert it to Markdown, split it into chunks, embed them and store \
+        them for retrieval. Re-crawling a URL replaces its chunks. Returns chunks_stored, content_length, \
+        total_word_count and links_count; fails with a clear error for invalid, unreachable, private, binary, \
+        oversized or redirect-looping URLs.")]
+    async fn crawl_single_page(
+        &self,
+        Parameters(p): Parameters<CrawlSinglePageParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<CrawlSinglePageOutput>, ToolError> {
+        let progress = McpProgress::from_context(&ctx);
+        let report = run_tool("crawl_single_page", &ctx, self.app.crawler.crawl_single_page(&p.url, p.chunk_size, &progress)).await?;
+        Ok(Json(report.into()))
+    }
+
+    #[tool(description = "Search the crawled content for the chunks most relevant to a query (semantic vector \
+        search), optionally within one source (see get_available_sources). Returns results with url, content \
+        (cut to max_content_length unless include_full_content), metadata (headers, chunk_index) and similarity.")]
+    async fn perform_rag_query(
+        &self,
+        Parameters(p): Parameters<PerformRagQueryParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<PerformRagQueryOutput>, ToolError> {
+        let source_filter = p.source_filter.filter(|s| !s.trim().is_empty());
+        let query = RagQuery {
+            query: p.query.clone(),
+            source: source_filter.clone().map(SourceId::from),
+            match_count: p.match_count.unwrap_or(DEFAULT_MATCH_COUNT),
+            offset: p.offset.unwrap_or(0),
+        };
+        let hits = run_tool("perform_rag_query", &ctx, self.app.retriever.search(&query)).await?;
+        let max_chars = (!p.include_full_content.unwrap_or(false))
+            .then(|| p.max_content_length.unwrap_or(DEFAULT_MAX_CONTENT_LENGTH));
+        let results: Vec<RagResult> = hits.into_iter().map(|h| RagResult::from_hit(h, max_chars)).collect();
+        Ok(Json(PerformRagQueryOutput {
+            success: true,
+            query: p.query,
+            source_filter,
+            search_mode: "vector".to_owned(),
+            count: results.len(),
+            results,
+        }))
+    }
+
+    #[tool(description = "List the sources (sites) that have been crawled, with their summary, word, page and \
+        chunk counts and timestamps. Use a source_id as perform_rag_query's source_filter.")]
+    async fn get_available_sources(
+        &self,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<GetAvailableSourcesOutput>, ToolError> {
+        let sources = run_tool("get_available_sources", &ctx, self.app.retriever.sources()).await?;
+        Ok(Json(GetAvailableSourcesOutput {
+            success: true,
+            count: sources.len(),
+            sources: sources.into_iter().map(Into::into).collect(),
+        }))
+    }
+}
+
+#[tool_handler(
+    name = "crawlrag",
+    instructions = "crawlrag crawls web pages into a searchable index. Use crawl_single_page to add a page, \
+        get_available_sources to see what is indexed, and perform_rag_query to retrieve relevant chunks."
+)]
+impl ServerHandler for RagServer {}

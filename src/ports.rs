@@ -1,0 +1,151 @@
+//! The traits at the boundary (ports) and the errors they speak. Services hold
+//! `Arc<dyn Port>`; only `adapters/` implement them with driver crates.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use url::Url;
+
+use crate::domain::{Chunk, Hit, Page, SourceId, SourceInfo};
+
+// ---------------------------------------------------------------- fetch
+
+/// A fetched HTTP body that passed the size and content-type checks.
+#[derive(Debug, Clone)]
+pub struct FetchedBody {
+    /// URL after redirects.
+    pub final_url: Url,
+    /// MIME type without parameters, lowercase (e.g. `text/html`).
+    pub content_type: String,
+    pub text: String,
+}
+
+/// Why a fetch failed; every variant reads as an actionable sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("invalid URL '{url}': {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("refused to fetch {url}: {reason} (set CRAWLRAG_ALLOW_PRIVATE_NETWORKS=true to allow private targets)")]
+    Blocked { url: String, reason: String },
+    #[error("could not connect to {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("timed out after {0:?} fetching {1}")]
+    Timeout(Duration, String),
+    #[error("{url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("redirect loop at {0}")]
+    RedirectLoop(String),
+    #[error("too many redirects (more than {max}) starting at {url}")]
+    TooManyRedirects { url: String, max: usize },
+    #[error("{url} has content type '{content_type}', which is not a text page (HTML, plain text or Markdown)")]
+    UnsupportedContentType { url: String, content_type: String },
+    #[error("{url} is larger than the page size cap of {cap} bytes")]
+    TooLarge { url: String, cap: usize },
+    #[error("fetching {url} failed: {reason}")]
+    Other { url: String, reason: String },
+}
+
+/// Fetches one URL's text body.
+#[async_trait]
+pub trait Fetcher: Send + Sync + std::fmt::Debug {
+    /// # Errors
+    /// A [`FetchError`] naming the URL and what went wrong.
+    async fn fetch(&self, url: &Url) -> Result<FetchedBody, FetchError>;
+}
+
+// ---------------------------------------------------------------- embed
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("embedding model could not be loaded: {0}")]
+    Load(String),
+    #[error("embedding provider is unavailable: {0}")]
+    Unavailable(String),
+    #[error("embedding provider rejected the request: {0}")]
+    Rejected(String),
+    #[error("embedding failed: {0}")]
+    Internal(String),
+}
+
+/// Turns texts into unit-length vectors of a fixed dimension.
+#[async_trait]
+pub trait Embedder: Send + Sync + std::fmt::Debug {
+    /// Model identity recorded in the database (`meta`), e.g. `local:all-MiniLM-L6-v2`.
+    fn model_id(&self) -> &str;
+    fn dimensions(&self) -> usize;
+    /// Chunk size (characters) that fits the model's input window; the default `chunk_size`.
+    fn preferred_chunk_chars(&self) -> usize;
+    /// Embed `texts` in order; one vector per text.
+    ///
+    /// # Errors
+    /// [`EmbedError`] when the model or provider fails.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+// ---------------------------------------------------------------- store
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database is unavailable: {0}")]
+    Unavailable(String),
+    #[error(
+        "the database holds embeddings from model '{stored_model}' ({stored_dim} dimensions) but crawlrag is configured \
+         with '{model}' ({dim} dimensions); use the same embedding model, or point DATABASE_URL (or CRAWLRAG_PG_SCHEMA) \
+         at a fresh database"
+    )]
+    EmbeddingMismatch { stored_model: String, stored_dim: usize, model: String, dim: usize },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Query(String),
+}
+
+/// A page with its embedded chunks, written atomically.
+#[derive(Debug, Clone)]
+pub struct PageWrite<'a> {
+    pub page: &'a Page,
+    pub chunks: &'a [Chunk],
+    pub embeddings: &'a [Vec<f32>],
+    pub content_hash: &'a str,
+    /// Summary used when the source is first created.
+    pub source_summary: &'a str,
+}
+
+/// A vector search request.
+#[derive(Debug, Clone)]
+pub struct VectorQuery<'a> {
+    pub embedding: &'a [f32],
+    pub source: Option<&'a SourceId>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Where chunks, pages and sources live.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Bind the store to one embedding model and dimension, or fail if it already holds another.
+    ///
+    /// # Errors
+    /// [`StoreError::EmbeddingMismatch`] when the stored model differs.
+    async fn ensure_embedding_space(&self, model: &str, dimensions: usize) -> Result<(), StoreError>;
+    /// Replace all chunks of `write.page.url` in one transaction and update its source.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure; nothing is changed then.
+    async fn replace_page(&self, write: PageWrite<'_>) -> Result<(), StoreError>;
+    /// Nearest chunks by cosine similarity, best first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError>;
+    /// All sources with their counts, by source id.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError>;
+    /// Cheap liveness check of the database.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the database does not answer.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,102 @@
+//! HTTP transport: streamable HTTP MCP at `/mcp`, legacy SSE at `/sse` + `/messages`, liveness
+//! at `/health`, readiness at `/ready` (200 only when every dependency answers, else 503 naming
+//! the failing one), and Prometheus text at `/metrics`. Stateless apart from MCP sessions, so
+//! replicas can sit behind a load balancer with sticky sessions (or stateless 2026-07-28 clients).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+use tracing::info;
+
+use super::sse::{self, SseSessions, SseState};
+use crate::app::{App, metrics_handle};
+use crate::mcp::RagServer;
+
+/// Largest MCP request body accepted, in bytes.
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+const TRANSPORT: &str = "http";
+
+/// Settings of the HTTP transport.
+#[derive(Debug, Clone, Default)]
+pub struct HttpOptions {
+    /// Host names accepted besides loopback (rmcp refuses others with 403: DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+}
+
+/// Build the router serving every HTTP endpoint.
+pub fn router(app: Arc<App>, options: &HttpOptions, shutdown: &CancellationToken) -> Router {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
+    hosts.extend(options.allowed_hosts.iter().cloned());
+    let mcp_app = Arc::clone(&app);
+    let mcp = StreamableHttpService::new(
+        move || Ok(RagServer::new(Arc::clone(&mcp_app))),
+        LocalSessionManager::default().into(),
+        StreamableHttpServerConfig::default()
+            .with_allowed_hosts(hosts)
+            .with_max_request_body_bytes(MAX_REQUEST_BYTES)
+            .with_sse_keep_alive(Some(Duration::from_secs(15)))
+            .with_cancellation_token(shutdown.child_token()),
+    );
+    let sse_state = SseState { app: Arc::clone(&app), sessions: SseSessions::default(), shutdown: shutdown.child_token() };
+    let legacy = Router::new()
+        .route("/sse", get(sse::open_stream))
+        .route("/messages", post(sse::post_message))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        .with_state(sse_state);
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(app)
+        .nest_service("/mcp", mcp)
+        .merge(legacy)
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+}
+
+/// Serve HTTP on `addr` until `shutdown` fires.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn serve(app: Arc<App>, addr: SocketAddr, options: HttpOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    info!(addr = %local, "serving MCP: streamable HTTP at /mcp, legacy SSE at /sse");
+    let router = router(app, &options, &shutdown);
+    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    Ok(())
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "transport": TRANSPORT }))
+}
+
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    let components = app.readiness().await;
+    let failing: Vec<&str> = components.iter().filter(|c| !c.ok).map(|c| c.component).collect();
+    let (status, label) = if failing.is_empty() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    };
+    (status, Json(json!({ "status": label, "failing": failing, "components": components }))).into_response()
+}
+
+async fn metrics() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics_handle().render())
+}

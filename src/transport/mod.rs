@@ -1,0 +1,33 @@
+//! Transports: stdio and HTTP (streamable HTTP at /mcp, legacy SSE at /sse + /messages, and
+//! /health, /ready, /metrics). All serve the same `RagServer`; none holds business rules.
+
+pub mod http;
+mod sse;
+pub mod stdio;
+
+use tokio_util::sync::CancellationToken;
+
+/// Cancel `token` on SIGINT or SIGTERM (conventions C9).
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    token.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        token.cancel();
+    });
+}
