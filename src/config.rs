@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::adapters::http_fetcher::{
     DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_REDIRECTS, DEFAULT_USER_AGENT, HttpFetcherConfig,
@@ -127,7 +127,7 @@ pub struct EmbedConfig {
 #[derive(Debug, Clone, Args)]
 pub struct FetchConfig {
     /// Allow crawling loopback, private, link-local and metadata addresses (local use only).
-    #[arg(long, env = "CRAWLRAG_ALLOW_PRIVATE_NETWORKS", global = true, default_value = "false", value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "CRAWLRAG_ALLOW_PRIVATE_NETWORKS", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub allow_private_networks: bool,
     /// Largest page body accepted, in bytes.
     #[arg(long, env = "CRAWLRAG_MAX_PAGE_BYTES", global = true, default_value_t = DEFAULT_MAX_PAGE_BYTES)]

@@ -39,6 +39,8 @@ pub struct HttpOptions {
 
 /// Build the router serving every HTTP endpoint.
 pub fn router(app: Arc<App>, options: &HttpOptions, shutdown: &CancellationToken) -> Router {
+    // Install the recorder before the first tool call so no count is lost.
+    let _ = metrics_handle();
     let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
     hosts.extend(options.allowed_hosts.iter().cloned());
     let mcp_app = Arc::clone(&app);

@@ -106,14 +106,14 @@ pub(super) async fn post_message(
     let Some(session_id) = query.session_id else {
         return (StatusCode::BAD_REQUEST, "missing sessionId query parameter; open GET /sse first").into_response();
     };
+    let Some(mut tx) = state.sessions.get(&session_id) else {
+        return (StatusCode::NOT_FOUND, "unknown or closed session; open a new GET /sse stream").into_response();
+    };
     let message: ClientJsonRpcMessage = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
             return (StatusCode::BAD_REQUEST, format!("malformed JSON-RPC message: {e}")).into_response();
         }
-    };
-    let Some(mut tx) = state.sessions.get(&session_id) else {
-        return (StatusCode::NOT_FOUND, "unknown or closed session; open a new GET /sse stream").into_response();
     };
     match tx.send(message).await {
         Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),

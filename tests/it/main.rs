@@ -1,1 +1,13 @@
+#![allow(unreachable_pub, missing_debug_implementations)]
 
+//! One integration binary (conventions C15) against the real parts: Postgres + pgvector, the
+//! local embedding model, fixture sites on 127.0.0.1, and the built `crawlrag` binary.
+//! `scripts/test.sh` starts the services; without them a test skips with a reason, except under
+//! `CI=true`, where a missing service fails the run.
+
+mod bad_input;
+mod common;
+mod embedders;
+mod ready;
+mod slice;
+mod transports;

@@ -1,0 +1,84 @@
+//! Bad input through the real stdio server: each case is a clear tool error, the server keeps
+//! serving, and data already stored is intact.
+
+use serde_json::json;
+
+use crate::common::{self, binary, site::Site};
+use crawlrag::progress::NoProgress;
+
+#[tokio::test]
+async fn each_bad_url_is_a_clear_tool_error_and_the_server_keeps_serving() {
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let client = binary::stdio_client(&services, &common::unique_schema("bad_stdio")).await;
+
+    let good = binary::call(&client, "crawl_single_page", json!({"url": site.url("/docs/install.html")})).await.unwrap();
+    assert!(!binary::is_error(&good), "{:?}", binary::body(&good));
+    let stored = binary::body(&good)["chunks_stored"].as_u64().unwrap();
+
+    let cases = [
+        ("not a url".to_owned(), "is not a valid absolute URL"),
+        ("ftp://127.0.0.1/file.txt".to_owned(), "scheme 'ftp' is not supported"),
+        ("http://127.0.0.1:1/".to_owned(), "could not connect"),
+        (site.url("/missing"), "answered HTTP 404"),
+        (site.url("/image.png"), "content type 'image/png'"),
+        (site.url("/download.bin"), "content type 'application/octet-stream'"),
+        (site.url("/mislabelled.html"), "binary data"),
+        (site.url("/huge.html"), "larger than the page size cap"),
+        (site.url("/loop/a"), "redirect loop"),
+        (site.url("/empty.html"), "no text content"),
+    ];
+    for (url, expected) in cases {
+        let result = binary::call(&client, "crawl_single_page", json!({"url": url})).await.expect("a tool result, not a protocol error");
+        assert!(binary::is_error(&result), "{url} should fail");
+        let body = binary::body(&result);
+        assert_eq!(body["success"], false);
+        let message = body["error"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{url}: expected '{expected}' in '{message}'");
+    }
+
+    for (args, expected) in [
+        (json!({"query": "   "}), "query is empty"),
+        (json!({"query": "install", "match_count": 0}), "match_count must be between 1 and 100"),
+        (json!({"query": "install", "match_count": 1000}), "match_count must be between 1 and 100"),
+    ] {
+        let result = binary::call(&client, "perform_rag_query", args).await.unwrap();
+        assert!(binary::is_error(&result));
+        assert!(binary::body(&result)["error"].as_str().unwrap().contains(expected));
+    }
+    let missing = binary::call(&client, "perform_rag_query", json!({})).await;
+    match missing {
+        Ok(result) => assert!(binary::is_error(&result)),
+        Err(e) => assert!(e.to_string().contains("query"), "{e}"),
+    }
+
+    // Still serving, and the good page is intact.
+    let sources = binary::call(&client, "get_available_sources", json!({})).await.unwrap();
+    let sources = binary::body(&sources);
+    assert_eq!(sources["count"], 1);
+    assert_eq!(sources["sources"][0]["chunks"].as_u64(), Some(stored));
+    let moved = binary::call(&client, "crawl_single_page", json!({"url": site.url("/moved")})).await.unwrap();
+    assert_eq!(binary::body(&moved)["url"], site.url("/docs/install.html"), "redirects are followed to the final URL");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn private_network_targets_are_refused_by_default() {
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let store = std::sync::Arc::new(common::store(&services, &common::unique_schema("bad_ssrf")).await);
+    let fetcher = std::sync::Arc::new(
+        crawlrag::adapters::http_fetcher::HttpFetcher::new(Default::default()).unwrap(),
+    );
+    let app = crawlrag::app::App::from_parts(store, common::embedder(&services), fetcher).await.unwrap();
+    for (url, expected) in [
+        (site.url("/docs/install.html"), "loopback address"),
+        (format!("http://localhost:{}/docs/install.html", site.addr.port()), "resolves to"),
+        ("http://169.254.169.254/latest/meta-data/".to_owned(), "cloud metadata address"),
+        ("http://10.0.0.1/".to_owned(), "private network address"),
+    ] {
+        let err = app.crawler.crawl_single_page(&url, None, &NoProgress).await.unwrap_err().to_string();
+        assert!(err.contains("refused") && err.contains(expected), "{url}: {err}");
+        assert!(err.contains("CRAWLRAG_ALLOW_PRIVATE_NETWORKS"), "says how to allow it: {err}");
+    }
+}

@@ -1,0 +1,92 @@
+//! Running the built `crawlrag` binary as a real MCP server (stdio child or HTTP).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RunningService, ServiceExt};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceError};
+use serde_json::Value;
+use tokio::process::{Child, Command};
+
+use super::{Services, TEST_MAX_PAGE_BYTES};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_crawlrag");
+
+/// Environment that points the binary at the test services and a schema of its own.
+pub fn configure(cmd: &mut Command, services: &Services, database_url: &str, schema: &str) {
+    cmd.env("DATABASE_URL", database_url)
+        .env("CRAWLRAG_PG_SCHEMA", schema)
+        .env("CRAWLRAG_EMBEDDING_MODEL_PATH", &services.model_path)
+        .env("CRAWLRAG_ALLOW_PRIVATE_NETWORKS", "true")
+        .env("CRAWLRAG_MAX_PAGE_BYTES", TEST_MAX_PAGE_BYTES.to_string())
+        .env("CRAWLRAG_FETCH_TIMEOUT_SECS", "5")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+}
+
+/// An MCP client talking to `crawlrag serve` over stdio.
+pub async fn stdio_client(services: &Services, schema: &str) -> RunningService<RoleClient, ()> {
+    let cmd = Command::new(BIN).configure(|cmd| {
+        cmd.arg("serve");
+        configure(cmd, services, &services.database_url, schema);
+    });
+    let transport = TokioChildProcess::new(cmd).expect("spawn crawlrag serve");
+    ().serve(transport).await.expect("MCP initialize over stdio")
+}
+
+/// `crawlrag serve --http` on a free loopback port, killed when dropped.
+pub struct HttpServer {
+    _child: Child,
+    pub base: String,
+}
+
+impl HttpServer {
+    pub async fn start(services: &Services, database_url: &str, schema: &str) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--http", &format!("127.0.0.1:{port}")]).stdin(Stdio::null());
+        configure(&mut cmd, services, database_url, schema);
+        let child = cmd.spawn().expect("spawn crawlrag serve --http");
+        let server = Self { _child: child, base: format!("http://127.0.0.1:{port}") };
+        let client = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(resp) = client.get(format!("{}/health", server.base)).send().await
+                && resp.status().is_success()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("crawlrag serve --http did not answer /health within 60 s");
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Call a tool with JSON arguments.
+pub async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &'static str,
+    args: Value,
+) -> Result<CallToolResult, ServiceError> {
+    let Value::Object(map) = args else { panic!("arguments must be an object") };
+    client.call_tool(CallToolRequestParams::new(tool).with_arguments(map)).await
+}
+
+/// The JSON body of a tool result (structured content, else the first text block).
+pub fn body(result: &CallToolResult) -> Value {
+    if let Some(structured) = &result.structured_content {
+        return structured.clone();
+    }
+    let text = result.content.iter().find_map(|c| c.as_text().map(|t| t.text.clone())).expect("text content");
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+pub fn is_error(result: &CallToolResult) -> bool {
+    result.is_error == Some(true)
+}

@@ -1,0 +1,87 @@
+//! Shared helpers: service discovery, per-test schemas, the shared embedder, app builders.
+
+pub mod binary;
+pub mod site;
+pub mod sse_client;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crawlrag::adapters::http_fetcher::{HttpFetcher, HttpFetcherConfig};
+use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
+use crawlrag::adapters::postgres::{PgConfig, PgStore};
+use crawlrag::app::App;
+use crawlrag::ports::{Embedder, Fetcher, Store};
+use sqlx::PgPool;
+
+/// Page size cap used in tests (the fixture's huge page is larger).
+pub const TEST_MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// Where the real services are, from `scripts/services.sh`.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub database_url: String,
+    pub model_path: PathBuf,
+}
+
+/// The services, or `None` (with the reason printed) when they are not running locally.
+/// Under `CI=true` a missing service is a failure, never a skip.
+pub fn services() -> Option<Services> {
+    let database_url = std::env::var("DATABASE_URL").ok();
+    let model_path = std::env::var("CRAWLRAG_EMBEDDING_MODEL_PATH").ok();
+    match (database_url, model_path) {
+        (Some(database_url), Some(model_path)) => Some(Services { database_url, model_path: model_path.into() }),
+        _ => {
+            let reason = "DATABASE_URL and CRAWLRAG_EMBEDDING_MODEL_PATH must be set (run: eval \"$(scripts/services.sh)\")";
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but services are missing: {reason}");
+            eprintln!("SKIPPED: {reason}");
+            None
+        }
+    }
+}
+
+/// A schema name no other test uses, so tests run in parallel on one database.
+pub fn unique_schema(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("t_{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// The local embedding model, loaded once per test binary.
+pub fn embedder(services: &Services) -> Arc<LocalEmbedder> {
+    static EMBEDDER: OnceLock<Arc<LocalEmbedder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| Arc::new(LocalEmbedder::load(&services.model_path, DEFAULT_LOCAL_MODEL_NAME).expect("load model")))
+        .clone()
+}
+
+pub async fn store(services: &Services, schema: &str) -> PgStore {
+    PgStore::connect(&PgConfig { url: services.database_url.clone(), schema: Some(schema.to_owned()), max_connections: 4 })
+        .await
+        .expect("connect to Postgres")
+}
+
+/// A fetcher that may reach the loopback fixture sites.
+pub fn loopback_fetcher() -> Arc<dyn Fetcher> {
+    Arc::new(
+        HttpFetcher::new(HttpFetcherConfig {
+            allow_private_networks: true,
+            max_page_bytes: TEST_MAX_PAGE_BYTES,
+            timeout: std::time::Duration::from_secs(5),
+            ..HttpFetcherConfig::default()
+        })
+        .expect("fetcher"),
+    )
+}
+
+/// The app on its own schema, plus a pool to inspect the rows it writes.
+pub async fn app(services: &Services, prefix: &str) -> (Arc<App>, PgPool) {
+    let store = store(services, &unique_schema(prefix)).await;
+    let pool = store.pool().clone();
+    let embedder: Arc<dyn Embedder> = embedder(services);
+    let store: Arc<dyn Store> = Arc::new(store);
+    let app = App::from_parts(store, embedder, loopback_fetcher()).await.expect("build app");
+    (Arc::new(app), pool)
+}

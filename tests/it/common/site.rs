@@ -1,0 +1,119 @@
+//! A fixture web site served over HTTP on 127.0.0.1: documentation pages with known answers,
+//! an unrelated page, and every bad-input case (binary, oversized, 404, redirect loop).
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+
+pub const INSTALL_PAGE: &str = r#"<!doctype html><html><head><title>Installing Frobnicator</title></head>
+<body><nav><a href="/docs/install.html">Install</a> <a href="/docs/config.html">Config</a></nav>
+<main>
+<h1>Installing Frobnicator</h1>
+<p>Frobnicator is a command-line tool that compacts telemetry archives. This page explains how to
+install it on Linux, macOS and Windows.</p>
+<h2>Requirements</h2>
+<p>You need Rust 1.80 or newer and about 200 MB of free disk space.</p>
+<h2>Install with cargo</h2>
+<p>To install Frobnicator, run the cargo installer with the locked flag:</p>
+<pre><code class="language-sh">cargo install frobnicator --locked
+frobnicator --version</code></pre>
+<p>After installation the <code>frobnicator</code> binary is on your PATH. See the
+<a href="/docs/config.html">configuration guide</a> or the <a href="https://example.org/upstream">upstream project</a>.</p>
+</main><footer>Copyright Frobnicator authors</footer></body></html>"#;
+
+pub const CONFIG_PAGE: &str = r#"<!doctype html><html><head><title>Configuring Frobnicator</title></head>
+<body><main>
+<h1>Configuration</h1>
+<p>Frobnicator reads its settings from the configuration file <code>~/.frobrc</code>, written in TOML.</p>
+<h2>Compression level</h2>
+<p>The <code>level</code> key sets the compression level from 1 (fastest) to 9 (smallest archives).
+The default level is 6.</p>
+<h2>Archive retention</h2>
+<p>The <code>retention_days</code> key deletes archives older than the given number of days.</p>
+</main></body></html>"#;
+
+pub const PASTA_PAGE: &str = r#"<!doctype html><html><head><title>Cooking pasta</title></head>
+<body><article>
+<h1>How to cook pasta</h1>
+<p>Bring a large pot of water to a rolling boil and salt it generously, about ten grams of salt per
+litre. Add the spaghetti and stir during the first minute so it does not stick.</p>
+<p>Cook until al dente, usually nine to eleven minutes, then drain and toss with the sauce.</p>
+</article></body></html>"#;
+
+/// A long page: several sections that must become several chunks.
+pub fn long_page() -> String {
+    let mut html = String::from("<html><head><title>Frobnicator reference</title></head><body><main><h1>Reference</h1>");
+    for section in 0..12 {
+        html.push_str(&format!("<h2>Command {section}</h2>"));
+        for para in 0..4 {
+            html.push_str(&format!(
+                "<p>The subcommand number {section} accepts option {para}. It validates its input, reports \
+                 progress and writes a summary of the work it performed to standard error when done.</p>"
+            ));
+        }
+    }
+    html.push_str("</main></body></html>");
+    html
+}
+
+fn router() -> Router {
+    Router::new()
+        .route("/docs/install.html", get(|| async { html(INSTALL_PAGE.to_owned()) }))
+        .route("/docs/config.html", get(|| async { html(CONFIG_PAGE.to_owned()) }))
+        .route("/blog/pasta.html", get(|| async { html(PASTA_PAGE.to_owned()) }))
+        .route("/docs/reference.html", get(|| async { html(long_page()) }))
+        .route("/llms.txt", get(|| async {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "# Frobnicator\n\n> Compacts telemetry archives.\n")
+        }))
+        .route("/image.png", get(|| async {
+            ([(header::CONTENT_TYPE, "image/png")], vec![0x89u8, b'P', b'N', b'G', 0, 0, 0, 13])
+        }))
+        .route("/download.bin", get(|| async { vec![0u8, 1, 2, 3, 0, 255] }))
+        .route("/mislabelled.html", get(|| async {
+            ([(header::CONTENT_TYPE, "text/html")], vec![0x7fu8, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0])
+        }))
+        .route("/huge.html", get(|| async {
+            let mut body = String::from("<html><body><main>");
+            body.push_str(&"<p>padding text that makes this page far too large</p>".repeat(40_000));
+            body.push_str("</main></body></html>");
+            html(body)
+        }))
+        .route("/loop/a", get(|| async { Redirect::temporary("/loop/b") }))
+        .route("/loop/b", get(|| async { Redirect::temporary("/loop/a") }))
+        .route("/moved", get(|| async { Redirect::permanent("/docs/install.html") }))
+        .route("/empty.html", get(|| async { html("<html><body><main>   </main></body></html>".to_owned()) }))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "no such page") })
+}
+
+fn html(body: String) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body)
+}
+
+/// A running fixture site; it stops when the test's runtime ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Site {
+    pub addr: SocketAddr,
+}
+
+impl Site {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fixture site");
+        let addr = listener.local_addr().expect("fixture addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router()).await;
+        });
+        Self { addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The source id crawlrag gives pages of this site (`host:port`).
+    pub fn source_id(&self) -> String {
+        self.addr.to_string()
+    }
+}

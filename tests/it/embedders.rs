@@ -1,0 +1,126 @@
+//! Both embedder adapters for real: the local candle model (meaning, norms, long-text windows)
+//! and the OpenAI-compatible client over HTTP against a local server speaking the wire format
+//! (batching, 429 with retry, 400 without retry, wrong dimensions).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use crawlrag::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
+use crawlrag::ports::{EmbedError, Embedder};
+use serde_json::{Value, json};
+
+use crate::common;
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[tokio::test]
+async fn local_model_embeds_meaning_and_keeps_long_text() {
+    let Some(services) = common::services() else { return };
+    let embedder = common::embedder(&services);
+    assert_eq!(embedder.dimensions(), 384);
+    let long_tail = "Quarterly tax filings for small bakeries require receipts. ".repeat(60);
+    let texts = vec![
+        "How do I install the package with cargo?".to_owned(),
+        "Installing the crate using cargo install".to_owned(),
+        "The cat sat on the warm windowsill all afternoon.".to_owned(),
+        format!("Installing the crate using cargo install. {long_tail}"),
+    ];
+    let v = embedder.embed(&texts).await.unwrap();
+    assert_eq!(v.len(), 4);
+    for e in &v {
+        assert_eq!(e.len(), 384);
+        assert!((cosine(e, e) - 1.0).abs() < 1e-4, "unit length");
+    }
+    assert!(cosine(&v[0], &v[1]) > cosine(&v[0], &v[2]) + 0.2, "related texts are closer");
+    // The tail past the 256-token window still moves the embedding (windowed, not truncated).
+    assert!(cosine(&v[1], &v[3]) < 0.9, "long text keeps its tail: {}", cosine(&v[1], &v[3]));
+    let tax = embedder.embed(&["tax filings for bakeries".to_owned()]).await.unwrap();
+    assert!(cosine(&tax[0], &v[3]) > cosine(&tax[0], &v[1]) + 0.1, "tail content is searchable");
+    let again = embedder.embed(&texts[..1]).await.unwrap();
+    assert!((cosine(&again[0], &v[0]) - 1.0).abs() < 1e-5, "deterministic across batches");
+}
+
+/// A local stand-in for an OpenAI-compatible embeddings API.
+#[derive(Clone, Default)]
+struct FakeApi {
+    requests: Arc<AtomicUsize>,
+    /// Answer the first N requests with 429 Retry-After: 0.
+    throttle_first: usize,
+    dimensions: usize,
+}
+
+async fn embeddings(State(api): State<FakeApi>, Json(req): Json<Value>) -> Response {
+    let n = api.requests.fetch_add(1, Ordering::SeqCst);
+    if n < api.throttle_first {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")],
+            Json(json!({"error": {"message": "slow down", "type": "rate_limit_error", "param": null, "code": null}}))).into_response();
+    }
+    if req["model"] == "bad-model" {
+        return (StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"message": "model not found", "type": "invalid_request_error", "param": null, "code": null}}))).into_response();
+    }
+    let inputs = req["input"].as_array().cloned().unwrap_or_default();
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let len = text.as_str().unwrap_or("").len() as f32;
+            let mut v = vec![0.0f32; api.dimensions];
+            v[i % api.dimensions] = 1.0;
+            v[(i + 1) % api.dimensions] = len;
+            json!({"object": "embedding", "index": i, "embedding": v})
+        })
+        .rev() // out of order on purpose: the client must sort by index
+        .collect();
+    Json(json!({"object": "list", "data": data, "model": req["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}})).into_response()
+}
+
+async fn start(api: FakeApi) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().route("/v1/embeddings", post(embeddings)).with_state(api);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}/v1")
+}
+
+fn client(base_url: String, model: &str, dimensions: usize, batch_size: usize) -> OpenAiEmbedder {
+    OpenAiEmbedder::new(OpenAiEmbedderConfig {
+        base_url,
+        api_key: "sk-test".into(),
+        model: model.into(),
+        dimensions,
+        batch_size,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn openai_compatible_client_batches_retries_and_reports_errors() {
+    let api = FakeApi { throttle_first: 1, dimensions: 8, ..FakeApi::default() };
+    let base = start(api.clone()).await;
+    let embedder = client(base.clone(), "text-embedding-3-small", 8, 2);
+    assert_eq!(embedder.model_id(), "openai:text-embedding-3-small");
+
+    let texts: Vec<String> = (0..5).map(|i| "x".repeat(i + 1)).collect();
+    let vectors = embedder.embed(&texts).await.unwrap();
+    assert_eq!(vectors.len(), 5);
+    // batches of 2 -> [0,1] [2,3] [4]; inside each batch the index order was restored
+    assert_eq!(vectors[0][1], 1.0);
+    assert_eq!(vectors[1][2], 2.0);
+    assert_eq!(vectors[4][1], 5.0);
+    assert_eq!(api.requests.load(Ordering::SeqCst), 3 + 1, "three batches plus one throttled retry");
+
+    let rejected = client(base.clone(), "bad-model", 8, 2).embed(&texts[..1]).await.unwrap_err();
+    assert!(matches!(rejected, EmbedError::Rejected(ref m) if m.contains("model not found")), "{rejected}");
+    assert_eq!(api.requests.load(Ordering::SeqCst), 5, "a 400 is not retried");
+
+    let wrong_dims = client(base, "text-embedding-3-small", 16, 2).embed(&texts[..1]).await.unwrap_err();
+    assert!(wrong_dims.to_string().contains("CRAWLRAG_EMBEDDING_DIMENSIONS is 16"), "{wrong_dims}");
+}

@@ -1,0 +1,116 @@
+//! The same tools through real MCP clients against the built binary: rmcp's client over stdio
+//! and streamable HTTP, and a hand-written legacy SSE client.
+
+use rmcp::ServiceExt;
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use serde_json::{Value, json};
+
+use crate::common::sse_client::SseClient;
+use crate::common::{self, binary, site::Site};
+
+const TOOLS: [&str; 3] = ["crawl_single_page", "get_available_sources", "perform_rag_query"];
+
+/// Crawl, query and list sources through an rmcp client; checks results, not just success.
+async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {
+    let mut names: Vec<String> = client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, TOOLS);
+
+    for path in ["/docs/install.html", "/docs/config.html"] {
+        let result = binary::call(client, "crawl_single_page", json!({"url": site.url(path)})).await.unwrap();
+        let body = binary::body(&result);
+        assert_eq!(body["success"], true, "{body}");
+        assert!(body["chunks_stored"].as_u64().unwrap() >= 1);
+        assert!(body["links_count"]["internal"].as_u64().is_some());
+    }
+    let result = binary::call(
+        client,
+        "perform_rag_query",
+        json!({"query": "what file does frobnicator read its settings from", "source": site.source_id(), "match_count": 2}),
+    )
+    .await
+    .unwrap();
+    let body = binary::body(&result);
+    assert_eq!(body["success"], true, "{body}");
+    assert_eq!(body["source_filter"], site.source_id());
+    assert_eq!(body["results"][0]["url"], site.url("/docs/config.html"), "{body}");
+    assert!(body["results"][0]["metadata"]["chunk_index"].is_number());
+    assert_eq!(body["count"], 2);
+
+    let sources = binary::body(&binary::call(client, "get_available_sources", json!({})).await.unwrap());
+    assert_eq!(sources["sources"][0]["source_id"], site.source_id());
+    assert_eq!(sources["sources"][0]["pages"], 2);
+}
+
+#[tokio::test]
+async fn stdio_serves_every_tool() {
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let client = binary::stdio_client(&services, &common::unique_schema("mcp_stdio")).await;
+    exercise(&client, &site).await;
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn streamable_http_serves_every_tool_and_reports_health_and_metrics() {
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let server = binary::HttpServer::start(&services, &services.database_url, &common::unique_schema("mcp_http")).await;
+    let http = reqwest::Client::new();
+
+    let health: Value = http.get(format!("{}/health", server.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    let ready = http.get(format!("{}/ready", server.base)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+
+    let client = ().serve(StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.base))).await.unwrap();
+    exercise(&client, &site).await;
+    client.cancel().await.unwrap();
+
+    let metrics = http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("crawlrag_tool_calls_total") && l.contains("tool=\"crawl_single_page\"") && l.contains("outcome=\"ok\"")),
+        "{metrics}"
+    );
+
+    // A foreign Host header is refused (DNS-rebinding guard), and the server keeps serving.
+    let foreign = http.post(format!("{}/mcp", server.base)).header("host", "evil.example.com").body("{}").send().await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(http.get(format!("{}/health", server.base)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn legacy_sse_serves_every_tool_and_survives_malformed_messages() {
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let server = binary::HttpServer::start(&services, &services.database_url, &common::unique_schema("mcp_sse")).await;
+
+    let mut client = SseClient::connect(&server.base).await;
+    let init = client.initialize().await;
+    assert_eq!(init["result"]["serverInfo"]["name"], "crawlrag", "{init}");
+
+    let (status, text) = client.post_raw("{this is not json").await;
+    assert_eq!(status, 400);
+    assert!(text.contains("malformed JSON-RPC"), "{text}");
+
+    let tools = client.request("tools/list", json!({})).await;
+    let mut names: Vec<&str> = tools["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, TOOLS);
+
+    let crawled = client.call_tool("crawl_single_page", json!({"url": site.url("/docs/install.html")})).await;
+    assert_eq!(crawled["isError"], false, "{crawled}");
+    assert_eq!(crawled["structuredContent"]["success"], true);
+    let found = client.call_tool("perform_rag_query", json!({"query": "install frobnicator with cargo"})).await;
+    assert_eq!(found["structuredContent"]["results"][0]["url"], site.url("/docs/install.html"));
+    let failed = client.call_tool("crawl_single_page", json!({"url": "gopher://x"})).await;
+    assert_eq!(failed["isError"], true);
+
+    let http = reqwest::Client::new();
+    let unknown = http.post(format!("{}/messages?sessionId=nope", server.base)).body("{}").send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let sources = client.call_tool("get_available_sources", json!({})).await;
+    assert_eq!(sources["structuredContent"]["count"], 1);
+}
