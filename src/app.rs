@@ -46,9 +46,8 @@ impl App {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
         let embedder = build_embedder(config).await?;
-        let store: Arc<dyn Store> = Arc::new(
-            PgStore::connect(&config.pg()).await.context("could not open the Postgres store (DATABASE_URL)")?,
-        );
+        let store: Arc<dyn Store> =
+            Arc::new(PgStore::connect(&config.pg()).await.context("could not open the Postgres store (DATABASE_URL)")?);
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(config.fetcher())?);
         Self::from_parts(store, embedder, fetcher).await
     }

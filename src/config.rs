@@ -18,7 +18,11 @@ use crate::adapters::openai_embedder::{
 use crate::adapters::postgres::{DEFAULT_MAX_CONNECTIONS, PgConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "crawlrag", version, about = "Crawl web pages into a vector index and serve them to AI assistants over MCP")]
+#[command(
+    name = "crawlrag",
+    version,
+    about = "Crawl web pages into a vector index and serve them to AI assistants over MCP"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -162,7 +166,10 @@ impl Config {
             EmbeddingProvider::Openai
                 if self.embed.openai_api_key.is_none() && self.embed.openai_base_url == DEFAULT_OPENAI_BASE_URL =>
             {
-                return Err("OPENAI_API_KEY is not set (needed for CRAWLRAG_EMBEDDING_PROVIDER=openai with the OpenAI API)".into());
+                return Err(
+                    "OPENAI_API_KEY is not set (needed for CRAWLRAG_EMBEDDING_PROVIDER=openai with the OpenAI API)"
+                        .into(),
+                );
             }
             EmbeddingProvider::Local | EmbeddingProvider::Openai => {}
         }
@@ -212,8 +219,18 @@ mod tests {
 
     #[test]
     fn flags_parse_and_validate() {
-        let cli = parse(&["crawlrag", "--database-url", "postgres://x/y", "--embedding-model-path", "/m",
-            "--allow-private-networks", "true", "serve", "--http", "127.0.0.1:8051"]);
+        let cli = parse(&[
+            "crawlrag",
+            "--database-url",
+            "postgres://x/y",
+            "--embedding-model-path",
+            "/m",
+            "--allow-private-networks",
+            "true",
+            "serve",
+            "--http",
+            "127.0.0.1:8051",
+        ]);
         assert!(cli.config.validate().is_ok());
         assert!(cli.config.fetch.allow_private_networks);
         let Command::Serve(args) = cli.command else { panic!("expected serve") };

@@ -70,9 +70,7 @@ impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         let message = err.to_string();
         match err {
-            StoreError::Unavailable(_) | StoreError::EmbeddingMismatch { .. } => {
-                Self::unavailable(message)
-            }
+            StoreError::Unavailable(_) | StoreError::EmbeddingMismatch { .. } => Self::unavailable(message),
             StoreError::Migration(_) | StoreError::Query(_) => Self::Internal(message),
         }
     }

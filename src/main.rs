@@ -85,7 +85,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 for (rank, hit) in hits.iter().enumerate() {
                     let preview: String = hit.content.chars().take(300).collect();
-                    write_out(&format!("{}. [{:.3}] {}\n   {}\n", rank + 1, hit.similarity, hit.url, preview.replace('\n', " ")));
+                    write_out(&format!(
+                        "{}. [{:.3}] {}\n   {}\n",
+                        rank + 1,
+                        hit.similarity,
+                        hit.url,
+                        preview.replace('\n', " ")
+                    ));
                 }
             }
             Ok(())
@@ -97,7 +103,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 write_out(&format!("{:<40} {:>6} {:>7} {:>9}  updated\n", "source", "pages", "chunks", "words"));
                 for s in &sources {
-                    write_out(&format!("{:<40} {:>6} {:>7} {:>9}  {}\n", s.source_id, s.pages, s.chunks, s.total_words, s.updated_at.format("%Y-%m-%d %H:%M")));
+                    write_out(&format!(
+                        "{:<40} {:>6} {:>7} {:>9}  {}\n",
+                        s.source_id,
+                        s.pages,
+                        s.chunks,
+                        s.total_words,
+                        s.updated_at.format("%Y-%m-%d %H:%M")
+                    ));
                 }
             }
             Ok(())

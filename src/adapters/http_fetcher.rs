@@ -19,7 +19,8 @@ use crate::ports::{FetchError, FetchedBody, Fetcher};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_REDIRECTS: usize = 10;
 pub const DEFAULT_MAX_PAGE_BYTES: usize = 10 * 1024 * 1024;
-pub const DEFAULT_USER_AGENT: &str = concat!("crawlrag/", env!("CARGO_PKG_VERSION"), " (+https://github.com/crawlrag/crawlrag)");
+pub const DEFAULT_USER_AGENT: &str =
+    concat!("crawlrag/", env!("CARGO_PKG_VERSION"), " (+https://github.com/crawlrag/crawlrag)");
 
 /// Content types we turn into Markdown; everything else is refused before the body is read.
 const TEXT_TYPES: &[&str] = &["text/html", "application/xhtml+xml", "text/plain", "text/markdown", "text/x-markdown"];
@@ -121,9 +122,7 @@ impl HttpFetcher {
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
         }
-        let client = builder
-            .build()
-            .map_err(|e| FetchError::Other { url: String::new(), reason: chain(&e) })?;
+        let client = builder.build().map_err(|e| FetchError::Other { url: String::new(), reason: chain(&e) })?;
         Ok(Self { client, config })
     }
 
@@ -133,7 +132,9 @@ impl HttpFetcher {
             return match refusal {
                 RedirectRefusal::Loop(at) => FetchError::RedirectLoop(at.clone()),
                 RedirectRefusal::TooMany => FetchError::TooManyRedirects { url: url_s, max: self.config.max_redirects },
-                RedirectRefusal::Blocked { url, reason } => FetchError::Blocked { url: url.clone(), reason: reason.clone() },
+                RedirectRefusal::Blocked { url, reason } => {
+                    FetchError::Blocked { url: url.clone(), reason: reason.clone() }
+                }
             };
         }
         if let Some(blocked) = find_source::<BlockedAddress>(err) {
@@ -170,11 +171,8 @@ impl Fetcher for HttpFetcher {
             return Err(FetchError::UnsupportedContentType { url: final_url.to_string(), content_type: mime });
         }
         let cap = self.config.max_page_bytes;
-        let declared = response
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared =
+            response.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|len| len > cap) {
             return Err(FetchError::TooLarge { url: final_url.to_string(), cap });
         }

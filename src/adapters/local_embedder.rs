@@ -57,9 +57,13 @@ impl LocalEmbedder {
     /// [`EmbedError::Load`] naming the missing or unreadable file.
     pub fn load(dir: &Path, name: &str) -> Result<Self, EmbedError> {
         let load_err = |what: &str, e: &dyn std::fmt::Display| {
-            EmbedError::Load(format!("{what} in {}: {e} (set CRAWLRAG_EMBEDDING_MODEL_PATH to a sentence-transformers model folder, e.g. the output of scripts/model.sh)", dir.display()))
+            EmbedError::Load(format!(
+                "{what} in {}: {e} (set CRAWLRAG_EMBEDDING_MODEL_PATH to a sentence-transformers model folder, e.g. the output of scripts/model.sh)",
+                dir.display()
+            ))
         };
-        let config_text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_err("cannot read config.json", &e))?;
+        let config_text =
+            std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_err("cannot read config.json", &e))?;
         let config: Config = serde_json::from_str(&config_text).map_err(|e| load_err("invalid config.json", &e))?;
         let mut tokenizer =
             Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| load_err("cannot load tokenizer.json", &e))?;
@@ -121,7 +125,8 @@ impl Model {
     fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut windows = Vec::new();
         for (text, content) in texts.iter().enumerate() {
-            let encoding = self.tokenizer.encode(content.as_str(), false).map_err(|e| EmbedError::Internal(e.to_string()))?;
+            let encoding =
+                self.tokenizer.encode(content.as_str(), false).map_err(|e| EmbedError::Internal(e.to_string()))?;
             let ids = encoding.get_ids();
             let mut pieces: Vec<&[u32]> = ids.chunks(WINDOW_TOKENS).collect();
             if pieces.is_empty() {

@@ -61,11 +61,10 @@ impl OpenAiEmbedder {
     /// # Errors
     /// [`EmbedError::Load`] when the HTTP client cannot be built.
     pub fn new(config: OpenAiEmbedderConfig) -> Result<Self, EmbedError> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| EmbedError::Load(e.to_string()))?;
-        let api = OpenAIConfig::new().with_api_base(config.base_url.trim_end_matches('/')).with_api_key(&config.api_key);
+        let http =
+            reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().map_err(|e| EmbedError::Load(e.to_string()))?;
+        let api =
+            OpenAIConfig::new().with_api_base(config.base_url.trim_end_matches('/')).with_api_key(&config.api_key);
         let model_id = format!("openai:{}", config.model);
         Ok(Self { client: Client::build(http, api), config, model_id })
     }
@@ -84,7 +83,10 @@ impl OpenAiEmbedder {
         loop {
             attempt += 1;
             let err = match self.client.embeddings().create(request.clone()).await {
-                Ok(response) => return self.check(response.data.into_iter().map(|d| (d.index, d.embedding)).collect(), texts.len()),
+                Ok(response) => {
+                    return self
+                        .check(response.data.into_iter().map(|d| (d.index, d.embedding)).collect(), texts.len());
+                }
                 Err(err) => err,
             };
             match retry_policy(&err, attempt) {
@@ -101,7 +103,10 @@ impl OpenAiEmbedder {
     fn check(&self, mut data: Vec<(u32, Vec<f32>)>, expected: usize) -> Result<Vec<Vec<f32>>, EmbedError> {
         data.sort_by_key(|(index, _)| *index);
         if data.len() != expected {
-            return Err(EmbedError::Internal(format!("provider returned {} embeddings for {expected} inputs", data.len())));
+            return Err(EmbedError::Internal(format!(
+                "provider returned {} embeddings for {expected} inputs",
+                data.len()
+            )));
         }
         if let Some((_, bad)) = data.iter().find(|(_, v)| v.len() != self.config.dimensions) {
             return Err(EmbedError::Rejected(format!(
@@ -115,6 +120,10 @@ impl OpenAiEmbedder {
 }
 
 /// Sort a failure into give-up or retry-after (exponential backoff with jitter, capped).
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "variants depend on async-openai features; the rest are client-side"
+)]
 fn retry_policy(err: &OpenAIError, attempt: u32) -> Retry {
     let retryable = match err {
         OpenAIError::ApiError(api) => api.status_code.as_u16() == 429 || api.status_code.is_server_error(),
@@ -128,10 +137,9 @@ fn retry_policy(err: &OpenAIError, attempt: u32) -> Retry {
         return Retry::GiveUp;
     }
     let base = Duration::from_millis(250).saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-    let jitter = Duration::from_millis(u64::from(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() % 250)
-        .unwrap_or(0)));
+    let jitter = Duration::from_millis(u64::from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() % 250).unwrap_or(0),
+    ));
     Retry::After((base + jitter).min(MAX_BACKOFF))
 }
 

@@ -22,8 +22,7 @@ pub struct Extracted {
 }
 
 const MAIN_CONTENT: &[&str] = &["main", "article", "[role=main]", "#content", "body"];
-const SKIPPED_TAGS: &[&str] =
-    &["script", "style", "noscript", "nav", "template", "iframe", "svg", "canvas", "head"];
+const SKIPPED_TAGS: &[&str] = &["script", "style", "noscript", "nav", "template", "iframe", "svg", "canvas", "head"];
 
 /// Extract an HTML page fetched from `base`.
 pub fn extract_html(html: &str, base: &Url) -> Extracted {
@@ -37,19 +36,15 @@ pub fn extract_html(html: &str, base: &Url) -> Extracted {
         .unwrap_or_else(|| html.to_owned());
     let converter = htmd::HtmlToMarkdown::builder().skip_tags(SKIPPED_TAGS.to_vec()).build();
     // htmd only fails on I/O errors of its in-memory writer; fall back to the visible text.
-    let markdown = converter.convert(&main_html).unwrap_or_else(|_| {
-        doc.root_element().text().collect::<Vec<_>>().join(" ")
-    });
+    let markdown =
+        converter.convert(&main_html).unwrap_or_else(|_| doc.root_element().text().collect::<Vec<_>>().join(" "));
     Extracted { title, markdown: tidy(&markdown), links }
 }
 
 /// A text or Markdown document is stored as-is; its title is its first heading.
 pub fn extract_text(text: &str) -> Extracted {
-    let title = text
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("# "))
-        .map(|l| l.trim_start_matches('#').trim().to_owned());
+    let title =
+        text.lines().map(str::trim).find(|l| l.starts_with("# ")).map(|l| l.trim_start_matches('#').trim().to_owned());
     Extracted { title, markdown: tidy(text), links: Links::default() }
 }
 
@@ -70,9 +65,13 @@ fn collect_links(doc: &Html, base: &Url) -> Links {
             continue;
         }
         url.set_fragment(None);
-        let same_site = url.host_str() == base.host_str()
-            && url.port_or_known_default() == base.port_or_known_default();
-        if same_site { internal.insert(url.to_string()) } else { external.insert(url.to_string()) };
+        let same_site =
+            url.host_str() == base.host_str() && url.port_or_known_default() == base.port_or_known_default();
+        if same_site {
+            internal.insert(url.to_string())
+        } else {
+            external.insert(url.to_string())
+        };
     }
     Links { internal: internal.into_iter().collect(), external: external.into_iter().collect() }
 }

@@ -98,7 +98,14 @@ impl RagResult {
             Some(max) if hit.content.chars().count() > max => (hit.content.chars().take(max).collect(), true),
             _ => (hit.content, false),
         };
-        Self { url: hit.url, content, content_truncated, metadata: hit.metadata, source_id: hit.source_id.to_string(), similarity: hit.similarity }
+        Self {
+            url: hit.url,
+            content,
+            content_truncated,
+            metadata: hit.metadata,
+            source_id: hit.source_id.to_string(),
+            similarity: hit.similarity,
+        }
     }
 }
 

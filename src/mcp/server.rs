@@ -69,7 +69,9 @@ impl RagServer {
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<CrawlSinglePageOutput>, ToolError> {
         let progress = McpProgress::from_context(&ctx);
-        let report = run_tool("crawl_single_page", &ctx, self.app.crawler.crawl_single_page(&p.url, p.chunk_size, &progress)).await?;
+        let report =
+            run_tool("crawl_single_page", &ctx, self.app.crawler.crawl_single_page(&p.url, p.chunk_size, &progress))
+                .await?;
         Ok(Json(report.into()))
     }
 

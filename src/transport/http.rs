@@ -53,7 +53,8 @@ pub fn router(app: Arc<App>, options: &HttpOptions, shutdown: &CancellationToken
             .with_sse_keep_alive(Some(Duration::from_secs(15)))
             .with_cancellation_token(shutdown.child_token()),
     );
-    let sse_state = SseState { app: Arc::clone(&app), sessions: SseSessions::default(), shutdown: shutdown.child_token() };
+    let sse_state =
+        SseState { app: Arc::clone(&app), sessions: SseSessions::default(), shutdown: shutdown.child_token() };
     let legacy = Router::new()
         .route("/sse", get(sse::open_stream))
         .route("/messages", post(sse::post_message))
@@ -75,7 +76,12 @@ pub fn router(app: Arc<App>, options: &HttpOptions, shutdown: &CancellationToken
 ///
 /// # Errors
 /// When the address cannot be bound.
-pub async fn serve(app: Arc<App>, addr: SocketAddr, options: HttpOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    app: Arc<App>,
+    addr: SocketAddr,
+    options: HttpOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     info!(addr = %local, "serving MCP: streamable HTTP at /mcp, legacy SSE at /sse");
@@ -91,11 +97,8 @@ async fn health() -> Json<serde_json::Value> {
 async fn ready(State(app): State<Arc<App>>) -> Response {
     let components = app.readiness().await;
     let failing: Vec<&str> = components.iter().filter(|c| !c.ok).map(|c| c.component).collect();
-    let (status, label) = if failing.is_empty() {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-    };
+    let (status, label) =
+        if failing.is_empty() { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
     (status, Json(json!({ "status": label, "failing": failing, "components": components }))).into_response()
 }
 

@@ -77,7 +77,8 @@ pub(super) async fn open_stream(State(state): State<SseState>) -> Sse<impl Strea
     let sessions = state.sessions.clone();
     let session_id = id.clone();
     tokio::spawn(async move {
-        let served = tokio::time::timeout(INIT_TIMEOUT, server.serve_with_ct((to_client, from_client), session_ct)).await;
+        let served =
+            tokio::time::timeout(INIT_TIMEOUT, server.serve_with_ct((to_client, from_client), session_ct)).await;
         match served {
             Ok(Ok(running)) => {
                 let _ = running.waiting().await;

@@ -12,7 +12,8 @@ async fn each_bad_url_is_a_clear_tool_error_and_the_server_keeps_serving() {
     let site = Site::start().await;
     let client = binary::stdio_client(&services, &common::unique_schema("bad_stdio")).await;
 
-    let good = binary::call(&client, "crawl_single_page", json!({"url": site.url("/docs/install.html")})).await.unwrap();
+    let good =
+        binary::call(&client, "crawl_single_page", json!({"url": site.url("/docs/install.html")})).await.unwrap();
     assert!(!binary::is_error(&good), "{:?}", binary::body(&good));
     let stored = binary::body(&good)["chunks_stored"].as_u64().unwrap();
 
@@ -29,7 +30,9 @@ async fn each_bad_url_is_a_clear_tool_error_and_the_server_keeps_serving() {
         (site.url("/empty.html"), "no text content"),
     ];
     for (url, expected) in cases {
-        let result = binary::call(&client, "crawl_single_page", json!({"url": url})).await.expect("a tool result, not a protocol error");
+        let result = binary::call(&client, "crawl_single_page", json!({"url": url}))
+            .await
+            .expect("a tool result, not a protocol error");
         assert!(binary::is_error(&result), "{url} should fail");
         let body = binary::body(&result);
         assert_eq!(body["success"], false);
@@ -67,9 +70,7 @@ async fn private_network_targets_are_refused_by_default() {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
     let store = std::sync::Arc::new(common::store(&services, &common::unique_schema("bad_ssrf")).await);
-    let fetcher = std::sync::Arc::new(
-        crawlrag::adapters::http_fetcher::HttpFetcher::new(Default::default()).unwrap(),
-    );
+    let fetcher = std::sync::Arc::new(crawlrag::adapters::http_fetcher::HttpFetcher::new(Default::default()).unwrap());
     let app = crawlrag::app::App::from_parts(store, common::embedder(&services), fetcher).await.unwrap();
     for (url, expected) in [
         (site.url("/docs/install.html"), "loopback address"),

@@ -59,8 +59,12 @@ struct FakeApi {
 async fn embeddings(State(api): State<FakeApi>, Json(req): Json<Value>) -> Response {
     let n = api.requests.fetch_add(1, Ordering::SeqCst);
     if n < api.throttle_first {
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")],
-            Json(json!({"error": {"message": "slow down", "type": "rate_limit_error", "param": null, "code": null}}))).into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "0")],
+            Json(json!({"error": {"message": "slow down", "type": "rate_limit_error", "param": null, "code": null}})),
+        )
+            .into_response();
     }
     if req["model"] == "bad-model" {
         return (StatusCode::BAD_REQUEST,

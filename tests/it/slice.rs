@@ -17,7 +17,12 @@ async fn crawl(app: &App, url: &str) -> crawlrag::crawl::SinglePageReport {
 }
 
 fn query(text: &str, source: Option<&str>, count: usize) -> RagQuery {
-    RagQuery { query: text.to_owned(), source: source.map(|s| SourceId::from(s.to_owned())), match_count: count, offset: 0 }
+    RagQuery {
+        query: text.to_owned(),
+        source: source.map(|s| SourceId::from(s.to_owned())),
+        match_count: count,
+        offset: 0,
+    }
 }
 
 #[tokio::test]
@@ -91,10 +96,12 @@ async fn long_pages_become_several_chunks_with_header_paths_and_recrawl_replaces
     assert!(paths.iter().skip(1).all(|p| p[0] == "Reference"), "later chunks sit under the h1: {paths:?}");
     assert!(paths.iter().any(|p| p.as_array().is_some_and(|a| a.len() == 2)), "some chunk sits under an h2");
 
-    let ids_before: Vec<i64> = sqlx::query_scalar("select id from crawled_pages where url = $1").bind(&url).fetch_all(&pool).await.unwrap();
+    let ids_before: Vec<i64> =
+        sqlx::query_scalar("select id from crawled_pages where url = $1").bind(&url).fetch_all(&pool).await.unwrap();
     let second = crawl(&app, &url).await;
     assert_eq!(second.chunks_stored, first.chunks_stored);
-    let ids_after: Vec<i64> = sqlx::query_scalar("select id from crawled_pages where url = $1").bind(&url).fetch_all(&pool).await.unwrap();
+    let ids_after: Vec<i64> =
+        sqlx::query_scalar("select id from crawled_pages where url = $1").bind(&url).fetch_all(&pool).await.unwrap();
     assert_eq!(ids_after.len(), first.chunks_stored, "re-crawl leaves no duplicates");
     assert!(ids_after.iter().all(|id| !ids_before.contains(id)), "old chunks were replaced");
     let pages: i64 = sqlx::query_scalar("select count(*) from pages").fetch_one(&pool).await.unwrap();
@@ -118,7 +125,12 @@ async fn queries_rank_the_answering_page_first_and_honour_the_source_filter() {
     ];
     for (question, expected) in cases {
         let hits = app.retriever.search(&query(question, Some(&site_a.source_id()), 3)).await.unwrap();
-        assert_eq!(hits[0].url, site_a.url(expected), "{question}: {:?}", hits.iter().map(|h| &h.url).collect::<Vec<_>>());
+        assert_eq!(
+            hits[0].url,
+            site_a.url(expected),
+            "{question}: {:?}",
+            hits.iter().map(|h| &h.url).collect::<Vec<_>>()
+        );
         assert!(hits.windows(2).all(|w| w[0].similarity >= w[1].similarity), "ranked best first");
     }
 
@@ -130,11 +142,7 @@ async fn queries_rank_the_answering_page_first_and_honour_the_source_filter() {
     let sources: std::collections::BTreeSet<&str> = everywhere.iter().map(|h| h.source_id.as_str()).collect();
     assert_eq!(sources.len(), 2, "no filter searches both sources");
 
-    let page_two = app
-        .retriever
-        .search(&RagQuery { offset: 1, ..query("cooking spaghetti", None, 1) })
-        .await
-        .unwrap();
+    let page_two = app.retriever.search(&RagQuery { offset: 1, ..query("cooking spaghetti", None, 1) }).await.unwrap();
     assert_eq!(page_two[0].url, everywhere[1].url, "offset skips the first result");
 }
 
@@ -150,6 +158,7 @@ async fn a_different_embedding_model_is_refused_and_data_stays_intact() {
     let err = store.ensure_embedding_space("openai:text-embedding-3-small", 1536).await.unwrap_err().to_string();
     assert!(err.contains("all-MiniLM-L6-v2") && err.contains("384") && err.contains("1536"), "{err}");
     let reconnected = common::store(&services, &schema).await;
-    let rows: i64 = sqlx::query_scalar("select count(*) from crawled_pages").fetch_one(reconnected.pool()).await.unwrap();
+    let rows: i64 =
+        sqlx::query_scalar("select count(*) from crawled_pages").fetch_one(reconnected.pool()).await.unwrap();
     assert_eq!(rows as usize, report.chunks_stored);
 }

@@ -13,7 +13,8 @@ const TOOLS: [&str; 3] = ["crawl_single_page", "get_available_sources", "perform
 
 /// Crawl, query and list sources through an rmcp client; checks results, not just success.
 async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {
-    let mut names: Vec<String> = client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
+    let mut names: Vec<String> =
+        client.list_all_tools().await.unwrap().into_iter().map(|t| t.name.to_string()).collect();
     names.sort();
     assert_eq!(names, TOOLS);
 
@@ -71,12 +72,15 @@ async fn streamable_http_serves_every_tool_and_reports_health_and_metrics() {
 
     let metrics = http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
     assert!(
-        metrics.lines().any(|l| l.starts_with("crawlrag_tool_calls_total") && l.contains("tool=\"crawl_single_page\"") && l.contains("outcome=\"ok\"")),
+        metrics.lines().any(|l| l.starts_with("crawlrag_tool_calls_total")
+            && l.contains("tool=\"crawl_single_page\"")
+            && l.contains("outcome=\"ok\"")),
         "{metrics}"
     );
 
     // A foreign Host header is refused (DNS-rebinding guard), and the server keeps serving.
-    let foreign = http.post(format!("{}/mcp", server.base)).header("host", "evil.example.com").body("{}").send().await.unwrap();
+    let foreign =
+        http.post(format!("{}/mcp", server.base)).header("host", "evil.example.com").body("{}").send().await.unwrap();
     assert_eq!(foreign.status(), 403);
     assert_eq!(http.get(format!("{}/health", server.base)).send().await.unwrap().status(), 200);
 }
@@ -96,7 +100,8 @@ async fn legacy_sse_serves_every_tool_and_survives_malformed_messages() {
     assert!(text.contains("malformed JSON-RPC"), "{text}");
 
     let tools = client.request("tools/list", json!({})).await;
-    let mut names: Vec<&str> = tools["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> =
+        tools["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     names.sort_unstable();
     assert_eq!(names, TOOLS);
 

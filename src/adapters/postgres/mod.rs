@@ -70,10 +70,7 @@ impl PgStore {
                 .await
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
         }
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         info!(schema = schema.as_deref().unwrap_or("default"), "postgres store ready");
         Ok(Self { pool })
     }
@@ -92,9 +89,7 @@ fn validate_schema_name(name: &str) -> Result<(), StoreError> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Migration(format!(
-            "schema name '{name}' must be lowercase letters, digits and underscores"
-        )))
+        Err(StoreError::Migration(format!("schema name '{name}' must be lowercase letters, digits and underscores")))
     }
 }
 
@@ -103,6 +98,7 @@ fn unavailable(err: sqlx::Error) -> StoreError {
 }
 
 /// Connection-level failures mean the database is down; the rest are query errors.
+#[expect(clippy::wildcard_enum_match_arm, reason = "sqlx::Error is non_exhaustive; the rest are query errors")]
 fn classify(err: sqlx::Error) -> StoreError {
     match err {
         sqlx::Error::Io(_)
@@ -148,11 +144,7 @@ impl Store for PgStore {
                 Some(ty) => {
                     return Err(StoreError::EmbeddingMismatch {
                         stored_model: format!("unknown (existing column {table}.embedding is {ty})"),
-                        stored_dim: ty
-                            .trim_start_matches("vector(")
-                            .trim_end_matches(')')
-                            .parse()
-                            .unwrap_or_default(),
+                        stored_dim: ty.trim_start_matches("vector(").trim_end_matches(')').parse().unwrap_or_default(),
                         model: model.to_owned(),
                         dim: dimensions,
                     });
@@ -183,11 +175,8 @@ impl Store for PgStore {
         let crawled_at = chrono::Utc::now().to_rfc3339();
         let numbers: Vec<i32> = write.chunks.iter().map(|c| i32::try_from(c.index).unwrap_or(i32::MAX)).collect();
         let contents: Vec<&str> = write.chunks.iter().map(|c| c.content.as_str()).collect();
-        let metadata: Vec<serde_json::Value> = write
-            .chunks
-            .iter()
-            .map(|c| c.metadata(page, write.content_hash, &crawled_at))
-            .collect();
+        let metadata: Vec<serde_json::Value> =
+            write.chunks.iter().map(|c| c.metadata(page, write.content_hash, &crawled_at)).collect();
         let vectors: Vec<Vector> = write.embeddings.iter().map(|e| Vector::from(e.clone())).collect();
         let words = i32::try_from(page.word_count()).unwrap_or(i32::MAX);
         let chunk_count = i32::try_from(write.chunks.len()).unwrap_or(i32::MAX);

@@ -4,8 +4,7 @@
 pub(super) const READ_META: &str = "select embedding_model, embedding_dimension from meta where id";
 
 // language=PostgreSQL
-pub(super) const WRITE_META: &str =
-    "insert into meta (id, embedding_model, embedding_dimension) values (true, $1, $2)";
+pub(super) const WRITE_META: &str = "insert into meta (id, embedding_model, embedding_dimension) values (true, $1, $2)";
 
 // language=PostgreSQL
 pub(super) const EMBEDDING_COLUMN_TYPE: &str = "

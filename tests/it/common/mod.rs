@@ -33,7 +33,8 @@ pub fn services() -> Option<Services> {
     match (database_url, model_path) {
         (Some(database_url), Some(model_path)) => Some(Services { database_url, model_path: model_path.into() }),
         _ => {
-            let reason = "DATABASE_URL and CRAWLRAG_EMBEDDING_MODEL_PATH must be set (run: eval \"$(scripts/services.sh)\")";
+            let reason =
+                "DATABASE_URL and CRAWLRAG_EMBEDDING_MODEL_PATH must be set (run: eval \"$(scripts/services.sh)\")";
             assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but services are missing: {reason}");
             eprintln!("SKIPPED: {reason}");
             None
@@ -45,7 +46,8 @@ pub fn services() -> Option<Services> {
 pub fn unique_schema(prefix: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("t_{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
@@ -53,14 +55,20 @@ pub fn unique_schema(prefix: &str) -> String {
 pub fn embedder(services: &Services) -> Arc<LocalEmbedder> {
     static EMBEDDER: OnceLock<Arc<LocalEmbedder>> = OnceLock::new();
     EMBEDDER
-        .get_or_init(|| Arc::new(LocalEmbedder::load(&services.model_path, DEFAULT_LOCAL_MODEL_NAME).expect("load model")))
+        .get_or_init(|| {
+            Arc::new(LocalEmbedder::load(&services.model_path, DEFAULT_LOCAL_MODEL_NAME).expect("load model"))
+        })
         .clone()
 }
 
 pub async fn store(services: &Services, schema: &str) -> PgStore {
-    PgStore::connect(&PgConfig { url: services.database_url.clone(), schema: Some(schema.to_owned()), max_connections: 4 })
-        .await
-        .expect("connect to Postgres")
+    PgStore::connect(&PgConfig {
+        url: services.database_url.clone(),
+        schema: Some(schema.to_owned()),
+        max_connections: 4,
+    })
+    .await
+    .expect("connect to Postgres")
 }
 
 /// A fetcher that may reach the loopback fixture sites.

@@ -45,7 +45,8 @@ litre. Add the spaghetti and stir during the first minute so it does not stick.<
 
 /// A long page: several sections that must become several chunks.
 pub fn long_page() -> String {
-    let mut html = String::from("<html><head><title>Frobnicator reference</title></head><body><main><h1>Reference</h1>");
+    let mut html =
+        String::from("<html><head><title>Frobnicator reference</title></head><body><main><h1>Reference</h1>");
     for section in 0..12 {
         html.push_str(&format!("<h2>Command {section}</h2>"));
         for para in 0..4 {
@@ -65,22 +66,33 @@ fn router() -> Router {
         .route("/docs/config.html", get(|| async { html(CONFIG_PAGE.to_owned()) }))
         .route("/blog/pasta.html", get(|| async { html(PASTA_PAGE.to_owned()) }))
         .route("/docs/reference.html", get(|| async { html(long_page()) }))
-        .route("/llms.txt", get(|| async {
-            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "# Frobnicator\n\n> Compacts telemetry archives.\n")
-        }))
-        .route("/image.png", get(|| async {
-            ([(header::CONTENT_TYPE, "image/png")], vec![0x89u8, b'P', b'N', b'G', 0, 0, 0, 13])
-        }))
+        .route(
+            "/llms.txt",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    "# Frobnicator\n\n> Compacts telemetry archives.\n",
+                )
+            }),
+        )
+        .route(
+            "/image.png",
+            get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0x89u8, b'P', b'N', b'G', 0, 0, 0, 13]) }),
+        )
         .route("/download.bin", get(|| async { vec![0u8, 1, 2, 3, 0, 255] }))
-        .route("/mislabelled.html", get(|| async {
-            ([(header::CONTENT_TYPE, "text/html")], vec![0x7fu8, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0])
-        }))
-        .route("/huge.html", get(|| async {
-            let mut body = String::from("<html><body><main>");
-            body.push_str(&"<p>padding text that makes this page far too large</p>".repeat(40_000));
-            body.push_str("</main></body></html>");
-            html(body)
-        }))
+        .route(
+            "/mislabelled.html",
+            get(|| async { ([(header::CONTENT_TYPE, "text/html")], vec![0x7fu8, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0]) }),
+        )
+        .route(
+            "/huge.html",
+            get(|| async {
+                let mut body = String::from("<html><body><main>");
+                body.push_str(&"<p>padding text that makes this page far too large</p>".repeat(40_000));
+                body.push_str("</main></body></html>");
+                html(body)
+            }),
+        )
         .route("/loop/a", get(|| async { Redirect::temporary("/loop/b") }))
         .route("/loop/b", get(|| async { Redirect::temporary("/loop/a") }))
         .route("/moved", get(|| async { Redirect::permanent("/docs/install.html") }))
