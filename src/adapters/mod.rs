@@ -5,3 +5,4 @@ pub mod http_fetcher;
 pub mod local_embedder;
 pub mod openai_embedder;
 pub mod postgres;
+pub mod sqlite;

@@ -7,6 +7,7 @@ pub mod page;
 pub mod source;
 pub mod summary;
 pub mod target;
+pub mod vector;
 
 pub use chunk::{Chunk, split_markdown};
 pub use hit::{Hit, SourceInfo};

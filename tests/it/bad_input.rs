@@ -3,14 +3,16 @@
 
 use serde_json::json;
 
-use crate::common::{self, binary, site::Site};
+use crate::both_stores;
+use crate::common::binary::StoreTarget;
+use crate::common::{self, Backend, binary, site::Site};
 use crawlrag::progress::NoProgress;
 
-#[tokio::test]
-async fn each_bad_url_is_a_clear_tool_error_and_the_server_keeps_serving() {
+both_stores!(each_bad_url_is_a_clear_tool_error_and_the_server_keeps_serving);
+async fn each_bad_url_is_a_clear_tool_error_and_the_server_keeps_serving(backend: Backend) {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
-    let client = binary::stdio_client(&services, &common::unique_schema("bad_stdio")).await;
+    let client = binary::stdio_client(&services, &StoreTarget::fresh(&services, backend, "bad_stdio")).await;
 
     let good =
         binary::call(&client, "crawl_single_page", json!({"url": site.url("/docs/install.html")})).await.unwrap();
@@ -69,7 +71,7 @@ async fn each_bad_url_is_a_clear_tool_error_and_the_server_keeps_serving() {
 async fn private_network_targets_are_refused_by_default() {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
-    let store = std::sync::Arc::new(common::store(&services, &common::unique_schema("bad_ssrf")).await);
+    let (store, _) = common::open_store(&services, Backend::Sqlite, &common::unique_schema("bad_ssrf")).await;
     let fetcher = std::sync::Arc::new(crawlrag::adapters::http_fetcher::HttpFetcher::new(Default::default()).unwrap());
     let app = crawlrag::app::App::from_parts(store, common::embedder(&services), fetcher).await.unwrap();
     for (url, expected) in [

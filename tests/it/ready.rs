@@ -45,7 +45,8 @@ async fn wait_for(http: &reqwest::Client, base: &str, status: u16) -> Value {
 async fn ready_turns_503_while_postgres_is_down_and_200_when_it_is_back() {
     let Some(services) = common::services() else { return };
     let url = postgres("start");
-    let server = binary::HttpServer::start(&services, &url, "ready_probe").await;
+    let store = binary::StoreTarget::Postgres { url, schema: "ready_probe".to_owned() };
+    let server = binary::HttpServer::start(&services, &store).await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
 
     let up = wait_for(&http, &server.base, 200).await;

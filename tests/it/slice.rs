@@ -1,16 +1,13 @@
-//! The vertical slice through the library: crawl fixture pages into Postgres, check the rows,
+//! The vertical slice through the library, on both stores: crawl fixture pages, check the rows,
 //! and check that queries rank the answering page first and honour the source filter.
-
-use std::sync::Arc;
 
 use crawlrag::app::App;
 use crawlrag::domain::SourceId;
-use crawlrag::ports::Store;
 use crawlrag::progress::NoProgress;
 use crawlrag::retrieve::RagQuery;
-use sqlx::Row;
 
-use crate::common::{self, site::Site};
+use crate::both_stores;
+use crate::common::{self, Backend, site::Site};
 
 async fn crawl(app: &App, url: &str) -> crawlrag::crawl::SinglePageReport {
     app.crawler.crawl_single_page(url, None, &NoProgress).await.unwrap_or_else(|e| panic!("crawl {url}: {e}"))
@@ -25,11 +22,11 @@ fn query(text: &str, source: Option<&str>, count: usize) -> RagQuery {
     }
 }
 
-#[tokio::test]
-async fn crawl_single_page_stores_chunks_metadata_embeddings_and_source() {
+both_stores!(crawl_single_page_stores_chunks_metadata_embeddings_and_source);
+async fn crawl_single_page_stores_chunks_metadata_embeddings_and_source(backend: Backend) {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
-    let (app, pool) = common::app(&services, "slice_rows").await;
+    let (app, db) = common::app(&services, backend, "slice_rows").await;
 
     let url = site.url("/docs/install.html");
     let report = crawl(&app, &url).await;
@@ -40,79 +37,65 @@ async fn crawl_single_page_stores_chunks_metadata_embeddings_and_source() {
     assert_eq!(report.links.internal, vec![site.url("/docs/config.html"), site.url("/docs/install.html")]);
     assert_eq!(report.links.external, vec!["https://example.org/upstream".to_owned()]);
 
-    let rows = sqlx::query(
-        "select chunk_number, content, metadata, source_id, vector_dims(embedding) as dims
-         from crawled_pages where url = $1 order by chunk_number",
-    )
-    .bind(&url)
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let rows = db.chunks(&url).await;
     assert_eq!(rows.len(), report.chunks_stored);
-    let all_content: String = rows.iter().map(|r| r.get::<String, _>("content")).collect();
+    let all_content: String = rows.iter().map(|r| r.content.as_str()).collect();
     assert!(all_content.contains("```sh\ncargo install frobnicator --locked"), "code fence kept: {all_content}");
     assert!(!all_content.contains("Copyright"), "footer outside <main> is not content");
     for (i, row) in rows.iter().enumerate() {
-        assert_eq!(row.get::<i32, _>("chunk_number"), i as i32);
-        assert_eq!(row.get::<i32, _>("dims"), 384);
-        assert_eq!(row.get::<String, _>("source_id"), site.source_id());
-        let meta: serde_json::Value = row.get("metadata");
-        assert_eq!(meta["chunk_index"], i);
-        assert_eq!(meta["url"], url.as_str());
-        assert!(meta["char_count"].as_u64().unwrap() > 0);
-        assert!(meta["header_path"].is_array());
+        assert_eq!(row.chunk_number, i as i64);
+        assert_eq!(row.dims, 384);
+        assert_eq!(row.source_id, site.source_id());
+        assert_eq!(row.metadata["chunk_index"], i);
+        assert_eq!(row.metadata["url"], url.as_str());
+        assert!(row.metadata["char_count"].as_u64().unwrap() > 0);
+        assert!(row.metadata["header_path"].is_array());
     }
-    let first_meta: serde_json::Value = rows[0].get("metadata");
-    assert!(first_meta["headers"].as_str().unwrap().contains("# Installing Frobnicator"), "{first_meta}");
+    assert!(rows[0].metadata["headers"].as_str().unwrap().contains("# Installing Frobnicator"), "{}", rows[0].metadata);
 
-    let source = sqlx::query("select summary, total_word_count from sources where source_id = $1")
-        .bind(site.source_id())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(source.get::<i32, _>("total_word_count") as usize, report.total_word_count);
-    assert!(source.get::<String, _>("summary").contains("Frobnicator is a command-line tool"));
+    let (summary, total_words) = db.source(&site.source_id()).await;
+    assert_eq!(total_words as usize, report.total_word_count);
+    assert!(summary.contains("Frobnicator is a command-line tool"), "{summary}");
 
     let sources = app.retriever.sources().await.unwrap();
     assert_eq!(sources.len(), 1);
     assert_eq!((sources[0].pages, sources[0].chunks), (1, report.chunks_stored as i64));
 }
 
-#[tokio::test]
-async fn long_pages_become_several_chunks_with_header_paths_and_recrawl_replaces_them() {
+both_stores!(long_pages_become_several_chunks_with_header_paths_and_recrawl_replaces_them);
+async fn long_pages_become_several_chunks_with_header_paths_and_recrawl_replaces_them(backend: Backend) {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
-    let (app, pool) = common::app(&services, "slice_long").await;
+    let (app, db) = common::app(&services, backend, "slice_long").await;
     let url = site.url("/docs/reference.html");
 
     let first = crawl(&app, &url).await;
     assert!(first.chunks_stored > 5, "a 12-section page at ~1000 chars per chunk: {}", first.chunks_stored);
-    let paths: Vec<serde_json::Value> =
-        sqlx::query_scalar("select metadata->'header_path' from crawled_pages where url = $1 order by chunk_number")
-            .bind(&url)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    let before = db.chunks(&url).await;
+    let paths: Vec<&serde_json::Value> = before.iter().map(|c| &c.metadata["header_path"]).collect();
     assert!(paths.iter().skip(1).all(|p| p[0] == "Reference"), "later chunks sit under the h1: {paths:?}");
     assert!(paths.iter().any(|p| p.as_array().is_some_and(|a| a.len() == 2)), "some chunk sits under an h2");
 
-    let ids_before: Vec<i64> =
-        sqlx::query_scalar("select id from crawled_pages where url = $1").bind(&url).fetch_all(&pool).await.unwrap();
     let second = crawl(&app, &url).await;
     assert_eq!(second.chunks_stored, first.chunks_stored);
-    let ids_after: Vec<i64> =
-        sqlx::query_scalar("select id from crawled_pages where url = $1").bind(&url).fetch_all(&pool).await.unwrap();
-    assert_eq!(ids_after.len(), first.chunks_stored, "re-crawl leaves no duplicates");
-    assert!(ids_after.iter().all(|id| !ids_before.contains(id)), "old chunks were replaced");
-    let pages: i64 = sqlx::query_scalar("select count(*) from pages").fetch_one(&pool).await.unwrap();
-    assert_eq!(pages, 1);
+    let after = db.chunks(&url).await;
+    assert_eq!(after.len(), first.chunks_stored, "re-crawl leaves no duplicates");
+    let crawl_times = |rows: &[common::db::StoredChunk]| -> Vec<String> {
+        rows.iter().map(|c| c.metadata["crawl_time"].as_str().unwrap().to_owned()).collect()
+    };
+    assert!(
+        crawl_times(&after).iter().all(|t| !crawl_times(&before).contains(t)),
+        "every chunk was rewritten by the re-crawl"
+    );
+    assert_eq!(db.count("pages").await, 1);
+    assert_eq!(db.count("crawled_pages").await as usize, first.chunks_stored);
 }
 
-#[tokio::test]
-async fn queries_rank_the_answering_page_first_and_honour_the_source_filter() {
+both_stores!(queries_rank_the_answering_page_first_and_honour_the_source_filter);
+async fn queries_rank_the_answering_page_first_and_honour_the_source_filter(backend: Backend) {
     let Some(services) = common::services() else { return };
     let (site_a, site_b) = (Site::start().await, Site::start().await);
-    let (app, _pool) = common::app(&services, "slice_rank").await;
+    let (app, _db) = common::app(&services, backend, "slice_rank").await;
     for path in ["/docs/install.html", "/docs/config.html", "/blog/pasta.html"] {
         crawl(&app, &site_a.url(path)).await;
     }
@@ -146,19 +129,17 @@ async fn queries_rank_the_answering_page_first_and_honour_the_source_filter() {
     assert_eq!(page_two[0].url, everywhere[1].url, "offset skips the first result");
 }
 
-#[tokio::test]
-async fn a_different_embedding_model_is_refused_and_data_stays_intact() {
+both_stores!(a_different_embedding_model_is_refused_and_data_stays_intact);
+async fn a_different_embedding_model_is_refused_and_data_stays_intact(backend: Backend) {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
-    let schema = common::unique_schema("slice_meta");
-    let store = Arc::new(common::store(&services, &schema).await);
+    let name = common::unique_schema("slice_meta");
+    let (store, _) = common::open_store(&services, backend, &name).await;
     let app = App::from_parts(store.clone(), common::embedder(&services), common::loopback_fetcher()).await.unwrap();
     let report = crawl(&app, &site.url("/docs/install.html")).await;
 
     let err = store.ensure_embedding_space("openai:text-embedding-3-small", 1536).await.unwrap_err().to_string();
     assert!(err.contains("all-MiniLM-L6-v2") && err.contains("384") && err.contains("1536"), "{err}");
-    let reconnected = common::store(&services, &schema).await;
-    let rows: i64 =
-        sqlx::query_scalar("select count(*) from crawled_pages").fetch_one(reconnected.pool()).await.unwrap();
-    assert_eq!(rows as usize, report.chunks_stored);
+    let (_, reopened) = common::open_store(&services, backend, &name).await;
+    assert_eq!(reopened.count("crawled_pages").await as usize, report.chunks_stored);
 }

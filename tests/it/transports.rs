@@ -6,8 +6,10 @@ use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Value, json};
 
+use crate::both_stores;
+use crate::common::binary::StoreTarget;
 use crate::common::sse_client::SseClient;
-use crate::common::{self, binary, site::Site};
+use crate::common::{self, Backend, binary, site::Site};
 
 const TOOLS: [&str; 3] = ["crawl_single_page", "get_available_sources", "perform_rag_query"];
 
@@ -44,11 +46,11 @@ async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {
     assert_eq!(sources["sources"][0]["pages"], 2);
 }
 
-#[tokio::test]
-async fn stdio_serves_every_tool() {
+both_stores!(stdio_serves_every_tool);
+async fn stdio_serves_every_tool(backend: Backend) {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
-    let client = binary::stdio_client(&services, &common::unique_schema("mcp_stdio")).await;
+    let client = binary::stdio_client(&services, &StoreTarget::fresh(&services, backend, "mcp_stdio")).await;
     exercise(&client, &site).await;
     client.cancel().await.unwrap();
 }
@@ -57,7 +59,8 @@ async fn stdio_serves_every_tool() {
 async fn streamable_http_serves_every_tool_and_reports_health_and_metrics() {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
-    let server = binary::HttpServer::start(&services, &services.database_url, &common::unique_schema("mcp_http")).await;
+    let server =
+        binary::HttpServer::start(&services, &StoreTarget::fresh(&services, Backend::Postgres, "mcp_http")).await;
     let http = reqwest::Client::new();
 
     let health: Value = http.get(format!("{}/health", server.base)).send().await.unwrap().json().await.unwrap();
@@ -89,7 +92,7 @@ async fn streamable_http_serves_every_tool_and_reports_health_and_metrics() {
 async fn legacy_sse_serves_every_tool_and_survives_malformed_messages() {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
-    let server = binary::HttpServer::start(&services, &services.database_url, &common::unique_schema("mcp_sse")).await;
+    let server = binary::HttpServer::start(&services, &StoreTarget::fresh(&services, Backend::Sqlite, "mcp_sse")).await;
 
     let mut client = SseClient::connect(&server.base).await;
     let init = client.initialize().await;

@@ -70,7 +70,7 @@ impl PgStore {
                 .await
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
         }
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         info!(schema = schema.as_deref().unwrap_or("default"), "postgres store ready");
         Ok(Self { pool })
     }

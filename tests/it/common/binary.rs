@@ -10,15 +10,38 @@ use rmcp::{RoleClient, ServiceError};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-use super::{Services, TEST_MAX_PAGE_BYTES};
+use super::{Backend, Services, TEST_MAX_PAGE_BYTES, sqlite_path, unique_schema};
+
+/// Which store the binary should use.
+#[derive(Debug, Clone)]
+pub enum StoreTarget {
+    Postgres { url: String, schema: String },
+    Sqlite(std::path::PathBuf),
+}
+
+impl StoreTarget {
+    /// A store no other test uses, on `backend`.
+    pub fn fresh(services: &Services, backend: Backend, prefix: &str) -> Self {
+        match backend {
+            Backend::Postgres => Self::Postgres { url: services.database_url.clone(), schema: unique_schema(prefix) },
+            Backend::Sqlite => Self::Sqlite(sqlite_path(&unique_schema(prefix))),
+        }
+    }
+}
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_crawlrag");
 
-/// Environment that points the binary at the test services and a schema of its own.
-pub fn configure(cmd: &mut Command, services: &Services, database_url: &str, schema: &str) {
-    cmd.env("DATABASE_URL", database_url)
-        .env("CRAWLRAG_PG_SCHEMA", schema)
-        .env("CRAWLRAG_EMBEDDING_MODEL_PATH", &services.model_path)
+/// Environment that points the binary at the test services and a store of its own.
+pub fn configure(cmd: &mut Command, services: &Services, store: &StoreTarget) {
+    match store {
+        StoreTarget::Postgres { url, schema } => {
+            cmd.env("DATABASE_URL", url).env("CRAWLRAG_PG_SCHEMA", schema).env_remove("CRAWLRAG_DB");
+        }
+        StoreTarget::Sqlite(path) => {
+            cmd.env_remove("DATABASE_URL").env("CRAWLRAG_DB", path);
+        }
+    }
+    cmd.env("CRAWLRAG_EMBEDDING_MODEL_PATH", &services.model_path)
         .env("CRAWLRAG_ALLOW_PRIVATE_NETWORKS", "true")
         .env("CRAWLRAG_MAX_PAGE_BYTES", TEST_MAX_PAGE_BYTES.to_string())
         .env("CRAWLRAG_FETCH_TIMEOUT_SECS", "5")
@@ -27,10 +50,10 @@ pub fn configure(cmd: &mut Command, services: &Services, database_url: &str, sch
 }
 
 /// An MCP client talking to `crawlrag serve` over stdio.
-pub async fn stdio_client(services: &Services, schema: &str) -> RunningService<RoleClient, ()> {
+pub async fn stdio_client(services: &Services, store: &StoreTarget) -> RunningService<RoleClient, ()> {
     let cmd = Command::new(BIN).configure(|cmd| {
         cmd.arg("serve");
-        configure(cmd, services, &services.database_url, schema);
+        configure(cmd, services, store);
     });
     let transport = TokioChildProcess::new(cmd).expect("spawn crawlrag serve");
     ().serve(transport).await.expect("MCP initialize over stdio")
@@ -43,11 +66,11 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    pub async fn start(services: &Services, database_url: &str, schema: &str) -> Self {
+    pub async fn start(services: &Services, store: &StoreTarget) -> Self {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--http", &format!("127.0.0.1:{port}")]).stdin(Stdio::null());
-        configure(&mut cmd, services, database_url, schema);
+        configure(&mut cmd, services, store);
         let child = cmd.spawn().expect("spawn crawlrag serve --http");
         let server = Self { _child: child, base: format!("http://127.0.0.1:{port}") };
         let client = reqwest::Client::new();

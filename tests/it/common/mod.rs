@@ -1,6 +1,7 @@
 //! Shared helpers: service discovery, per-test schemas, the shared embedder, app builders.
 
 pub mod binary;
+pub mod db;
 pub mod site;
 pub mod sse_client;
 
@@ -11,9 +12,9 @@ use std::sync::{Arc, OnceLock};
 use crawlrag::adapters::http_fetcher::{HttpFetcher, HttpFetcherConfig};
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
+use crawlrag::adapters::sqlite::SqliteStore;
 use crawlrag::app::App;
 use crawlrag::ports::{Embedder, Fetcher, Store};
-use sqlx::PgPool;
 
 /// Page size cap used in tests (the fixture's huge page is larger).
 pub const TEST_MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -84,12 +85,59 @@ pub fn loopback_fetcher() -> Arc<dyn Fetcher> {
     )
 }
 
-/// The app on its own schema, plus a pool to inspect the rows it writes.
-pub async fn app(services: &Services, prefix: &str) -> (Arc<App>, PgPool) {
-    let store = store(services, &unique_schema(prefix)).await;
-    let pool = store.pool().clone();
+/// The app on a store of its own (a fresh Postgres schema or SQLite file), plus a handle to
+/// inspect the rows it writes.
+pub async fn app(services: &Services, backend: Backend, prefix: &str) -> (Arc<App>, db::Db) {
+    let (store, db) = open_store(services, backend, &unique_schema(prefix)).await;
     let embedder: Arc<dyn Embedder> = embedder(services);
-    let store: Arc<dyn Store> = Arc::new(store);
     let app = App::from_parts(store, embedder, loopback_fetcher()).await.expect("build app");
-    (Arc::new(app), pool)
+    (Arc::new(app), db)
+}
+
+/// Open (or reopen) the store called `name`: a Postgres schema, or a SQLite file in the temp dir.
+pub async fn open_store(services: &Services, backend: Backend, name: &str) -> (Arc<dyn Store>, db::Db) {
+    match backend {
+        Backend::Postgres => {
+            let store = store(services, name).await;
+            let pool = store.pool().clone();
+            (Arc::new(store), db::Db::Postgres(pool))
+        }
+        Backend::Sqlite => {
+            let store = SqliteStore::open(&sqlite_path(name)).await.expect("open sqlite");
+            let pool = store.pool().clone();
+            (Arc::new(store), db::Db::Sqlite(pool))
+        }
+    }
+}
+
+/// The two stores every store-level test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The SQLite file called `name` under the system temp dir.
+pub fn sqlite_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("crawlrag-it");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(format!("{name}.db"))
+}
+
+/// Generate one `#[tokio::test]` per backend for an `async fn(Backend)`:
+/// `both_stores!(my_test);` gives `my_test::postgres` and `my_test::sqlite`.
+#[macro_export]
+macro_rules! both_stores {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await;
+            }
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+        }
+    };
 }

@@ -1,0 +1,204 @@
+//! `Store` on one SQLite file (the embedded default: no server, no setup), through sqlx.
+//! Vectors are little-endian f32 blobs searched exactly in Rust (streamed, O(k) memory); full
+//! text has an FTS5 index kept in step by triggers. WAL mode lets readers run while one writer
+//! replaces a page.
+
+mod queries;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tracing::{info, instrument};
+
+use crate::domain::vector::{TopK, cosine, from_le_bytes, to_le_bytes};
+use crate::domain::{Hit, SourceId, SourceInfo};
+use crate::ports::{PageWrite, Store, StoreError, VectorQuery};
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_CONNECTIONS: u32 = 4;
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database file and apply migrations.
+    ///
+    /// # Errors
+    /// `Unavailable` when the file cannot be created or opened, `Migration` when the schema
+    /// cannot be set up.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create the database folder {}: {e}", dir.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        info!(path = %path.display(), "sqlite store ready");
+        Ok(Self { pool, path: path.to_owned() })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[expect(clippy::wildcard_enum_match_arm, reason = "sqlx::Error is non_exhaustive; the rest are query errors")]
+fn classify(err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            StoreError::Unavailable(err.to_string())
+        }
+        other => StoreError::Query(other.to_string()),
+    }
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ensure_embedding_space(&self, model: &str, dimensions: usize) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let stored: Option<(String, i64)> =
+            sqlx::query_as(queries::READ_META).fetch_optional(&mut *tx).await.map_err(classify)?;
+        match stored {
+            Some((stored_model, stored_dim)) if stored_model == model && stored_dim == to_i64(dimensions) => Ok(()),
+            Some((stored_model, stored_dim)) => Err(StoreError::EmbeddingMismatch {
+                stored_model,
+                stored_dim: usize::try_from(stored_dim).unwrap_or_default(),
+                model: model.to_owned(),
+                dim: dimensions,
+            }),
+            None => {
+                sqlx::query(queries::WRITE_META)
+                    .bind(model)
+                    .bind(to_i64(dimensions))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                tx.commit().await.map_err(classify)?;
+                info!(model, dimensions, "bound database to embedding model");
+                Ok(())
+            }
+        }
+    }
+
+    #[instrument(skip_all, fields(url = %write.page.url, chunks = write.chunks.len()))]
+    async fn replace_page(&self, write: PageWrite<'_>) -> Result<(), StoreError> {
+        let page = write.page;
+        let url = page.url.as_str();
+        let source = page.source_id.as_str();
+        let crawled_at = chrono::Utc::now().to_rfc3339();
+        // One transaction: readers (WAL snapshots) see the old page or the new one, never a mix.
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query(queries::UPSERT_SOURCE)
+            .bind(source)
+            .bind(write.source_summary)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query(queries::DELETE_PAGE_CHUNKS).bind(url).execute(&mut *tx).await.map_err(classify)?;
+        for (chunk, embedding) in write.chunks.iter().zip(write.embeddings) {
+            sqlx::query(queries::INSERT_CHUNK)
+                .bind(url)
+                .bind(to_i64(chunk.index))
+                .bind(&chunk.content)
+                .bind(chunk.metadata(page, write.content_hash, &crawled_at).to_string())
+                .bind(source)
+                .bind(to_le_bytes(embedding))
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        sqlx::query(queries::UPSERT_PAGE)
+            .bind(url)
+            .bind(source)
+            .bind(page.title.as_deref())
+            .bind(write.content_hash)
+            .bind(to_i64(page.word_count()))
+            .bind(to_i64(write.chunks.len()))
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query(queries::REFRESH_SOURCE_TOTALS).bind(source).execute(&mut *tx).await.map_err(classify)?;
+        tx.commit().await.map_err(classify)
+    }
+
+    #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
+    async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError> {
+        // Exact search: stream every candidate's vector, keep the best limit+offset ids.
+        let mut top = TopK::new(query.limit + query.offset);
+        {
+            let mut rows =
+                sqlx::query(queries::SCAN_EMBEDDINGS).bind(query.source.map(SourceId::as_str)).fetch(&self.pool);
+            while let Some(row) = rows.try_next().await.map_err(classify)? {
+                let id: i64 = row.try_get("id").map_err(classify)?;
+                let blob: &[u8] = row.try_get("embedding").map_err(classify)?;
+                top.push(cosine(query.embedding, &from_le_bytes(blob)), id);
+            }
+        }
+        let mut hits = Vec::with_capacity(query.limit);
+        for (score, id) in top.into_sorted().into_iter().skip(query.offset) {
+            let row = sqlx::query(queries::CHUNK_BY_ID).bind(id).fetch_one(&self.pool).await.map_err(classify)?;
+            let metadata: String = row.try_get("metadata").map_err(classify)?;
+            hits.push(Hit {
+                url: row.try_get("url").map_err(classify)?,
+                chunk_index: i32::try_from(row.try_get::<i64, _>("chunk_number").map_err(classify)?)
+                    .unwrap_or(i32::MAX),
+                content: row.try_get("content").map_err(classify)?,
+                metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+                source_id: SourceId::from(row.try_get::<String, _>("source_id").map_err(classify)?),
+                similarity: f64::from(score),
+            });
+        }
+        Ok(hits)
+    }
+
+    async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
+        let rows = sqlx::query(queries::LIST_SOURCES).fetch_all(&self.pool).await.map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SourceInfo {
+                    source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
+                    summary: row.try_get("summary")?,
+                    total_words: row.try_get("total_words")?,
+                    pages: row.try_get("pages")?,
+                    chunks: row.try_get("chunks")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(classify)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await.map_err(classify).map(|_| ())
+    }
+}

@@ -1,0 +1,53 @@
+//! SQL of the SQLite store, in one place.
+
+// language=SQLite
+pub(super) const READ_META: &str = "select embedding_model, embedding_dimension from meta where id = 1";
+
+// language=SQLite
+pub(super) const WRITE_META: &str = "insert into meta (id, embedding_model, embedding_dimension) values (1, ?1, ?2)";
+
+// language=SQLite
+pub(super) const UPSERT_SOURCE: &str = "
+    insert into sources (source_id, summary) values (?1, ?2)
+    on conflict (source_id) do update set
+        summary = coalesce(nullif(sources.summary, ''), excluded.summary),
+        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+// language=SQLite
+pub(super) const DELETE_PAGE_CHUNKS: &str = "delete from crawled_pages where url = ?1";
+
+// language=SQLite
+pub(super) const INSERT_CHUNK: &str = "
+    insert into crawled_pages (url, chunk_number, content, metadata, source_id, embedding)
+    values (?1, ?2, ?3, ?4, ?5, ?6)";
+
+// language=SQLite
+pub(super) const UPSERT_PAGE: &str = "
+    insert into pages (url, source_id, title, content_hash, word_count, chunk_count, fetched_at)
+    values (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    on conflict (url) do update set
+        source_id = excluded.source_id, title = excluded.title,
+        content_hash = excluded.content_hash, word_count = excluded.word_count,
+        chunk_count = excluded.chunk_count, fetched_at = excluded.fetched_at";
+
+// language=SQLite
+pub(super) const REFRESH_SOURCE_TOTALS: &str = "
+    update sources set
+        total_word_count = (select coalesce(sum(word_count), 0) from pages where source_id = ?1),
+        updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    where source_id = ?1";
+
+// language=SQLite
+pub(super) const SCAN_EMBEDDINGS: &str = "select id, embedding from crawled_pages where (?1 is null or source_id = ?1)";
+
+// language=SQLite
+pub(super) const CHUNK_BY_ID: &str =
+    "select url, chunk_number, content, metadata, source_id from crawled_pages where id = ?1";
+
+// language=SQLite
+pub(super) const LIST_SOURCES: &str = "
+    select s.source_id, s.summary, s.total_word_count as total_words, s.created_at, s.updated_at,
+           (select count(*) from pages p where p.source_id = s.source_id) as pages,
+           (select count(*) from crawled_pages c where c.source_id = s.source_id) as chunks
+    from sources s
+    order by s.source_id";
