@@ -293,9 +293,9 @@ mod tests {
         let cli = parse(&["crawlrag", "--database-url", "postgres://u@h/db", "sources"]);
         assert!(matches!(cli.config.store(), StoreChoice::Postgres(pg) if pg.url == "postgres://u@h/db"));
         let cli = parse(&["crawlrag", "--database-url", "sqlite:///tmp/x.db", "sources"]);
-        assert!(matches!(cli.config.store(), StoreChoice::Sqlite(p) if p == PathBuf::from("/tmp/x.db")));
+        assert!(matches!(cli.config.store(), StoreChoice::Sqlite(p) if p == std::path::Path::new("/tmp/x.db")));
         let cli = parse(&["crawlrag", "--database-url", "", "--db", "/tmp/y.db", "sources"]);
-        assert!(matches!(cli.config.store(), StoreChoice::Sqlite(p) if p == PathBuf::from("/tmp/y.db")));
+        assert!(matches!(cli.config.store(), StoreChoice::Sqlite(p) if p == std::path::Path::new("/tmp/y.db")));
     }
 
     #[test]
