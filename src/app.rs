@@ -14,7 +14,7 @@ use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::adapters::postgres::PgStore;
 use crate::adapters::sqlite::SqliteStore;
 use crate::config::{Config, EmbeddingProvider, StoreChoice};
-use crate::crawl::Crawler;
+use crate::crawl::{CrawlConfig, Crawler};
 use crate::ingest::{IngestConfig, Pipeline};
 use crate::ports::{Embedder, Fetcher, Store};
 use crate::retrieve::Retriever;
@@ -58,7 +58,8 @@ impl App {
             ),
         };
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(config.fetcher())?);
-        Self::from_parts(store, embedder, fetcher).await
+        let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
+        Self::from_parts(store, embedder, fetcher, crawl).await
     }
 
     /// Build the services from ready ports; binds the store to the embedder's model.
@@ -69,11 +70,12 @@ impl App {
         store: Arc<dyn Store>,
         embedder: Arc<dyn Embedder>,
         fetcher: Arc<dyn Fetcher>,
+        crawl: CrawlConfig,
     ) -> anyhow::Result<Self> {
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), IngestConfig::default()));
         Ok(Self {
-            crawler: Crawler::new(fetcher, pipeline),
+            crawler: Crawler::new(fetcher, pipeline, crawl),
             retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store)),
             store,
             embedder,

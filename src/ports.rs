@@ -10,6 +10,15 @@ use crate::domain::{Chunk, Hit, Page, SourceId, SourceInfo};
 
 // ---------------------------------------------------------------- fetch
 
+/// What a fetch is for: it decides which content types are accepted and how the body comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// HTML, plain text or Markdown, decoded to text; binary bodies are refused.
+    Page,
+    /// XML, gzip or text (sitemaps, robots.txt), returned as raw bytes.
+    Raw,
+}
+
 /// A fetched HTTP body that passed the size and content-type checks.
 #[derive(Debug, Clone)]
 pub struct FetchedBody {
@@ -17,7 +26,10 @@ pub struct FetchedBody {
     pub final_url: Url,
     /// MIME type without parameters, lowercase (e.g. `text/html`).
     pub content_type: String,
+    /// Decoded text for [`Accept::Page`]; lossy UTF-8 of the bytes for [`Accept::Raw`].
     pub text: String,
+    /// The raw body for [`Accept::Raw`]; empty for pages.
+    pub bytes: Vec<u8>,
 }
 
 /// Why a fetch failed; every variant reads as an actionable sentence.
@@ -32,7 +44,7 @@ pub enum FetchError {
     #[error("timed out after {0:?} fetching {1}")]
     Timeout(Duration, String),
     #[error("{url} answered HTTP {status}")]
-    Status { url: String, status: u16 },
+    Status { url: String, status: u16, retry_after: Option<Duration> },
     #[error("redirect loop at {0}")]
     RedirectLoop(String),
     #[error("too many redirects (more than {max}) starting at {url}")]
@@ -50,7 +62,7 @@ pub enum FetchError {
 pub trait Fetcher: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// A [`FetchError`] naming the URL and what went wrong.
-    async fn fetch(&self, url: &Url) -> Result<FetchedBody, FetchError>;
+    async fn fetch(&self, url: &Url, accept: Accept) -> Result<FetchedBody, FetchError>;
 }
 
 // ---------------------------------------------------------------- embed

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use tracing::{debug, instrument};
 use url::Url;
 
 use crate::domain::target::{forbidden_reason, literal_ip};
-use crate::ports::{FetchError, FetchedBody, Fetcher};
+use crate::ports::{Accept, FetchError, FetchedBody, Fetcher};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_REDIRECTS: usize = 10;
@@ -24,6 +24,15 @@ pub const DEFAULT_USER_AGENT: &str =
 
 /// Content types we turn into Markdown; everything else is refused before the body is read.
 const TEXT_TYPES: &[&str] = &["text/html", "application/xhtml+xml", "text/plain", "text/markdown", "text/x-markdown"];
+/// Content types of sitemaps and robots.txt (servers label gzip sitemaps many ways).
+const RAW_TYPES: &[&str] = &[
+    "application/xml",
+    "text/xml",
+    "application/gzip",
+    "application/x-gzip",
+    "application/octet-stream",
+    "text/plain",
+];
 
 #[derive(Debug, Clone)]
 pub struct HttpFetcherConfig {
@@ -153,7 +162,7 @@ impl HttpFetcher {
 #[async_trait]
 impl Fetcher for HttpFetcher {
     #[instrument(skip(self), fields(url = %url))]
-    async fn fetch(&self, url: &Url) -> Result<FetchedBody, FetchError> {
+    async fn fetch(&self, url: &Url, accept: Accept) -> Result<FetchedBody, FetchError> {
         if !self.config.allow_private_networks
             && let Some(reason) = literal_ip(url).and_then(forbidden_reason)
         {
@@ -163,11 +172,23 @@ impl Fetcher for HttpFetcher {
         let final_url = response.url().clone();
         let status = response.status();
         if !status.is_success() {
-            return Err(FetchError::Status { url: final_url.to_string(), status: status.as_u16() });
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Err(FetchError::Status { url: final_url.to_string(), status: status.as_u16(), retry_after });
         }
         let (mime, charset) = content_type(response.headers().get(CONTENT_TYPE));
         let mime = mime.unwrap_or_else(|| "text/html".to_owned());
-        if !TEXT_TYPES.contains(&mime.as_str()) {
+        let allowed = match accept {
+            Accept::Page => TEXT_TYPES.contains(&mime.as_str()),
+            Accept::Raw => {
+                RAW_TYPES.contains(&mime.as_str()) || mime.ends_with("+xml") || TEXT_TYPES.contains(&mime.as_str())
+            }
+        };
+        if !allowed {
             return Err(FetchError::UnsupportedContentType { url: final_url.to_string(), content_type: mime });
         }
         let cap = self.config.max_page_bytes;
@@ -184,6 +205,10 @@ impl Fetcher for HttpFetcher {
             }
             body.extend_from_slice(&chunk);
         }
+        debug!(bytes = body.len(), %mime, "fetched");
+        if accept == Accept::Raw {
+            return Ok(FetchedBody { final_url, content_type: mime, text: String::new(), bytes: body });
+        }
         if body.contains(&0) {
             return Err(FetchError::UnsupportedContentType {
                 url: final_url.to_string(),
@@ -191,8 +216,7 @@ impl Fetcher for HttpFetcher {
             });
         }
         let text = decode(&body, charset.as_deref());
-        debug!(bytes = body.len(), %mime, "fetched");
-        Ok(FetchedBody { final_url, content_type: mime, text })
+        Ok(FetchedBody { final_url, content_type: mime, text, bytes: Vec::new() })
     }
 }
 

@@ -2,15 +2,22 @@
 //! the ingest pipeline. Knows the `Fetcher` port and the ingest service, never a driver crate.
 
 pub mod extract;
+pub mod hosts;
+pub mod robots;
+pub mod site;
+pub mod sitemap;
+pub mod url;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::instrument;
 
+use crate::domain::target::DEFAULT_USER_AGENT;
 use crate::domain::{Links, Page, SourceId, target};
 use crate::error::{Error, Result};
 use crate::ingest::Pipeline;
-use crate::ports::{FetchedBody, Fetcher};
+use crate::ports::{Accept, FetchedBody, Fetcher};
 use crate::progress::ProgressSink;
 
 /// What `crawl_single_page` stored.
@@ -26,15 +33,43 @@ pub struct SinglePageReport {
     pub links: Links,
 }
 
+/// Default requests in flight to one host.
+pub const DEFAULT_PER_HOST_CONCURRENCY: usize = 8;
+/// Largest sitemap accepted after decompression.
+pub const DEFAULT_MAX_SITEMAP_BYTES: usize = 50 * 1024 * 1024;
+
+/// Settings of the crawler service.
+#[derive(Debug, Clone)]
+pub struct CrawlConfig {
+    /// The user agent robots.txt rules are matched against (the fetcher sends the same).
+    pub user_agent: String,
+    pub per_host_concurrency: usize,
+    /// Minimum spacing of requests to one host (robots.txt Crawl-delay can raise it).
+    pub min_host_delay: Duration,
+    pub max_sitemap_bytes: usize,
+}
+
+impl Default for CrawlConfig {
+    fn default() -> Self {
+        Self {
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            per_host_concurrency: DEFAULT_PER_HOST_CONCURRENCY,
+            min_host_delay: Duration::ZERO,
+            max_sitemap_bytes: DEFAULT_MAX_SITEMAP_BYTES,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Crawler {
     fetcher: Arc<dyn Fetcher>,
     pipeline: Arc<Pipeline>,
+    config: CrawlConfig,
 }
 
 impl Crawler {
-    pub fn new(fetcher: Arc<dyn Fetcher>, pipeline: Arc<Pipeline>) -> Self {
-        Self { fetcher, pipeline }
+    pub fn new(fetcher: Arc<dyn Fetcher>, pipeline: Arc<Pipeline>, config: CrawlConfig) -> Self {
+        Self { fetcher, pipeline, config }
     }
 
     /// Fetch one page, convert it to Markdown, chunk, embed and store it.
@@ -51,7 +86,7 @@ impl Crawler {
     ) -> Result<SinglePageReport> {
         let url = target::parse_target(raw_url).map_err(Error::BadInput)?;
         progress.report(0, None, "fetching page").await;
-        let body = self.fetcher.fetch(&url).await?;
+        let body = self.fetcher.fetch(&url, Accept::Page).await?;
         let page = to_page(body).await?;
         let report = self.pipeline.ingest_page(&page, chunk_size, progress).await?;
         Ok(SinglePageReport {
@@ -71,7 +106,7 @@ impl Crawler {
 async fn to_page(body: FetchedBody) -> Result<Page> {
     let source_id = SourceId::from_url(&body.final_url)
         .ok_or_else(|| Error::bad_input(format!("{} has no host", body.final_url)))?;
-    let FetchedBody { final_url, content_type, text } = body;
+    let FetchedBody { final_url, content_type, text, .. } = body;
     let (url, extracted) = tokio::task::spawn_blocking(move || {
         let extracted = if content_type.contains("html") {
             extract::extract_html(&text, &final_url)

@@ -6,6 +6,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::Url;
 
+/// The user agent sent to sites and matched against robots.txt rules.
+pub const DEFAULT_USER_AGENT: &str =
+    concat!("crawlrag/", env!("CARGO_PKG_VERSION"), " (+https://github.com/crawlrag/crawlrag)");
+
 /// Parse a user-supplied crawl target: absolute http(s) URL with a host.
 ///
 /// # Errors

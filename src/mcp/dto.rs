@@ -6,6 +6,8 @@ use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
 use crate::crawl::SinglePageReport;
+use crate::crawl::site::{CrawlReport, PageFailure};
+use crate::crawl::url::Scope;
 use crate::domain::{Hit, SourceInfo};
 
 pub(crate) const DEFAULT_MATCH_COUNT: usize = 5;
@@ -152,4 +154,87 @@ pub(crate) struct GetAvailableSourcesOutput {
     pub success: bool,
     pub sources: Vec<SourceOutput>,
     pub count: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct SmartCrawlUrlParams {
+    /// What to crawl: a web page (its site is crawled breadth-first), a sitemap (sitemap.xml, any
+    /// XML urlset, a sitemap index, or .xml.gz), or a text/Markdown file (llms.txt, *.txt, *.md).
+    pub url: String,
+    /// Link levels to follow; 1 = only the start page. Default 3.
+    #[serde(default)]
+    pub max_depth: Option<usize>,
+    /// Pages fetched at the same time, 1-100. Default 10.
+    #[serde(default)]
+    pub max_concurrent: Option<usize>,
+    /// Maximum chunk size in characters. Default: what fits the embedding model.
+    #[serde(default)]
+    pub chunk_size: Option<usize>,
+    /// Most pages to crawl. Default 500.
+    #[serde(default)]
+    pub max_pages: Option<usize>,
+    /// Only crawl URLs matching one of these patterns (`*` matches anything; a pattern without
+    /// `*` matches as a substring). Default: every URL in scope.
+    #[serde(default)]
+    pub include_patterns: Option<Vec<String>>,
+    /// Skip URLs matching any of these patterns (same syntax). Default: none.
+    #[serde(default)]
+    pub exclude_patterns: Option<Vec<String>>,
+    /// How far links may lead: `prefix` (default: same host, under the start URL's folder),
+    /// `host` (same host) or `domain` (the host's domain and subdomains).
+    #[serde(default)]
+    pub scope: Option<Scope>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct PageFailureOutput {
+    pub url: String,
+    pub error: String,
+}
+
+impl From<PageFailure> for PageFailureOutput {
+    fn from(f: PageFailure) -> Self {
+        Self { url: f.url, error: f.error }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct SmartCrawlUrlOutput {
+    pub success: bool,
+    pub url: String,
+    /// `sitemap`, `txt_file` or `webpage`.
+    pub crawl_type: String,
+    pub pages_crawled: usize,
+    pub chunks_stored: usize,
+    pub code_examples_stored: usize,
+    pub sources_updated: Vec<String>,
+    /// The first 100 URLs stored (pages_crawled has the full count).
+    pub urls_crawled: Vec<String>,
+    /// Pages that could not be stored, with the reason (first 100; pages_failed counts all).
+    pub failed: Vec<PageFailureOutput>,
+    pub pages_failed: usize,
+    /// Pages left out on purpose: robots.txt, patterns, traps, page budget (first 100).
+    pub skipped: Vec<PageFailureOutput>,
+    pub pages_skipped: usize,
+}
+
+impl From<CrawlReport> for SmartCrawlUrlOutput {
+    fn from(r: CrawlReport) -> Self {
+        let crawl_type =
+            serde_json::to_value(r.crawl_type).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        Self {
+            success: true,
+            url: r.url,
+            crawl_type,
+            pages_crawled: r.pages_crawled,
+            chunks_stored: r.chunks_stored,
+            code_examples_stored: r.code_examples_stored,
+            sources_updated: r.sources_updated.into_iter().collect(),
+            urls_crawled: r.urls_crawled,
+            failed: r.failed.into_iter().map(Into::into).collect(),
+            pages_failed: r.pages_failed,
+            skipped: r.skipped.into_iter().map(Into::into).collect(),
+            pages_skipped: r.pages_skipped,
+        }
+    }
 }

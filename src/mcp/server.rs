@@ -14,11 +14,13 @@ use tracing::{Instrument, info_span};
 
 use super::dto::{
     CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH,
-    GetAvailableSourcesOutput, PerformRagQueryOutput, PerformRagQueryParams, RagResult,
+    GetAvailableSourcesOutput, PerformRagQueryOutput, PerformRagQueryParams, RagResult, SmartCrawlUrlOutput,
+    SmartCrawlUrlParams,
 };
 use super::errors::ToolError;
 use super::progress::McpProgress;
 use crate::app::App;
+use crate::crawl::site::{CrawlRequest, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES};
 use crate::domain::SourceId;
 use crate::error::{Error, Result};
 use crate::retrieve::RagQuery;
@@ -75,6 +77,31 @@ impl RagServer {
         Ok(Json(report.into()))
     }
 
+    #[tool(description = "Crawl a whole target and store every page: a sitemap (all listed pages, sitemap indexes \
+        followed), a text/Markdown file such as llms.txt (stored as-is), or a web page whose site is crawled \
+        breadth-first up to max_depth link levels within scope, honouring robots.txt, per-host politeness and \
+        max_pages. Returns crawl_type, pages_crawled, chunks_stored, urls_crawled, and every failed or skipped \
+        page with its reason. Sends progress notifications; cancelling stops the crawl.")]
+    async fn smart_crawl_url(
+        &self,
+        Parameters(p): Parameters<SmartCrawlUrlParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<SmartCrawlUrlOutput>, ToolError> {
+        let progress = McpProgress::from_context(&ctx);
+        let request = CrawlRequest {
+            max_depth: p.max_depth.unwrap_or(DEFAULT_MAX_DEPTH),
+            max_concurrent: p.max_concurrent.unwrap_or(DEFAULT_MAX_CONCURRENT),
+            max_pages: p.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
+            chunk_size: p.chunk_size,
+            scope: p.scope.unwrap_or_default(),
+            include: p.include_patterns.unwrap_or_default(),
+            exclude: p.exclude_patterns.unwrap_or_default(),
+            ..CrawlRequest::new(p.url)
+        };
+        let report = run_tool("smart_crawl_url", &ctx, self.app.crawler.smart_crawl(&request, &progress)).await?;
+        Ok(Json(report.into()))
+    }
+
     #[tool(description = "Search the crawled content for the chunks most relevant to a query (semantic vector \
         search), optionally within one source (see get_available_sources). Returns results with url, content \
         (cut to max_content_length unless include_full_content), metadata (headers, chunk_index) and similarity.")]
@@ -122,6 +149,7 @@ impl RagServer {
 #[tool_handler(
     name = "crawlrag",
     instructions = "crawlrag crawls web pages into a searchable index. Use crawl_single_page to add a page, \
+        smart_crawl_url to add a whole site, sitemap or llms.txt, \
         get_available_sources to see what is indexed, and perform_rag_query to retrieve relevant chunks."
 )]
 impl ServerHandler for RagServer {}

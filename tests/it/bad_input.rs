@@ -73,7 +73,8 @@ async fn private_network_targets_are_refused_by_default() {
     let site = Site::start().await;
     let (store, _) = common::open_store(&services, Backend::Sqlite, &common::unique_schema("bad_ssrf")).await;
     let fetcher = std::sync::Arc::new(crawlrag::adapters::http_fetcher::HttpFetcher::new(Default::default()).unwrap());
-    let app = crawlrag::app::App::from_parts(store, common::embedder(&services), fetcher).await.unwrap();
+    let app =
+        crawlrag::app::App::from_parts(store, common::embedder(&services), fetcher, Default::default()).await.unwrap();
     for (url, expected) in [
         (site.url("/docs/install.html"), "loopback address"),
         (format!("http://localhost:{}/docs/install.html", site.addr.port()), "resolves to"),

@@ -135,7 +135,10 @@ async fn a_different_embedding_model_is_refused_and_data_stays_intact(backend: B
     let site = Site::start().await;
     let name = common::unique_schema("slice_meta");
     let (store, _) = common::open_store(&services, backend, &name).await;
-    let app = App::from_parts(store.clone(), common::embedder(&services), common::loopback_fetcher()).await.unwrap();
+    let app =
+        App::from_parts(store.clone(), common::embedder(&services), common::loopback_fetcher(), Default::default())
+            .await
+            .unwrap();
     let report = crawl(&app, &site.url("/docs/install.html")).await;
 
     let err = store.ensure_embedding_space("openai:text-embedding-3-small", 1536).await.unwrap_err().to_string();

@@ -90,7 +90,7 @@ pub fn loopback_fetcher() -> Arc<dyn Fetcher> {
 pub async fn app(services: &Services, backend: Backend, prefix: &str) -> (Arc<App>, db::Db) {
     let (store, db) = open_store(services, backend, &unique_schema(prefix)).await;
     let embedder: Arc<dyn Embedder> = embedder(services);
-    let app = App::from_parts(store, embedder, loopback_fetcher()).await.expect("build app");
+    let app = App::from_parts(store, embedder, loopback_fetcher(), Default::default()).await.expect("build app");
     (Arc::new(app), db)
 }
 

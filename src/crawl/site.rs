@@ -1,0 +1,530 @@
+//! `smart_crawl_url`: detect the target (sitemap, text/Markdown file, or web page), build a
+//! frontier, and stream pages through fetch -> extract -> ingest with bounded concurrency.
+//!
+//! # Architecture
+//! Two loops run joined in one task: the fetch loop keeps up to `max_concurrent` fetches in flight
+//! (`FuturesUnordered`), each behind the per-host `HostPool` and robots.txt, and sends extracted
+//! pages into a bounded channel; the ingest loop embeds and stores them one by one. The channel
+//! bound makes fetching wait for ingestion, so memory stays flat however large the site is.
+//! Dropping the future (client cancellation) stops both loops and every in-flight request.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tracing::{debug, info, instrument, warn};
+use url::Url;
+
+use super::hosts::HostPool;
+use super::robots::Robots;
+use super::sitemap::{self, Sitemap};
+use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
+use super::{Crawler, to_page};
+use crate::domain::{Page, target};
+use crate::error::{Error, Result};
+use crate::ports::{Accept, FetchError};
+use crate::progress::{NoProgress, ProgressSink};
+
+pub const DEFAULT_MAX_DEPTH: usize = 3;
+pub const DEFAULT_MAX_CONCURRENT: usize = 10;
+pub const DEFAULT_MAX_PAGES: usize = 500;
+pub const MAX_PAGES_LIMIT: usize = 100_000;
+/// Results list at most this many URLs (the counts stay exact).
+pub const LISTED_URLS: usize = 100;
+const MAX_ATTEMPTS: u32 = 3;
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+/// Distinct query strings followed for one path before it is treated as a generated space
+/// (calendars, faceted search).
+const MAX_QUERIES_PER_PATH: usize = 25;
+const MAX_SITEMAPS: usize = 100;
+const MAX_SITEMAP_NESTING: usize = 3;
+
+/// A whole-site crawl as the tools describe it.
+#[derive(Debug, Clone)]
+pub struct CrawlRequest {
+    pub url: String,
+    /// Link levels: 1 = only the start page (the anchor's meaning).
+    pub max_depth: usize,
+    pub max_concurrent: usize,
+    pub max_pages: usize,
+    pub chunk_size: Option<usize>,
+    pub scope: Scope,
+    /// Only URLs matching one of these globs are crawled (empty: all).
+    pub include: Vec<String>,
+    /// URLs matching any of these globs are skipped.
+    pub exclude: Vec<String>,
+}
+
+impl CrawlRequest {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+            max_pages: DEFAULT_MAX_PAGES,
+            chunk_size: None,
+            scope: Scope::default(),
+            include: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// What kind of target was crawled (the anchor's `crawl_type` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrawlType {
+    Sitemap,
+    TxtFile,
+    Webpage,
+}
+
+/// A page that was not stored, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageFailure {
+    pub url: String,
+    pub error: String,
+}
+
+/// The outcome of a crawl: counts, what was stored, and every page left out with its reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrawlReport {
+    pub url: String,
+    pub crawl_type: CrawlType,
+    pub pages_crawled: usize,
+    pub chunks_stored: usize,
+    pub code_examples_stored: usize,
+    pub sources_updated: BTreeSet<String>,
+    pub urls_crawled: Vec<String>,
+    pub failed: Vec<PageFailure>,
+    /// Pages not fetched on purpose: robots.txt, trap patterns, budget, other hosts.
+    pub skipped: Vec<PageFailure>,
+    pub pages_failed: usize,
+    pub pages_skipped: usize,
+}
+
+impl CrawlReport {
+    fn new(url: String, crawl_type: CrawlType) -> Self {
+        Self {
+            url,
+            crawl_type,
+            pages_crawled: 0,
+            chunks_stored: 0,
+            code_examples_stored: 0,
+            sources_updated: BTreeSet::new(),
+            urls_crawled: Vec::new(),
+            failed: Vec::new(),
+            skipped: Vec::new(),
+            pages_failed: 0,
+            pages_skipped: 0,
+        }
+    }
+
+    fn fail(&mut self, url: &str, error: String) {
+        self.pages_failed += 1;
+        if self.failed.len() < LISTED_URLS {
+            self.failed.push(PageFailure { url: url.to_owned(), error });
+        }
+    }
+
+    fn skip(&mut self, url: &str, reason: String) {
+        self.pages_skipped += 1;
+        if self.skipped.len() < LISTED_URLS {
+            self.skipped.push(PageFailure { url: url.to_owned(), error: reason });
+        }
+    }
+}
+
+fn classify_target(url: &Url) -> CrawlType {
+    let path = url.path().to_ascii_lowercase();
+    if path.ends_with(".xml") || path.ends_with(".xml.gz") || path.contains("sitemap") {
+        CrawlType::Sitemap
+    } else if path.ends_with(".txt") || path.ends_with(".md") || path.ends_with(".markdown") {
+        CrawlType::TxtFile
+    } else {
+        CrawlType::Webpage
+    }
+}
+
+/// Breadth-first frontier with dedupe on normalised URLs, scope, patterns and trap detection.
+struct Frontier {
+    queue: VecDeque<(Url, usize)>,
+    seen: HashSet<String>,
+    queries_per_path: HashMap<String, usize>,
+    scope: ScopeRule,
+    include: Vec<String>,
+    exclude: Vec<String>,
+}
+
+enum Offer {
+    Queued,
+    Duplicate,
+    OutOfScope,
+    Skipped(String),
+}
+
+impl Frontier {
+    fn new(start: &Url, request: &CrawlRequest) -> Self {
+        Self {
+            queue: VecDeque::new(),
+            seen: HashSet::new(),
+            queries_per_path: HashMap::new(),
+            scope: ScopeRule::new(start, request.scope),
+            include: request.include.clone(),
+            exclude: request.exclude.clone(),
+        }
+    }
+
+    fn offer(&mut self, url: Url, depth: usize) -> Offer {
+        let key = normalize(&url);
+        if !self.seen.insert(key.to_string()) {
+            return Offer::Duplicate;
+        }
+        if !self.scope.allows(&key) {
+            return Offer::OutOfScope;
+        }
+        let text = key.as_str();
+        if !self.include.is_empty() && !self.include.iter().any(|p| glob_match(p, text)) {
+            return Offer::Skipped("does not match include_patterns".into());
+        }
+        if let Some(pattern) = self.exclude.iter().find(|p| glob_match(p, text)) {
+            return Offer::Skipped(format!("matches exclude pattern '{pattern}'"));
+        }
+        if let Some(reason) = trap_reason(&key) {
+            return Offer::Skipped(format!("crawler trap: {reason}"));
+        }
+        if key.query().is_some() {
+            let path_key = format!("{}{}", key.host_str().unwrap_or_default(), key.path());
+            let count = self.queries_per_path.entry(path_key).or_default();
+            *count += 1;
+            if *count > MAX_QUERIES_PER_PATH {
+                return Offer::Skipped(format!(
+                    "crawler trap: more than {MAX_QUERIES_PER_PATH} query variants of {}",
+                    key.path()
+                ));
+            }
+        }
+        self.queue.push_back((key, depth));
+        Offer::Queued
+    }
+}
+
+/// Per-crawl robots.txt cache, one entry per `scheme://host:port`.
+struct RobotsCache {
+    by_origin: tokio::sync::Mutex<HashMap<String, std::sync::Arc<Robots>>>,
+}
+
+impl Crawler {
+    /// Crawl a sitemap, a text file or a site, storing every page; see the module docs.
+    ///
+    /// # Errors
+    /// `BadInput` for an invalid start URL or options, or a start page/sitemap that cannot be
+    /// read; `Unavailable` when the embedder or database fails. Single pages failing are values
+    /// in the report, not errors.
+    #[instrument(skip(self, progress), fields(url = %request.url, max_pages = request.max_pages))]
+    pub async fn smart_crawl(&self, request: &CrawlRequest, progress: &dyn ProgressSink) -> Result<CrawlReport> {
+        let start = target::parse_target(&request.url).map_err(Error::BadInput)?;
+        validate(request)?;
+        let crawl_type = classify_target(&start);
+        let mut report = CrawlReport::new(start.to_string(), crawl_type);
+        let mut frontier = Frontier::new(&start, request);
+        let robots = RobotsCache { by_origin: tokio::sync::Mutex::new(HashMap::new()) };
+        match crawl_type {
+            CrawlType::Sitemap => {
+                let urls = self.sitemap_urls(&start, request.max_pages, &mut report).await?;
+                // Sitemap pages are crawled as listed; the prefix scope would drop legitimate
+                // pages, so only the host must match.
+                frontier.scope = ScopeRule::new(&start, Scope::Host);
+                for url in urls {
+                    match frontier.offer(url.clone(), request.max_depth) {
+                        Offer::Queued | Offer::Duplicate => {}
+                        Offer::OutOfScope => report.skip(url.as_str(), "listed by a sitemap on another host".into()),
+                        Offer::Skipped(reason) => report.skip(url.as_str(), reason),
+                    }
+                }
+            }
+            CrawlType::TxtFile | CrawlType::Webpage => {
+                frontier.queue.push_back((normalize(&start), 0));
+                frontier.seen.insert(normalize(&start).to_string());
+            }
+        }
+        let report = std::sync::Mutex::new(report);
+        self.run(request, frontier, &robots, &report, progress).await?;
+        let mut report = report.into_inner().unwrap_or_else(PoisonError::into_inner);
+        if report.pages_crawled == 0
+            && report.pages_failed > 0
+            && let Some(first) = report.failed.first()
+        {
+            return Err(Error::bad_input(format!("nothing could be crawled from {}: {}", first.url, first.error)));
+        }
+        report.urls_crawled.truncate(LISTED_URLS);
+        info!(pages = report.pages_crawled, failed = report.pages_failed, skipped = report.pages_skipped, "crawl done");
+        Ok(report)
+    }
+
+    async fn run(
+        &self,
+        request: &CrawlRequest,
+        mut frontier: Frontier,
+        robots: &RobotsCache,
+        report: &Mutex<CrawlReport>,
+        progress: &dyn ProgressSink,
+    ) -> Result<()> {
+        let hosts = HostPool::new(self.config.per_host_concurrency);
+        let (tx, mut rx) = mpsc::channel::<Page>(request.max_concurrent.max(2));
+        let hosts = &hosts;
+        let lock = || report.lock().unwrap_or_else(PoisonError::into_inner);
+        let follow_links = matches!(lock().crawl_type, CrawlType::Webpage);
+
+        let fetch_loop = async {
+            let mut in_flight = FuturesUnordered::new();
+            let mut scheduled = 0usize;
+            loop {
+                while in_flight.len() < request.max_concurrent && scheduled < request.max_pages {
+                    let Some((url, depth)) = frontier.queue.pop_front() else { break };
+                    scheduled += 1;
+                    in_flight.push(async move { (self.fetch_polite(&url, hosts, robots).await, url, depth) });
+                }
+                let Some((outcome, url, depth)) = in_flight.next().await else { break };
+                match outcome {
+                    Ok(page) => {
+                        if follow_links && depth + 1 < request.max_depth {
+                            let links = page
+                                .links
+                                .internal
+                                .iter()
+                                .chain(page.links.external.iter().filter(|_| request.scope == Scope::Domain));
+                            for link in links.filter_map(|l| Url::parse(l).ok()) {
+                                if let Offer::Skipped(reason) = frontier.offer(link.clone(), depth + 1) {
+                                    lock().skip(link.as_str(), reason);
+                                }
+                            }
+                        }
+                        if tx.send(page).await.is_err() {
+                            break; // ingestion stopped on a fatal error
+                        }
+                    }
+                    Err(PageError::Skipped(reason)) => lock().skip(url.as_str(), reason),
+                    Err(PageError::Failed(error)) => lock().fail(url.as_str(), error),
+                }
+            }
+            let unvisited = frontier.queue.len();
+            if unvisited > 0 {
+                let mut r = lock();
+                r.skip(
+                    request.url.as_str(),
+                    format!(
+                        "page budget reached: {unvisited} more pages were queued (max_pages = {})",
+                        request.max_pages
+                    ),
+                );
+                r.pages_skipped += unvisited - 1;
+            }
+            drop(tx);
+        };
+
+        let ingest_loop = async {
+            let mut done = 0u64;
+            while let Some(page) = rx.recv().await {
+                match self.pipeline.ingest_page(&page, request.chunk_size, &NoProgress).await {
+                    Ok(stored) => {
+                        let mut r = lock();
+                        r.pages_crawled += 1;
+                        r.chunks_stored += stored.chunks_stored;
+                        r.code_examples_stored += stored.code_examples_stored;
+                        r.sources_updated.insert(page.source_id.to_string());
+                        r.urls_crawled.push(page.url.to_string());
+                    }
+                    // The database or embedder is down: every further page would fail too.
+                    Err(e @ (Error::Unavailable { .. } | Error::Internal(_))) => return Err(e),
+                    Err(e) => lock().fail(page.url.as_str(), e.to_string()),
+                }
+                done += 1;
+                let queued = rx.len() as u64;
+                progress.report(done, Some(done + queued + 1), &format!("stored {}", page.url)).await;
+            }
+            Ok(())
+        };
+        let ((), ingested) = tokio::join!(fetch_loop, ingest_loop);
+        ingested
+    }
+
+    /// Fetch one page behind robots.txt, the host's politeness slot, and retries.
+    async fn fetch_polite(&self, url: &Url, hosts: &HostPool, robots: &RobotsCache) -> Result<Page, PageError> {
+        let rules = self.robots_for(url, robots).await;
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        };
+        if !rules.allows(&path) {
+            return Err(PageError::Skipped("disallowed by robots.txt".into()));
+        }
+        let delay = rules.crawl_delay.unwrap_or_default().max(self.config.min_host_delay);
+        let host = format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0));
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let permit = hosts.acquire(&host, delay).await;
+            let fetched = self.fetcher.fetch(url, Accept::Page).await;
+            drop(permit);
+            match fetched {
+                Ok(body) => {
+                    let page = to_page(body).await.map_err(|e| PageError::Failed(e.to_string()))?;
+                    if page.markdown.trim().is_empty() {
+                        return Err(PageError::Failed("no text content could be extracted".into()));
+                    }
+                    return Ok(page);
+                }
+                Err(err) => match retry_wait(&err, attempt) {
+                    Some(wait) if attempt < MAX_ATTEMPTS => {
+                        debug!(%url, attempt, ?wait, error = %err, "retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    _ => return Err(PageError::Failed(err.to_string())),
+                },
+            }
+        }
+    }
+
+    async fn robots_for(&self, url: &Url, cache: &RobotsCache) -> std::sync::Arc<Robots> {
+        let origin = url.origin().ascii_serialization();
+        let mut by_origin = cache.by_origin.lock().await;
+        if let Some(rules) = by_origin.get(&origin) {
+            return std::sync::Arc::clone(rules);
+        }
+        let rules = match Url::parse(&format!("{origin}/robots.txt")) {
+            Ok(robots_url) => match self.fetcher.fetch(&robots_url, Accept::Raw).await {
+                Ok(body) => Robots::parse(&String::from_utf8_lossy(&body.bytes), &self.config.user_agent),
+                // RFC 9309 §2.3.1.4: a server error means "assume complete disallow".
+                Err(FetchError::Status { status, .. }) if status >= 500 => {
+                    warn!(%origin, status, "robots.txt unavailable; treating the site as disallowed");
+                    Robots::parse("User-agent: *\nDisallow: /\n", &self.config.user_agent)
+                }
+                Err(_) => Robots::allow_all(),
+            },
+            Err(_) => Robots::allow_all(),
+        };
+        let rules = std::sync::Arc::new(rules);
+        by_origin.insert(origin, std::sync::Arc::clone(&rules));
+        rules
+    }
+
+    /// Every page URL a sitemap (or sitemap index, followed recursively) lists, up to `budget`.
+    async fn sitemap_urls(&self, start: &Url, budget: usize, report: &mut CrawlReport) -> Result<Vec<Url>> {
+        let mut pending = VecDeque::from([(start.clone(), 0usize)]);
+        let mut visited = HashSet::new();
+        let mut pages = Vec::new();
+        while let Some((sitemap_url, nesting)) = pending.pop_front() {
+            if pages.len() >= budget || visited.len() >= MAX_SITEMAPS || !visited.insert(sitemap_url.to_string()) {
+                continue;
+            }
+            let parsed = match self.fetcher.fetch(&sitemap_url, Accept::Raw).await {
+                Ok(body) => sitemap::parse(&body.bytes, self.config.max_sitemap_bytes),
+                Err(e) => Err(e.to_string()),
+            };
+            let entries = match parsed {
+                Ok(entries) => entries,
+                // The start sitemap itself must be readable; a broken child is one failure.
+                Err(e) if nesting == 0 => return Err(Error::bad_input(format!("sitemap {sitemap_url}: {e}"))),
+                Err(e) => {
+                    report.fail(sitemap_url.as_str(), e);
+                    continue;
+                }
+            };
+            match entries {
+                Sitemap::Pages(locs) => {
+                    for loc in locs {
+                        match sitemap_url.join(&loc) {
+                            Ok(url) if matches!(url.scheme(), "http" | "https") => pages.push(url),
+                            _ => report.fail(&loc, "invalid URL in sitemap".into()),
+                        }
+                    }
+                }
+                Sitemap::Index(children) if nesting < MAX_SITEMAP_NESTING => {
+                    pending.extend(children.iter().filter_map(|c| sitemap_url.join(c).ok()).map(|u| (u, nesting + 1)));
+                }
+                Sitemap::Index(_) => report.fail(sitemap_url.as_str(), "sitemap indexes nested too deeply".into()),
+            }
+        }
+        pages.truncate(budget);
+        Ok(pages)
+    }
+}
+
+enum PageError {
+    Skipped(String),
+    Failed(String),
+}
+
+fn validate(request: &CrawlRequest) -> Result<()> {
+    if request.max_depth == 0 {
+        return Err(Error::bad_input("max_depth must be at least 1 (1 = only the start page)"));
+    }
+    if !(1..=100).contains(&request.max_concurrent) {
+        return Err(Error::bad_input(format!(
+            "max_concurrent must be between 1 and 100, got {}",
+            request.max_concurrent
+        )));
+    }
+    if !(1..=MAX_PAGES_LIMIT).contains(&request.max_pages) {
+        return Err(Error::bad_input(format!(
+            "max_pages must be between 1 and {MAX_PAGES_LIMIT}, got {}",
+            request.max_pages
+        )));
+    }
+    Ok(())
+}
+
+/// How long to wait before retrying, or `None` when retrying cannot help (conventions C8).
+fn retry_wait(err: &FetchError, attempt: u32) -> Option<Duration> {
+    let backoff = || {
+        let jitter = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_millis() % 200)
+            .unwrap_or(0);
+        Duration::from_millis(300 * 2u64.pow(attempt.saturating_sub(1)) + u64::from(jitter))
+    };
+    match err {
+        FetchError::Status { status: 429 | 500 | 502 | 503 | 504, retry_after, .. } => {
+            Some(retry_after.map_or_else(backoff, |wait| wait.min(MAX_RETRY_WAIT)))
+        }
+        FetchError::Timeout(..) | FetchError::Other { .. } => Some(backoff()),
+        FetchError::Status { .. }
+        | FetchError::InvalidUrl { .. }
+        | FetchError::Blocked { .. }
+        | FetchError::Unreachable { .. }
+        | FetchError::RedirectLoop(_)
+        | FetchError::TooManyRedirects { .. }
+        | FetchError::UnsupportedContentType { .. }
+        | FetchError::TooLarge { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_classified_by_path() {
+        let t = |s: &str| classify_target(&Url::parse(s).unwrap());
+        assert_eq!(t("https://x.y/sitemap.xml"), CrawlType::Sitemap);
+        assert_eq!(t("https://x.y/sitemaps/docs.xml.gz"), CrawlType::Sitemap);
+        assert_eq!(t("https://x.y/llms.txt"), CrawlType::TxtFile);
+        assert_eq!(t("https://x.y/README.md"), CrawlType::TxtFile);
+        assert_eq!(t("https://x.y/docs/"), CrawlType::Webpage);
+    }
+
+    #[test]
+    fn retries_only_what_can_succeed_later() {
+        let status = |status, retry_after| FetchError::Status { url: "u".into(), status, retry_after };
+        assert_eq!(retry_wait(&status(429, Some(Duration::from_secs(2))), 1), Some(Duration::from_secs(2)));
+        assert_eq!(retry_wait(&status(503, Some(Duration::from_secs(600))), 1), Some(MAX_RETRY_WAIT));
+        assert!(retry_wait(&status(500, None), 1).is_some());
+        assert!(retry_wait(&status(404, None), 1).is_none());
+        assert!(retry_wait(&FetchError::RedirectLoop("u".into()), 1).is_none());
+    }
+}
