@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod common;
+mod crawl_site;
 mod embedders;
 mod ready;
 mod slice;

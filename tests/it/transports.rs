@@ -11,7 +11,7 @@ use crate::common::binary::StoreTarget;
 use crate::common::sse_client::SseClient;
 use crate::common::{self, Backend, binary, site::Site};
 
-const TOOLS: [&str; 3] = ["crawl_single_page", "get_available_sources", "perform_rag_query"];
+const TOOLS: [&str; 4] = ["crawl_single_page", "get_available_sources", "perform_rag_query", "smart_crawl_url"];
 
 /// Crawl, query and list sources through an rmcp client; checks results, not just success.
 async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {

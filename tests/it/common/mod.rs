@@ -2,6 +2,7 @@
 
 pub mod binary;
 pub mod db;
+pub mod docs_site;
 pub mod site;
 pub mod sse_client;
 
