@@ -122,3 +122,62 @@ async fn legacy_sse_serves_every_tool_and_survives_malformed_messages() {
     let sources = client.call_tool("get_available_sources", json!({})).await;
     assert_eq!(sources["structuredContent"]["count"], 1);
 }
+
+/// Counts the progress notifications the server sends.
+#[derive(Clone, Default)]
+struct ProgressCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl rmcp::ClientHandler for ProgressCounter {
+    async fn on_progress(
+        &self,
+        _params: rmcp::model::ProgressNotificationParam,
+        _context: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn smart_crawl_over_mcp_reports_progress_and_can_be_cancelled() {
+    use rmcp::model::{CallToolRequestParams, ClientRequest, Request, ServerResult};
+    use rmcp::service::PeerRequestOptions;
+
+    let Some(services) = common::services() else { return };
+    let site = crate::common::docs_site::DocsSite::start().await;
+    let counter = ProgressCounter::default();
+    let store = StoreTarget::fresh(&services, Backend::Sqlite, "mcp_progress");
+    let client = binary::stdio_client_with(&services, &store, counter.clone()).await;
+    let call = |args: Value| {
+        let Value::Object(map) = args else { unreachable!() };
+        ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("smart_crawl_url").with_arguments(map)))
+    };
+
+    let handle = client
+        .send_cancellable_request(
+            call(json!({"url": site.url("/sitemap_index.xml")})),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let ServerResult::CallToolResult(result) = handle.await_response().await.unwrap() else {
+        panic!("not a tool result")
+    };
+    let body = binary::body(&result);
+    assert_eq!(body["crawl_type"], "sitemap", "{body}");
+    assert_eq!(body["pages_crawled"], 20);
+    assert!(counter.0.load(std::sync::atomic::Ordering::SeqCst) >= 20, "one progress notification per stored page");
+
+    // Cancel a long crawl: the server stops it and keeps serving.
+    let long = call(json!({"url": site.url("/docs/cal?month=1"), "max_depth": 1000, "max_concurrent": 1}));
+    let handle = client.send_cancellable_request(long, PeerRequestOptions::no_options()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    handle.cancel(Some("test".into())).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let at_cancel = site.hits("/docs/cal");
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert!(at_cancel < 20, "cancelled early: {at_cancel} calendar pages fetched");
+    assert_eq!(site.hits("/docs/cal"), at_cancel, "no fetches after cancellation");
+    let sources = binary::body(&binary::call(&client, "get_available_sources", json!({})).await.unwrap());
+    assert_eq!(sources["success"], true);
+    client.cancel().await.unwrap();
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RunningService, ServiceExt};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceError};
+use rmcp::{ClientHandler, RoleClient, ServiceError};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
@@ -51,12 +51,21 @@ pub fn configure(cmd: &mut Command, services: &Services, store: &StoreTarget) {
 
 /// An MCP client talking to `crawlrag serve` over stdio.
 pub async fn stdio_client(services: &Services, store: &StoreTarget) -> RunningService<RoleClient, ()> {
+    stdio_client_with(services, store, ()).await
+}
+
+/// An MCP client with its own handler (e.g. one recording progress notifications).
+pub async fn stdio_client_with<H: ClientHandler>(
+    services: &Services,
+    store: &StoreTarget,
+    handler: H,
+) -> RunningService<RoleClient, H> {
     let cmd = Command::new(BIN).configure(|cmd| {
         cmd.arg("serve");
         configure(cmd, services, store);
     });
     let transport = TokioChildProcess::new(cmd).expect("spawn crawlrag serve");
-    ().serve(transport).await.expect("MCP initialize over stdio")
+    handler.serve(transport).await.expect("MCP initialize over stdio")
 }
 
 /// `crawlrag serve --http` on a free loopback port, killed when dropped.
@@ -92,8 +101,8 @@ fn free_port() -> u16 {
 }
 
 /// Call a tool with JSON arguments.
-pub async fn call(
-    client: &RunningService<RoleClient, ()>,
+pub async fn call<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
     tool: &'static str,
     args: Value,
 ) -> Result<CallToolResult, ServiceError> {
