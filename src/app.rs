@@ -26,6 +26,7 @@ pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct App {
     pub crawler: Crawler,
     pub retriever: Retriever,
+    pub pipeline: Arc<Pipeline>,
     store: Arc<dyn Store>,
     embedder: Arc<dyn Embedder>,
 }
@@ -75,7 +76,8 @@ impl App {
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), IngestConfig::default()));
         Ok(Self {
-            crawler: Crawler::new(fetcher, pipeline, crawl),
+            crawler: Crawler::new(fetcher, Arc::clone(&pipeline), crawl),
+            pipeline,
             retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store)),
             store,
             embedder,

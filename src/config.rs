@@ -35,12 +35,24 @@ pub enum Command {
     /// Serve MCP over stdio (default) or HTTP (`--http ADDR`: streamable HTTP at /mcp, legacy SSE
     /// at /sse, plus /health, /ready and /metrics).
     Serve(ServeArgs),
-    /// Crawl one page into the index.
+    /// Crawl a page, a whole site (breadth-first), a sitemap or an llms.txt into the index.
     Crawl {
         url: String,
+        /// Link levels to follow; 1 = only this page.
+        #[arg(long, default_value_t = 1)]
+        depth: usize,
+        /// Most pages to crawl.
+        #[arg(long, default_value_t = crate::crawl::site::DEFAULT_MAX_PAGES)]
+        max_pages: usize,
+        /// Pages fetched at the same time.
+        #[arg(long, default_value_t = crate::crawl::site::DEFAULT_MAX_CONCURRENT)]
+        concurrency: usize,
         /// Chunk size in characters (default: what fits the embedding model).
         #[arg(long)]
         chunk_size: Option<usize>,
+        /// How far links may lead: prefix (under the start folder), host, or domain.
+        #[arg(long, value_enum, default_value_t = crate::crawl::url::Scope::Prefix)]
+        scope: crate::crawl::url::Scope,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -59,6 +71,17 @@ pub enum Command {
     },
     /// List crawled sources.
     Sources {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a source and everything stored under it.
+    Delete {
+        source: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check configuration, database and embedding model, and say what to fix.
+    Doctor {
         #[arg(long)]
         json: bool,
     },

@@ -12,6 +12,7 @@
 
 pub mod adapters;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod crawl;
 pub mod domain;

@@ -132,6 +132,15 @@ pub struct VectorQuery<'a> {
     pub offset: usize,
 }
 
+/// What a delete removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeletedCounts {
+    pub sources: u64,
+    pub pages: u64,
+    pub chunks: u64,
+    pub code_examples: u64,
+}
+
 /// Where chunks, pages and sources live.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -155,6 +164,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError>;
+    /// Delete a source and everything stored under it, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure; nothing is deleted then.
+    async fn delete_source(&self, source: &SourceId) -> Result<DeletedCounts, StoreError>;
     /// Cheap liveness check of the database.
     ///
     /// # Errors

@@ -23,7 +23,7 @@ pub fn parse(body: &[u8], cap: usize) -> Result<Sitemap, String> {
     let mut reader = Reader::from_reader(xml.as_slice());
     reader.config_mut().trim_text(true);
     let mut buf = Vec::new();
-    let (mut root, mut in_loc, mut locs) = (None::<String>, false, Vec::new());
+    let (mut root, mut loc, mut locs) = (None::<String>, None::<String>, Vec::new());
     let mut depth = 0usize;
     loop {
         match reader.read_event_into(&mut buf) {
@@ -33,17 +33,41 @@ pub fn parse(body: &[u8], cap: usize) -> Result<Sitemap, String> {
                 if root.is_none() {
                     root = Some(name.clone());
                 }
-                in_loc = name == "loc";
+                loc = (name == "loc").then(String::new);
             }
             Ok(Event::End(_)) => {
                 depth = depth.saturating_sub(1);
-                in_loc = false;
+                if let Some(text) = loc.take() {
+                    locs.push(text.trim().to_owned());
+                }
             }
-            Ok(Event::Text(t)) if in_loc => {
-                let text = t.xml_content().map_err(|e| format!("bad text in <loc>: {e}"))?;
-                locs.push(text.trim().to_owned());
+            // quick-xml reports text and entity references (`&amp;`) as separate events.
+            Ok(Event::Text(t)) => {
+                if let Some(text) = loc.as_mut() {
+                    text.push_str(&t.xml_content().map_err(|e| format!("bad text in <loc>: {e}"))?);
+                }
             }
-            Ok(Event::CData(t)) if in_loc => locs.push(String::from_utf8_lossy(&t).trim().to_owned()),
+            Ok(Event::GeneralRef(r)) => {
+                if let Some(text) = loc.as_mut() {
+                    let resolved = match r.resolve_char_ref() {
+                        Ok(Some(c)) => c,
+                        _ => match r.as_ref() as &[u8] {
+                            b"amp" => '&',
+                            b"lt" => '<',
+                            b"gt" => '>',
+                            b"quot" => '"',
+                            b"apos" => '\'',
+                            other => return Err(format!("unknown entity &{};", String::from_utf8_lossy(other))),
+                        },
+                    };
+                    text.push(resolved);
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if let Some(text) = loc.as_mut() {
+                    text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
             Ok(Event::Eof) => break,
             Ok(_) => {}
             Err(e) => return Err(format!("malformed sitemap XML at byte {}: {e}", reader.error_position())),

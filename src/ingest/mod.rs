@@ -6,9 +6,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
-use crate::domain::{Chunk, Page, split_markdown, summary};
+use crate::domain::{Chunk, Page, SourceId, split_markdown, summary};
 use crate::error::{Error, Result};
-use crate::ports::{Embedder, PageWrite, Store};
+use crate::ports::{DeletedCounts, Embedder, PageWrite, Store};
 use crate::progress::ProgressSink;
 
 /// Default number of chunks sent to the embedder at once (best throughput for candle BERT on
@@ -99,6 +99,21 @@ impl Pipeline {
             content_length: page.markdown.chars().count(),
             word_count: page.word_count(),
         })
+    }
+
+    /// Delete a source and everything stored under it.
+    ///
+    /// # Errors
+    /// `NotFound` when no such source exists; `Unavailable` when the database fails.
+    #[instrument(skip(self))]
+    pub async fn delete_source(&self, source: &SourceId) -> Result<DeletedCounts> {
+        let counts = self.store.delete_source(source).await?;
+        if counts.sources == 0 {
+            return Err(Error::NotFound(format!(
+                "no source '{source}' is stored; get_available_sources lists the source ids"
+            )));
+        }
+        Ok(counts)
     }
 
     async fn embed_chunks(&self, chunks: &[Chunk], progress: &dyn ProgressSink) -> Result<Vec<Vec<f32>>> {

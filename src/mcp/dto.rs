@@ -238,3 +238,18 @@ impl From<CrawlReport> for SmartCrawlUrlOutput {
         }
     }
 }
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct DeleteSourceParams {
+    /// The source to delete, as listed by get_available_sources (e.g. `docs.example.com`).
+    pub source_id: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct DeleteSourceOutput {
+    pub success: bool,
+    pub source_id: String,
+    pub pages_deleted: u64,
+    pub chunks_deleted: u64,
+    pub code_examples_deleted: u64,
+}

@@ -13,9 +13,9 @@ use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tracing::{Instrument, info_span};
 
 use super::dto::{
-    CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH,
-    GetAvailableSourcesOutput, PerformRagQueryOutput, PerformRagQueryParams, RagResult, SmartCrawlUrlOutput,
-    SmartCrawlUrlParams,
+    CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH, DeleteSourceOutput,
+    DeleteSourceParams, GetAvailableSourcesOutput, PerformRagQueryOutput, PerformRagQueryParams, RagResult,
+    SmartCrawlUrlOutput, SmartCrawlUrlParams,
 };
 use super::errors::ToolError;
 use super::progress::McpProgress;
@@ -28,13 +28,13 @@ use crate::retrieve::RagQuery;
 #[derive(Clone, Debug)]
 pub struct RagServer {
     app: Arc<App>,
-    #[expect(dead_code, reason = "read by the code #[tool_handler] generates")]
+    /// Every tool group, merged; `#[tool_handler]` dispatches through it.
     tool_router: ToolRouter<Self>,
 }
 
 impl RagServer {
     pub fn new(app: Arc<App>) -> Self {
-        Self { app, tool_router: Self::tool_router() }
+        Self { app, tool_router: Self::tool_router() + Self::admin_router() }
     }
 }
 
@@ -146,7 +146,32 @@ impl RagServer {
     }
 }
 
+#[tool_router(router = admin_router)]
+impl RagServer {
+    #[tool(
+        description = "Delete a crawled source and everything stored under it (pages, chunks, code examples). \
+        Irreversible; the source can be crawled again later.",
+        annotations(destructive_hint = true, idempotent_hint = true)
+    )]
+    async fn delete_source(
+        &self,
+        Parameters(p): Parameters<DeleteSourceParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<DeleteSourceOutput>, ToolError> {
+        let source = SourceId::from(p.source_id.trim().to_owned());
+        let counts = run_tool("delete_source", &ctx, self.app.pipeline.delete_source(&source)).await?;
+        Ok(Json(DeleteSourceOutput {
+            success: true,
+            source_id: source.to_string(),
+            pages_deleted: counts.pages,
+            chunks_deleted: counts.chunks,
+            code_examples_deleted: counts.code_examples,
+        }))
+    }
+}
+
 #[tool_handler(
+    router = self.tool_router,
     name = "crawlrag",
     instructions = "crawlrag crawls web pages into a searchable index. Use crawl_single_page to add a page, \
         smart_crawl_url to add a whole site, sitemap or llms.txt, \

@@ -6,6 +6,7 @@
 //! `CI=true`, where a missing service fails the run.
 
 mod bad_input;
+mod cli;
 mod common;
 mod crawl_site;
 mod embedders;

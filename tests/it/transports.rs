@@ -11,7 +11,8 @@ use crate::common::binary::StoreTarget;
 use crate::common::sse_client::SseClient;
 use crate::common::{self, Backend, binary, site::Site};
 
-const TOOLS: [&str; 4] = ["crawl_single_page", "get_available_sources", "perform_rag_query", "smart_crawl_url"];
+const TOOLS: [&str; 5] =
+    ["crawl_single_page", "delete_source", "get_available_sources", "perform_rag_query", "smart_crawl_url"];
 
 /// Crawl, query and list sources through an rmcp client; checks results, not just success.
 async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {
@@ -44,6 +45,15 @@ async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {
     let sources = binary::body(&binary::call(client, "get_available_sources", json!({})).await.unwrap());
     assert_eq!(sources["sources"][0]["source_id"], site.source_id());
     assert_eq!(sources["sources"][0]["pages"], 2);
+
+    let unknown = binary::call(client, "delete_source", json!({"source_id": "nowhere.example"})).await.unwrap();
+    assert!(binary::is_error(&unknown));
+    assert_eq!(binary::body(&unknown)["error_kind"], "not_found");
+    let deleted =
+        binary::body(&binary::call(client, "delete_source", json!({"source_id": site.source_id()})).await.unwrap());
+    assert_eq!(deleted["pages_deleted"], 2, "{deleted}");
+    let sources = binary::body(&binary::call(client, "get_available_sources", json!({})).await.unwrap());
+    assert_eq!(sources["count"], 0);
 }
 
 both_stores!(stdio_serves_every_tool);

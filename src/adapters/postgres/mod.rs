@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 use tracing::{info, instrument};
 
 use crate::domain::{Hit, SourceId, SourceInfo};
-use crate::ports::{PageWrite, Store, StoreError, VectorQuery};
+use crate::ports::{DeletedCounts, PageWrite, Store, StoreError, VectorQuery};
 
 /// Default size of the connection pool.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -257,6 +257,24 @@ impl Store for PgStore {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
+    }
+
+    #[instrument(skip(self))]
+    async fn delete_source(&self, source: &SourceId) -> Result<DeletedCounts, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut counts = DeletedCounts::default();
+        for (table, slot) in [
+            ("crawled_pages", &mut counts.chunks),
+            ("code_examples", &mut counts.code_examples),
+            ("pages", &mut counts.pages),
+            ("sources", &mut counts.sources),
+        ] {
+            // `table` is one of four fixed names above, never input.
+            let sql = AssertSqlSafe(format!("delete from {table} where source_id = $1"));
+            *slot = sqlx::query(sql).bind(source.as_str()).execute(&mut *tx).await.map_err(classify)?.rows_affected();
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(counts)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
