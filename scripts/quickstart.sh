@@ -20,5 +20,5 @@ http://127.* | http://localhost* | http://\[::1\]*) export CRAWLRAG_ALLOW_PRIVAT
 esac
 cargo build --release --quiet
 bin="$CARGO_TARGET_DIR/release/crawlrag"
-"$bin" crawl "$url"
+"$bin" crawl "$url" --depth "${CRAWLRAG_DEPTH:-2}" --max-pages "${CRAWLRAG_MAX_PAGES:-50}"
 "$bin" query "$question" --count 3
