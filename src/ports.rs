@@ -154,6 +154,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure; nothing is changed then.
     async fn replace_page(&self, write: PageWrite<'_>) -> Result<(), StoreError>;
+    /// The content hash stored for a page URL, if the page is stored.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn page_hash(&self, url: &str) -> Result<Option<String>, StoreError>;
     /// Nearest chunks by cosine similarity, best first.
     ///
     /// # Errors

@@ -26,6 +26,8 @@ pub struct SinglePageReport {
     pub url: String,
     pub source_id: SourceId,
     pub title: Option<String>,
+    /// Content identical to what was stored: nothing re-embedded.
+    pub unchanged: bool,
     pub chunks_stored: usize,
     pub code_examples_stored: usize,
     pub content_length: usize,
@@ -93,6 +95,7 @@ impl Crawler {
             url: page.url.to_string(),
             source_id: page.source_id,
             title: page.title,
+            unchanged: report.unchanged,
             chunks_stored: report.chunks_stored,
             code_examples_stored: report.code_examples_stored,
             content_length: report.content_length,

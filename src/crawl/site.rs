@@ -96,6 +96,8 @@ pub struct CrawlReport {
     pub url: String,
     pub crawl_type: CrawlType,
     pub pages_crawled: usize,
+    /// Pages whose content had not changed since the last crawl (not re-embedded).
+    pub pages_unchanged: usize,
     pub chunks_stored: usize,
     pub code_examples_stored: usize,
     pub sources_updated: BTreeSet<String>,
@@ -113,6 +115,7 @@ impl CrawlReport {
             url,
             crawl_type,
             pages_crawled: 0,
+            pages_unchanged: 0,
             chunks_stored: 0,
             code_examples_stored: 0,
             sources_updated: BTreeSet::new(),
@@ -334,6 +337,7 @@ impl Crawler {
                     Ok(stored) => {
                         let mut r = lock();
                         r.pages_crawled += 1;
+                        r.pages_unchanged += usize::from(stored.unchanged);
                         r.chunks_stored += stored.chunks_stored;
                         r.code_examples_stored += stored.code_examples_stored;
                         r.sources_updated.insert(page.source_id.to_string());

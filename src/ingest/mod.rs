@@ -31,6 +31,8 @@ impl Default for IngestConfig {
 /// Counts of what one page's ingestion stored.
 #[derive(Debug, Clone, Default)]
 pub struct IngestReport {
+    /// The page's content was already stored unchanged: nothing was re-chunked or re-embedded.
+    pub unchanged: bool,
     pub chunks_stored: usize,
     pub code_examples_stored: usize,
     pub content_length: usize,
@@ -67,6 +69,7 @@ impl Pipeline {
         chunk_size: Option<usize>,
         progress: &dyn ProgressSink,
     ) -> Result<IngestReport> {
+        let explicit_chunk_size = chunk_size;
         let chunk_size = chunk_size.unwrap_or_else(|| self.default_chunk_size());
         if !(64..=MAX_CHUNK_SIZE).contains(&chunk_size) {
             return Err(Error::bad_input(format!(
@@ -76,12 +79,24 @@ impl Pipeline {
         if page.markdown.trim().is_empty() {
             return Err(Error::bad_input(format!("no text content could be extracted from {}", page.url)));
         }
+        let content_hash = hex_sha256(&page.markdown);
+        // Incremental re-crawl: identical content (and no explicit re-chunking) costs no embedding.
+        if explicit_chunk_size.is_none()
+            && self.store.page_hash(page.url.as_str()).await?.as_deref() == Some(&content_hash)
+        {
+            return Ok(IngestReport {
+                unchanged: true,
+                chunks_stored: 0,
+                code_examples_stored: 0,
+                content_length: page.markdown.chars().count(),
+                word_count: page.word_count(),
+            });
+        }
         let markdown = page.markdown.clone();
         let chunks = tokio::task::spawn_blocking(move || split_markdown(&markdown, chunk_size))
             .await
             .map_err(|e| Error::Internal(format!("chunking task failed: {e}")))?;
         let embeddings = self.embed_chunks(&chunks, progress).await?;
-        let content_hash = hex_sha256(&page.markdown);
         let summary = summary::extractive_summary(&page.markdown, summary::DEFAULT_SUMMARY_CHARS);
         progress.report(chunks.len() as u64, Some(chunks.len() as u64 + 1), "storing chunks").await;
         self.store
@@ -94,6 +109,7 @@ impl Pipeline {
             })
             .await?;
         Ok(IngestReport {
+            unchanged: false,
             chunks_stored: chunks.len(),
             code_examples_stored: 0,
             content_length: page.markdown.chars().count(),

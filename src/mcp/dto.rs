@@ -36,6 +36,8 @@ pub(crate) struct CrawlSinglePageOutput {
     pub url: String,
     pub source_id: String,
     pub title: Option<String>,
+    /// True when the page's content was already stored unchanged (nothing re-embedded).
+    pub unchanged: bool,
     pub chunks_stored: usize,
     pub code_examples_stored: usize,
     /// Characters of Markdown extracted from the page.
@@ -51,6 +53,7 @@ impl From<SinglePageReport> for CrawlSinglePageOutput {
             url: r.url,
             source_id: r.source_id.to_string(),
             title: r.title,
+            unchanged: r.unchanged,
             chunks_stored: r.chunks_stored,
             code_examples_stored: r.code_examples_stored,
             content_length: r.content_length,
@@ -205,6 +208,8 @@ pub(crate) struct SmartCrawlUrlOutput {
     /// `sitemap`, `txt_file` or `webpage`.
     pub crawl_type: String,
     pub pages_crawled: usize,
+    /// Pages unchanged since the last crawl (not re-embedded).
+    pub pages_unchanged: usize,
     pub chunks_stored: usize,
     pub code_examples_stored: usize,
     pub sources_updated: Vec<String>,
@@ -227,6 +232,7 @@ impl From<CrawlReport> for SmartCrawlUrlOutput {
             url: r.url,
             crawl_type,
             pages_crawled: r.pages_crawled,
+            pages_unchanged: r.pages_unchanged,
             chunks_stored: r.chunks_stored,
             code_examples_stored: r.code_examples_stored,
             sources_updated: r.sources_updated.into_iter().collect(),

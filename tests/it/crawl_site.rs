@@ -130,3 +130,38 @@ async fn broken_sitemaps_text_files_and_flaky_pages() {
     let bad = CrawlRequest { max_concurrent: 0, ..CrawlRequest::new(site.url("/docs/index.html")) };
     assert!(app.crawler.smart_crawl(&bad, &NoProgress).await.unwrap_err().to_string().contains("max_concurrent"));
 }
+
+#[tokio::test]
+async fn recrawling_an_unchanged_site_makes_zero_embedding_calls() {
+    use std::sync::atomic::Ordering;
+
+    use crawlrag::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
+
+    let Some(services) = common::services() else { return };
+    let site = DocsSite::start().await;
+    let api = crate::common::openai_stub::OpenAiStub { dimensions: 16, ..Default::default() };
+    let base_url = api.clone().start().await;
+    let embedder = std::sync::Arc::new(
+        OpenAiEmbedder::new(OpenAiEmbedderConfig {
+            base_url,
+            api_key: "sk-test".into(),
+            model: "text-embedding-3-small".into(),
+            dimensions: 16,
+            batch_size: 100,
+        })
+        .unwrap(),
+    );
+    let (store, _db) = common::open_store(&services, Backend::Sqlite, &common::unique_schema("site_incremental")).await;
+    let app =
+        crawlrag::app::App::from_parts(store, embedder, common::loopback_fetcher(), Default::default()).await.unwrap();
+
+    let request = CrawlRequest::new(site.url("/sitemap.xml"));
+    let first = app.crawler.smart_crawl(&request, &NoProgress).await.unwrap();
+    assert_eq!((first.pages_crawled, first.pages_unchanged), (20, 0));
+    let calls = api.requests.load(Ordering::SeqCst);
+    assert!(calls >= 20, "one request per page at least: {calls}");
+
+    let second = app.crawler.smart_crawl(&request, &NoProgress).await.unwrap();
+    assert_eq!((second.pages_crawled, second.pages_unchanged, second.chunks_stored), (20, 20, 0));
+    assert_eq!(api.requests.load(Ordering::SeqCst), calls, "no embedding call for unchanged pages");
+}

@@ -2,19 +2,12 @@
 //! and the OpenAI-compatible client over HTTP against a local server speaking the wire format
 //! (batching, 429 with retry, 400 without retry, wrong dimensions).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use crawlrag::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
-use crawlrag::ports::{EmbedError, Embedder};
-use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
 
 use crate::common;
+use crate::common::openai_stub::OpenAiStub;
+use crawlrag::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
+use crawlrag::ports::{EmbedError, Embedder};
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -47,53 +40,6 @@ async fn local_model_embeds_meaning_and_keeps_long_text() {
     assert!((cosine(&again[0], &v[0]) - 1.0).abs() < 1e-5, "deterministic across batches");
 }
 
-/// A local stand-in for an OpenAI-compatible embeddings API.
-#[derive(Clone, Default)]
-struct FakeApi {
-    requests: Arc<AtomicUsize>,
-    /// Answer the first N requests with 429 Retry-After: 0.
-    throttle_first: usize,
-    dimensions: usize,
-}
-
-async fn embeddings(State(api): State<FakeApi>, Json(req): Json<Value>) -> Response {
-    let n = api.requests.fetch_add(1, Ordering::SeqCst);
-    if n < api.throttle_first {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", "0")],
-            Json(json!({"error": {"message": "slow down", "type": "rate_limit_error", "param": null, "code": null}})),
-        )
-            .into_response();
-    }
-    if req["model"] == "bad-model" {
-        return (StatusCode::BAD_REQUEST,
-            Json(json!({"error": {"message": "model not found", "type": "invalid_request_error", "param": null, "code": null}}))).into_response();
-    }
-    let inputs = req["input"].as_array().cloned().unwrap_or_default();
-    let data: Vec<Value> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let len = text.as_str().unwrap_or("").len() as f32;
-            let mut v = vec![0.0f32; api.dimensions];
-            v[i % api.dimensions] = 1.0;
-            v[(i + 1) % api.dimensions] = len;
-            json!({"object": "embedding", "index": i, "embedding": v})
-        })
-        .rev() // out of order on purpose: the client must sort by index
-        .collect();
-    Json(json!({"object": "list", "data": data, "model": req["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}})).into_response()
-}
-
-async fn start(api: FakeApi) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = axum::Router::new().route("/v1/embeddings", post(embeddings)).with_state(api);
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{addr}/v1")
-}
-
 fn client(base_url: String, model: &str, dimensions: usize, batch_size: usize) -> OpenAiEmbedder {
     OpenAiEmbedder::new(OpenAiEmbedderConfig {
         base_url,
@@ -107,8 +53,8 @@ fn client(base_url: String, model: &str, dimensions: usize, batch_size: usize) -
 
 #[tokio::test]
 async fn openai_compatible_client_batches_retries_and_reports_errors() {
-    let api = FakeApi { throttle_first: 1, dimensions: 8, ..FakeApi::default() };
-    let base = start(api.clone()).await;
+    let api = OpenAiStub { throttle_first: 1, dimensions: 8, ..OpenAiStub::default() };
+    let base = api.clone().start().await;
     let embedder = client(base.clone(), "text-embedding-3-small", 8, 2);
     assert_eq!(embedder.model_id(), "openai:text-embedding-3-small");
 

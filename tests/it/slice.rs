@@ -62,8 +62,8 @@ async fn crawl_single_page_stores_chunks_metadata_embeddings_and_source(backend:
     assert_eq!((sources[0].pages, sources[0].chunks), (1, report.chunks_stored as i64));
 }
 
-both_stores!(long_pages_become_several_chunks_with_header_paths_and_recrawl_replaces_them);
-async fn long_pages_become_several_chunks_with_header_paths_and_recrawl_replaces_them(backend: Backend) {
+both_stores!(long_pages_chunk_with_header_paths_and_recrawls_are_incremental);
+async fn long_pages_chunk_with_header_paths_and_recrawls_are_incremental(backend: Backend) {
     let Some(services) = common::services() else { return };
     let site = Site::start().await;
     let (app, db) = common::app(&services, backend, "slice_long").await;
@@ -76,19 +76,32 @@ async fn long_pages_become_several_chunks_with_header_paths_and_recrawl_replaces
     assert!(paths.iter().skip(1).all(|p| p[0] == "Reference"), "later chunks sit under the h1: {paths:?}");
     assert!(paths.iter().any(|p| p.as_array().is_some_and(|a| a.len() == 2)), "some chunk sits under an h2");
 
-    let second = crawl(&app, &url).await;
-    assert_eq!(second.chunks_stored, first.chunks_stored);
-    let after = db.chunks(&url).await;
-    assert_eq!(after.len(), first.chunks_stored, "re-crawl leaves no duplicates");
     let crawl_times = |rows: &[common::db::StoredChunk]| -> Vec<String> {
         rows.iter().map(|c| c.metadata["crawl_time"].as_str().unwrap().to_owned()).collect()
     };
-    assert!(
-        crawl_times(&after).iter().all(|t| !crawl_times(&before).contains(t)),
-        "every chunk was rewritten by the re-crawl"
-    );
+
+    // Unchanged content: nothing is re-chunked, re-embedded or rewritten.
+    let second = crawl(&app, &url).await;
+    assert!(second.unchanged);
+    assert_eq!(crawl_times(&db.chunks(&url).await), crawl_times(&before), "unchanged page left as is");
+
+    // An explicit chunk size re-chunks the page: all of its chunks are replaced, none duplicated.
+    let rechunked = app.crawler.crawl_single_page(&url, Some(500), &NoProgress).await.unwrap();
+    assert!(!rechunked.unchanged && rechunked.chunks_stored > first.chunks_stored);
+    let after = db.chunks(&url).await;
+    assert_eq!(after.len(), rechunked.chunks_stored, "re-crawl leaves no duplicates");
+    assert!(crawl_times(&after).iter().all(|t| !crawl_times(&before).contains(t)), "every chunk was rewritten");
     assert_eq!(db.count("pages").await, 1);
-    assert_eq!(db.count("crawled_pages").await as usize, first.chunks_stored);
+    assert_eq!(db.count("crawled_pages").await as usize, rechunked.chunks_stored);
+
+    // A changed page replaces exactly its own chunks.
+    let changing = site.url("/docs/changing.html");
+    crawl(&app, &changing).await;
+    let v2 = crawl(&app, &changing).await;
+    assert!(!v2.unchanged);
+    let rows = db.chunks(&changing).await;
+    assert!(rows.iter().all(|c| c.content.contains("version 2") && !c.content.contains("version 1")), "{rows:?}");
+    assert_eq!(db.chunks(&url).await.len(), rechunked.chunks_stored, "other pages untouched");
 }
 
 both_stores!(queries_rank_the_answering_page_first_and_honour_the_source_filter);

@@ -215,6 +215,14 @@ impl Store for PgStore {
         tx.commit().await.map_err(classify)
     }
 
+    async fn page_hash(&self, url: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("select content_hash from pages where url = $1")
+            .bind(url)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
     async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError> {
         let wanted = i32::try_from(query.limit + query.offset).unwrap_or(i32::MAX);

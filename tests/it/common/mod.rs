@@ -3,6 +3,7 @@
 pub mod binary;
 pub mod db;
 pub mod docs_site;
+pub mod openai_stub;
 pub mod site;
 pub mod sse_client;
 

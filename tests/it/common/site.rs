@@ -2,6 +2,8 @@
 //! an unrelated page, and every bad-input case (binary, oversized, 404, redirect loop).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -60,8 +62,20 @@ pub fn long_page() -> String {
     html
 }
 
-fn router() -> Router {
+fn router(versions: Arc<AtomicUsize>) -> Router {
     Router::new()
+        .route(
+            "/docs/changing.html",
+            get(move || {
+                let version = versions.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    html(format!(
+                        "<html><body><main><h1>Release notes</h1><p>This is release notes version {version}. \
+                    It changes every time the page is fetched.</p></main></body></html>"
+                    ))
+                }
+            }),
+        )
         .route("/docs/install.html", get(|| async { html(INSTALL_PAGE.to_owned()) }))
         .route("/docs/config.html", get(|| async { html(CONFIG_PAGE.to_owned()) }))
         .route("/blog/pasta.html", get(|| async { html(PASTA_PAGE.to_owned()) }))
@@ -115,7 +129,7 @@ impl Site {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fixture site");
         let addr = listener.local_addr().expect("fixture addr");
         tokio::spawn(async move {
-            let _ = axum::serve(listener, router()).await;
+            let _ = axum::serve(listener, router(Arc::new(AtomicUsize::new(0)))).await;
         });
         Self { addr }
     }
