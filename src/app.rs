@@ -17,7 +17,7 @@ use crate::config::{Config, EmbeddingProvider, StoreChoice};
 use crate::crawl::{CrawlConfig, Crawler};
 use crate::ingest::{IngestConfig, Pipeline};
 use crate::ports::{Embedder, Fetcher, Store};
-use crate::retrieve::Retriever;
+use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 
 /// How long one readiness probe of a dependency may take.
 pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -29,6 +29,13 @@ pub struct App {
     pub pipeline: Arc<Pipeline>,
     store: Arc<dyn Store>,
     embedder: Arc<dyn Embedder>,
+}
+
+/// The services' own settings (each service receives only its part).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceSettings {
+    pub crawl: CrawlConfig,
+    pub retrieve: RetrieveConfig,
 }
 
 /// One dependency's readiness.
@@ -60,7 +67,10 @@ impl App {
         };
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(config.fetcher())?);
         let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
-        Self::from_parts(store, embedder, fetcher, crawl).await
+        let retrieve = RetrieveConfig {
+            default_mode: if config.retrieval.use_hybrid_search { SearchMode::Hybrid } else { SearchMode::Vector },
+        };
+        Self::from_parts(store, embedder, fetcher, ServiceSettings { crawl, retrieve }).await
     }
 
     /// Build the services from ready ports; binds the store to the embedder's model.
@@ -71,14 +81,15 @@ impl App {
         store: Arc<dyn Store>,
         embedder: Arc<dyn Embedder>,
         fetcher: Arc<dyn Fetcher>,
-        crawl: CrawlConfig,
+        settings: ServiceSettings,
     ) -> anyhow::Result<Self> {
+        let ServiceSettings { crawl, retrieve } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), IngestConfig::default()));
         Ok(Self {
             crawler: Crawler::new(fetcher, Arc::clone(&pipeline), crawl),
             pipeline,
-            retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store)),
+            retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store), retrieve),
             store,
             embedder,
         })

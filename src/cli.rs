@@ -110,8 +110,9 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Query { text, source, count, json } => {
-            let query = RagQuery { query: text, source: source.map(SourceId::from), match_count: count, offset: 0 };
+        Command::Query { text, source, count, mode, json } => {
+            let query =
+                RagQuery { query: text, source: source.map(SourceId::from), match_count: count, offset: 0, mode };
             let hits = app.retriever.search(&query).await?;
             if json {
                 out_json(&serde_json::to_value(&hits)?);
@@ -123,7 +124,7 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
                     out(&format!(
                         "{}. [{:.3}] {}\n   {}\n",
                         rank + 1,
-                        hit.similarity,
+                        hit.rrf_score.or(hit.similarity).unwrap_or_default(),
                         hit.url,
                         preview.replace('\n', " ")
                     ));

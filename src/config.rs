@@ -66,6 +66,9 @@ pub enum Command {
         /// Number of results.
         #[arg(long, default_value_t = 5)]
         count: usize,
+        /// vector or hybrid (default: hybrid when USE_HYBRID_SEARCH=true).
+        #[arg(long, value_enum)]
+        mode: Option<crate::retrieve::SearchMode>,
         #[arg(long)]
         json: bool,
     },
@@ -107,6 +110,15 @@ pub struct Config {
     pub embed: EmbedConfig,
     #[command(flatten)]
     pub fetch: FetchConfig,
+    #[command(flatten)]
+    pub retrieval: RetrievalConfig,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RetrievalConfig {
+    /// Rank queries by vector + full-text search fused by reciprocal rank unless a query says otherwise.
+    #[arg(long, env = "USE_HYBRID_SEARCH", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub use_hybrid_search: bool,
 }
 
 #[derive(Debug, Clone, Args)]

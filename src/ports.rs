@@ -132,6 +132,14 @@ pub struct VectorQuery<'a> {
     pub offset: usize,
 }
 
+/// A full-text search request.
+#[derive(Debug, Clone)]
+pub struct KeywordQuery<'a> {
+    pub text: &'a str,
+    pub source: Option<&'a SourceId>,
+    pub limit: usize,
+}
+
 /// What a delete removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DeletedCounts {
@@ -164,6 +172,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError>;
+    /// Best full-text matches for `query.text` (any of its words), best first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn search_keyword(&self, query: KeywordQuery<'_>) -> Result<Vec<Hit>, StoreError>;
     /// All sources with their counts, by source id.
     ///
     /// # Errors

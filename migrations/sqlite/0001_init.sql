@@ -54,7 +54,7 @@ create table if not exists meta (
 );
 
 create virtual table if not exists crawled_pages_fts using fts5 (
-    content, content = 'crawled_pages', content_rowid = 'id'
+    content, content = 'crawled_pages', content_rowid = 'id', tokenize = 'porter unicode61'
 );
 create trigger if not exists crawled_pages_fts_insert after insert on crawled_pages begin
     insert into crawled_pages_fts (rowid, content) values (new.id, new.content);

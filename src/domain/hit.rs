@@ -14,8 +14,12 @@ pub struct Hit {
     /// Chunk metadata as stored (headers, header_path, chunk_index, counts, ...).
     pub metadata: serde_json::Value,
     pub source_id: SourceId,
-    /// Cosine similarity in [-1, 1] (1 = identical direction).
-    pub similarity: f64,
+    /// Cosine similarity in [-1, 1] (1 = identical direction); `None` for keyword-only hits.
+    pub similarity: Option<f64>,
+    /// 1-based rank in the full-text result list, when the hit came from keyword search.
+    pub keyword_rank: Option<usize>,
+    /// Reciprocal rank fusion score, in hybrid mode.
+    pub rrf_score: Option<f64>,
 }
 
 /// A crawled source with its summary and size.

@@ -2,6 +2,7 @@
 //! No I/O and no driver crates here; everything in this module is unit-testable as is.
 
 pub mod chunk;
+pub mod fusion;
 pub mod hit;
 pub mod page;
 pub mod source;

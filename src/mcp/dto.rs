@@ -9,6 +9,7 @@ use crate::crawl::SinglePageReport;
 use crate::crawl::site::{CrawlReport, PageFailure};
 use crate::crawl::url::Scope;
 use crate::domain::{Hit, SourceInfo};
+use crate::retrieve::SearchMode;
 
 pub(crate) const DEFAULT_MATCH_COUNT: usize = 5;
 pub(crate) const DEFAULT_MAX_CONTENT_LENGTH: usize = 1000;
@@ -83,6 +84,11 @@ pub(crate) struct PerformRagQueryParams {
     /// Return each chunk's whole content regardless of max_content_length. Default false.
     #[serde(default)]
     pub include_full_content: Option<bool>,
+    /// `vector` (semantic) or `hybrid` (semantic + full-text keywords, fused by reciprocal rank;
+    /// best for exact identifiers and error codes). Default: hybrid when USE_HYBRID_SEARCH=true,
+    /// else vector.
+    #[serde(default)]
+    pub mode: Option<SearchMode>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -93,8 +99,14 @@ pub(crate) struct RagResult {
     pub content_truncated: bool,
     pub metadata: serde_json::Value,
     pub source_id: String,
-    /// Cosine similarity between the query and the chunk, -1..1.
-    pub similarity: f64,
+    /// Cosine similarity between the query and the chunk, -1..1 (null for keyword-only hits).
+    pub similarity: Option<f64>,
+    /// Rank in the full-text list (hybrid mode), 1 = best.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword_rank: Option<usize>,
+    /// Reciprocal-rank-fusion score that ordered the results (hybrid mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rrf_score: Option<f64>,
 }
 
 impl RagResult {
@@ -110,6 +122,8 @@ impl RagResult {
             metadata: hit.metadata,
             source_id: hit.source_id.to_string(),
             similarity: hit.similarity,
+            keyword_rank: hit.keyword_rank,
+            rrf_score: hit.rrf_score,
         }
     }
 }
@@ -119,8 +133,8 @@ pub(crate) struct PerformRagQueryOutput {
     pub success: bool,
     pub query: String,
     pub source_filter: Option<String>,
-    /// How results were ranked: `vector` (cosine similarity).
-    pub search_mode: String,
+    /// How results were ranked: `vector` (cosine similarity) or `hybrid` (vector + keywords, RRF).
+    pub search_mode: SearchMode,
     pub results: Vec<RagResult>,
     pub count: usize,
 }

@@ -103,7 +103,7 @@ impl RagServer {
     }
 
     #[tool(description = "Search the crawled content for the chunks most relevant to a query (semantic vector \
-        search), optionally within one source (see get_available_sources). Returns results with url, content \
+        or hybrid semantic + keyword search), optionally within one source (see get_available_sources). Returns results with url, content \
         (cut to max_content_length unless include_full_content), metadata (headers, chunk_index) and similarity.")]
     async fn perform_rag_query(
         &self,
@@ -116,8 +116,9 @@ impl RagServer {
             source: source_filter.clone().map(SourceId::from),
             match_count: p.match_count.unwrap_or(DEFAULT_MATCH_COUNT),
             offset: p.offset.unwrap_or(0),
+            mode: p.mode,
         };
-        let hits = run_tool("perform_rag_query", &ctx, self.app.retriever.search(&query)).await?;
+        let (mode, hits) = run_tool("perform_rag_query", &ctx, self.app.retriever.search_with_mode(&query)).await?;
         let max_chars = (!p.include_full_content.unwrap_or(false))
             .then(|| p.max_content_length.unwrap_or(DEFAULT_MAX_CONTENT_LENGTH));
         let results: Vec<RagResult> = hits.into_iter().map(|h| RagResult::from_hit(h, max_chars)).collect();
@@ -125,7 +126,7 @@ impl RagServer {
             success: true,
             query: p.query,
             source_filter,
-            search_mode: "vector".to_owned(),
+            search_mode: mode,
             count: results.len(),
             results,
         }))

@@ -19,6 +19,7 @@ fn query(text: &str, source: Option<&str>, count: usize) -> RagQuery {
         source: source.map(|s| SourceId::from(s.to_owned())),
         match_count: count,
         offset: 0,
+        mode: None,
     }
 }
 
@@ -158,4 +159,46 @@ async fn a_different_embedding_model_is_refused_and_data_stays_intact(backend: B
     assert!(err.contains("all-MiniLM-L6-v2") && err.contains("384") && err.contains("1536"), "{err}");
     let (_, reopened) = common::open_store(&services, backend, &name).await;
     assert_eq!(reopened.count("crawled_pages").await as usize, report.chunks_stored);
+}
+
+both_stores!(hybrid_search_beats_vector_search_on_exact_identifiers);
+async fn hybrid_search_beats_vector_search_on_exact_identifiers(backend: Backend) {
+    use crate::common::site::ERROR_CODES;
+    use crawlrag::retrieve::SearchMode;
+
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let (app, _db) = common::app(&services, backend, "slice_hybrid").await;
+    for code in ERROR_CODES {
+        crawl(&app, &site.url(&format!("/errors/{code}.html"))).await;
+    }
+    // Labelled keyword-heavy questions: each names one error code; the answer is that code's page.
+    let mut recall = std::collections::BTreeMap::new();
+    for mode in [SearchMode::Vector, SearchMode::Hybrid] {
+        let (mut at1, mut at5) = (0, 0);
+        for code in ERROR_CODES {
+            let expected = site.url(&format!("/errors/{code}.html"));
+            let q = RagQuery { mode: Some(mode), ..query(&format!("error {code}"), None, 5) };
+            let hits = app.retriever.search(&q).await.unwrap();
+            at1 += usize::from(hits.first().is_some_and(|h| h.url == expected));
+            at5 += usize::from(hits.iter().any(|h| h.url == expected));
+            if mode == SearchMode::Hybrid {
+                assert!(hits.iter().all(|h| h.rrf_score.is_some()), "hybrid hits carry their fused score");
+                assert!(hits[0].keyword_rank == Some(1), "the exact match is the best keyword hit: {:?}", hits[0]);
+            }
+        }
+        let n = ERROR_CODES.len() as f64;
+        recall.insert(format!("{mode:?}"), (at1 as f64 / n, at5 as f64 / n));
+    }
+    eprintln!("recall@1, recall@5 per mode ({backend:?}): {recall:?}");
+    let (vector, hybrid) = (recall["Vector"], recall["Hybrid"]);
+    assert_eq!(hybrid.0, 1.0, "hybrid finds every exact identifier first");
+    assert!(hybrid.0 > vector.0, "hybrid beats vector on identifiers: {recall:?}");
+
+    // The source filter applies to both sides of a hybrid query.
+    let other = Site::start().await;
+    crawl(&app, &other.url("/errors/QX7731.html")).await;
+    let q = RagQuery { mode: Some(SearchMode::Hybrid), ..query("error QX7731", Some(&other.source_id()), 5) };
+    let hits = app.retriever.search(&q).await.unwrap();
+    assert!(!hits.is_empty() && hits.iter().all(|h| h.source_id.as_str() == other.source_id()));
 }

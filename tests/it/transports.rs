@@ -42,6 +42,16 @@ async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {
     assert!(body["results"][0]["metadata"]["chunk_index"].is_number());
     assert_eq!(body["count"], 2);
 
+    let hybrid = binary::call(
+        client,
+        "perform_rag_query",
+        json!({"query": "frobnicator cargo install --locked", "mode": "hybrid"}),
+    );
+    let hybrid = binary::body(&hybrid.await.unwrap());
+    assert_eq!(hybrid["search_mode"], "hybrid", "{hybrid}");
+    assert_eq!(hybrid["results"][0]["url"], site.url("/docs/install.html"));
+    assert!(hybrid["results"][0]["rrf_score"].as_f64().is_some() && hybrid["results"][0]["keyword_rank"] == 1);
+
     let sources = binary::body(&binary::call(client, "get_available_sources", json!({})).await.unwrap());
     assert_eq!(sources["sources"][0]["source_id"], site.source_id());
     assert_eq!(sources["sources"][0]["pages"], 2);

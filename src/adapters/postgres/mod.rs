@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 use tracing::{info, instrument};
 
 use crate::domain::{Hit, SourceId, SourceInfo};
-use crate::ports::{DeletedCounts, PageWrite, Store, StoreError, VectorQuery};
+use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
 
 /// Default size of the connection pool.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -79,6 +79,23 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+fn hit_from_row(
+    row: &sqlx::postgres::PgRow,
+    similarity: Option<f64>,
+    keyword_rank: Option<usize>,
+) -> Result<Hit, sqlx::Error> {
+    Ok(Hit {
+        url: row.try_get("url")?,
+        chunk_index: row.try_get("chunk_number")?,
+        content: row.try_get("content")?,
+        metadata: row.try_get("metadata")?,
+        source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
+        similarity,
+        keyword_rank,
+        rrf_score: None,
+    })
 }
 
 fn validate_schema_name(name: &str) -> Result<(), StoreError> {
@@ -235,16 +252,31 @@ impl Store for PgStore {
             .await
             .map_err(classify)?;
         rows.iter()
-            .map(|row| {
-                Ok(Hit {
-                    url: row.try_get("url")?,
-                    chunk_index: row.try_get("chunk_number")?,
-                    content: row.try_get("content")?,
-                    metadata: row.try_get("metadata")?,
-                    source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
-                    similarity: row.try_get("similarity")?,
-                })
-            })
+            .map(|row| hit_from_row(row, Some(row.try_get("similarity")?), None))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(classify)
+    }
+
+    #[instrument(skip_all, fields(limit = query.limit))]
+    async fn search_keyword(&self, query: KeywordQuery<'_>) -> Result<Vec<Hit>, StoreError> {
+        // All words first (precise for identifiers); any word when that finds nothing.
+        let mut rows = Vec::new();
+        for joiner in [" & ", " | "] {
+            rows = sqlx::query(queries::SEARCH_KEYWORD)
+                .bind(query.text)
+                .bind(query.source.map(SourceId::as_str))
+                .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+                .bind(joiner)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+            if !rows.is_empty() {
+                break;
+            }
+        }
+        rows.iter()
+            .enumerate()
+            .map(|(rank, row)| hit_from_row(row, None, Some(rank + 1)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
     }

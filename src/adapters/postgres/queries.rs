@@ -61,3 +61,17 @@ pub(super) const LIST_SOURCES: &str = "
            (select count(*) from crawled_pages c where c.source_id = s.source_id) as chunks
     from sources s
     order by s.source_id";
+
+// Every word of the query ($4 = ' & ') or any word (' | '); lexemes are quoted, never syntax.
+// language=PostgreSQL
+pub(super) const SEARCH_KEYWORD: &str = "
+    with q as (
+        select nullif(array_to_string(array(
+            select quote_literal(l) from unnest(tsvector_to_array(to_tsvector('english', $1))) l
+        ), $4), '')::tsquery as query
+    )
+    select cp.url, cp.chunk_number, cp.content, cp.metadata, cp.source_id
+    from crawled_pages cp, q
+    where q.query is not null and cp.content_tsv @@ q.query and ($2::text is null or cp.source_id = $2)
+    order by ts_rank_cd(cp.content_tsv, q.query) desc, cp.id
+    limit $3";

@@ -17,7 +17,7 @@ use tracing::{info, instrument};
 
 use crate::domain::vector::{TopK, cosine, from_le_bytes, to_le_bytes};
 use crate::domain::{Hit, SourceId, SourceInfo};
-use crate::ports::{DeletedCounts, PageWrite, Store, StoreError, VectorQuery};
+use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: u32 = 4;
@@ -65,6 +65,37 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// An FTS5 expression joining the words of `text` with `joiner` (` AND ` / ` OR `). Every word is
+/// quoted, so user input can never be FTS5 syntax (operators, column filters); `None` when the
+/// text has no words.
+fn fts5_words(text: &str, joiner: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(64)
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    (!words.is_empty()).then(|| words.join(joiner))
+}
+
+fn hit_from_row(
+    row: &sqlx::sqlite::SqliteRow,
+    similarity: Option<f64>,
+    keyword_rank: Option<usize>,
+) -> Result<Hit, sqlx::Error> {
+    let metadata: String = row.try_get("metadata")?;
+    Ok(Hit {
+        url: row.try_get("url")?,
+        chunk_index: i32::try_from(row.try_get::<i64, _>("chunk_number")?).unwrap_or(i32::MAX),
+        content: row.try_get("content")?,
+        metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+        source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
+        similarity,
+        keyword_rank,
+        rrf_score: None,
+    })
 }
 
 #[expect(clippy::wildcard_enum_match_arm, reason = "sqlx::Error is non_exhaustive; the rest are query errors")]
@@ -174,18 +205,33 @@ impl Store for SqliteStore {
         let mut hits = Vec::with_capacity(query.limit);
         for (score, id) in top.into_sorted().into_iter().skip(query.offset) {
             let row = sqlx::query(queries::CHUNK_BY_ID).bind(id).fetch_one(&self.pool).await.map_err(classify)?;
-            let metadata: String = row.try_get("metadata").map_err(classify)?;
-            hits.push(Hit {
-                url: row.try_get("url").map_err(classify)?,
-                chunk_index: i32::try_from(row.try_get::<i64, _>("chunk_number").map_err(classify)?)
-                    .unwrap_or(i32::MAX),
-                content: row.try_get("content").map_err(classify)?,
-                metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
-                source_id: SourceId::from(row.try_get::<String, _>("source_id").map_err(classify)?),
-                similarity: f64::from(score),
-            });
+            hits.push(hit_from_row(&row, Some(f64::from(score)), None).map_err(classify)?);
         }
         Ok(hits)
+    }
+
+    #[instrument(skip_all, fields(limit = query.limit))]
+    async fn search_keyword(&self, query: KeywordQuery<'_>) -> Result<Vec<Hit>, StoreError> {
+        // All words first (precise for identifiers); any word when that finds nothing.
+        let mut rows = Vec::new();
+        for joiner in [" AND ", " OR "] {
+            let Some(expression) = fts5_words(query.text, joiner) else { return Ok(Vec::new()) };
+            rows = sqlx::query(queries::SEARCH_KEYWORD)
+                .bind(expression)
+                .bind(query.source.map(SourceId::as_str))
+                .bind(to_i64(query.limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(classify)?;
+            if !rows.is_empty() {
+                break;
+            }
+        }
+        rows.iter()
+            .enumerate()
+            .map(|(rank, row)| hit_from_row(row, None, Some(rank + 1)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(classify)
     }
 
     async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
@@ -226,5 +272,18 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.pool).await.map_err(classify).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts5_expressions_quote_every_word() {
+        let any = fts5_words("E-4012 lock* NEAR(x)", " OR ");
+        assert_eq!(any.as_deref(), Some("\"E\" OR \"4012\" OR \"lock\" OR \"NEAR\" OR \"x\""));
+        assert_eq!(fts5_words("a b", " AND ").as_deref(), Some("\"a\" AND \"b\""));
+        assert_eq!(fts5_words(" -- ** ", " OR "), None);
     }
 }

@@ -51,3 +51,11 @@ pub(super) const LIST_SOURCES: &str = "
            (select count(*) from crawled_pages c where c.source_id = s.source_id) as chunks
     from sources s
     order by s.source_id";
+
+// language=SQLite
+pub(super) const SEARCH_KEYWORD: &str = "
+    select c.url, c.chunk_number, c.content, c.metadata, c.source_id
+    from crawled_pages_fts f join crawled_pages c on c.id = f.rowid
+    where crawled_pages_fts match ?1 and (?2 is null or c.source_id = ?2)
+    order by bm25(crawled_pages_fts), c.id
+    limit ?3";

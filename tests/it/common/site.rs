@@ -45,6 +45,21 @@ litre. Add the spaghetti and stir during the first minute so it does not stick.<
 <p>Cook until al dente, usually nine to eleven minutes, then drain and toss with the sauce.</p>
 </article></body></html>"#;
 
+/// Error codes that differ only in digit order: one page each, identical prose otherwise, so only
+/// exact keyword matching can tell them apart.
+pub const ERROR_CODES: [&str; 12] = [
+    "QX7731", "QX7713", "QX7371", "QX7317", "QX7173", "QX7137", "QX3771", "QX3717", "QX3177", "QX1773", "QX1737",
+    "QX1377",
+];
+
+fn error_page(code: &str) -> String {
+    format!(
+        "<html><head><title>Error {code}</title></head><body><main><h1>Error {code}</h1>\
+         <p>The widget service stopped the current operation and wrote error {code} to its log. Retry the \
+         operation after checking the service configuration and the network connection.</p></main></body></html>"
+    )
+}
+
 /// A long page: several sections that must become several chunks.
 pub fn long_page() -> String {
     let mut html =
@@ -73,6 +88,15 @@ fn router(versions: Arc<AtomicUsize>) -> Router {
                         "<html><body><main><h1>Release notes</h1><p>This is release notes version {version}. \
                     It changes every time the page is fetched.</p></main></body></html>"
                     ))
+                }
+            }),
+        )
+        .route(
+            "/errors/{page}",
+            get(|axum::extract::Path(page): axum::extract::Path<String>| async move {
+                match page.strip_suffix(".html").filter(|code| ERROR_CODES.contains(code)) {
+                    Some(code) => html(error_page(code)).into_response(),
+                    None => (StatusCode::NOT_FOUND, "no such error").into_response(),
                 }
             }),
         )
