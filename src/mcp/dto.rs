@@ -13,6 +13,10 @@ use crate::retrieve::SearchMode;
 
 pub(crate) const DEFAULT_MATCH_COUNT: usize = 5;
 pub(crate) const DEFAULT_MAX_CONTENT_LENGTH: usize = 1000;
+/// Default response budget: clients reject tool results over about 25k tokens.
+pub(crate) const DEFAULT_MAX_RESPONSE_TOKENS: usize = 20_000;
+/// Conservative characters-per-token estimate (code and non-English text run below 4).
+const CHARS_PER_TOKEN: usize = 3;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub(crate) struct CrawlSinglePageParams {
@@ -84,6 +88,10 @@ pub(crate) struct PerformRagQueryParams {
     /// Return each chunk's whole content regardless of max_content_length. Default false.
     #[serde(default)]
     pub include_full_content: Option<bool>,
+    /// Upper bound on the whole response's size in tokens; result contents are trimmed to fit
+    /// (and marked) rather than failing. Default 20000.
+    #[serde(default)]
+    pub max_response_tokens: Option<usize>,
     /// `vector` (semantic) or `hybrid` (semantic + full-text keywords, fused by reciprocal rank;
     /// best for exact identifiers and error codes). Default: hybrid when USE_HYBRID_SEARCH=true,
     /// else vector.
@@ -137,6 +145,36 @@ pub(crate) struct PerformRagQueryOutput {
     pub search_mode: SearchMode,
     pub results: Vec<RagResult>,
     pub count: usize,
+    /// True when contents were trimmed to keep the response within max_response_tokens.
+    pub response_truncated: bool,
+}
+
+/// Trim result contents so the serialized response stays within `max_tokens`: every result keeps
+/// an equal share of the room left after the fixed fields; shorter results give their unused share
+/// to longer ones. Returns whether anything was cut.
+pub(crate) fn fit_to_budget(results: &mut [RagResult], max_tokens: usize) -> bool {
+    let budget = max_tokens.saturating_mul(CHARS_PER_TOKEN);
+    let size = |r: &RagResult| serde_json::to_string(r).map_or(0, |s| s.chars().count());
+    let total: usize = results.iter().map(size).sum();
+    if total <= budget || results.is_empty() {
+        return false;
+    }
+    let fixed: usize = results.iter().map(|r| size(r) - r.content.chars().count()).sum::<usize>() + 512;
+    let mut room = budget.saturating_sub(fixed);
+    let mut order: Vec<usize> = (0..results.len()).collect();
+    order.sort_by_key(|&i| results[i].content.chars().count());
+    let mut left = results.len();
+    for i in order {
+        let share = room / left.max(1);
+        let len = results[i].content.chars().count();
+        if len > share {
+            results[i].content = results[i].content.chars().take(share).collect();
+            results[i].content_truncated = true;
+        }
+        room = room.saturating_sub(len.min(share));
+        left -= 1;
+    }
+    true
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -272,4 +310,37 @@ pub(crate) struct DeleteSourceOutput {
     pub pages_deleted: u64,
     pub chunks_deleted: u64,
     pub code_examples_deleted: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(chars: usize) -> RagResult {
+        RagResult {
+            url: "https://x.y/".into(),
+            content: "x".repeat(chars),
+            content_truncated: false,
+            metadata: serde_json::json!({"headers": "# A"}),
+            source_id: "x.y".into(),
+            similarity: Some(0.5),
+            keyword_rank: None,
+            rrf_score: None,
+        }
+    }
+
+    #[test]
+    fn responses_are_trimmed_to_the_budget_and_say_so() {
+        let mut small = vec![result(100), result(200)];
+        assert!(!fit_to_budget(&mut small, 20_000));
+        assert!(small.iter().all(|r| !r.content_truncated));
+
+        let mut big = vec![result(50), result(90_000), result(90_000)];
+        assert!(fit_to_budget(&mut big, 20_000));
+        let total: usize = big.iter().map(|r| serde_json::to_string(r).unwrap().len()).sum();
+        assert!(total <= 20_000 * CHARS_PER_TOKEN, "{total}");
+        assert!(!big[0].content_truncated, "short results keep their content");
+        assert!(big[1].content_truncated && big[2].content_truncated);
+        assert!(big[1].content.len().abs_diff(big[2].content.len()) <= 1, "long results share the room evenly");
+    }
 }

@@ -13,9 +13,9 @@ use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tracing::{Instrument, info_span};
 
 use super::dto::{
-    CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH, DeleteSourceOutput,
-    DeleteSourceParams, GetAvailableSourcesOutput, PerformRagQueryOutput, PerformRagQueryParams, RagResult,
-    SmartCrawlUrlOutput, SmartCrawlUrlParams,
+    CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH,
+    DEFAULT_MAX_RESPONSE_TOKENS, DeleteSourceOutput, DeleteSourceParams, GetAvailableSourcesOutput,
+    PerformRagQueryOutput, PerformRagQueryParams, RagResult, SmartCrawlUrlOutput, SmartCrawlUrlParams, fit_to_budget,
 };
 use super::errors::ToolError;
 use super::progress::McpProgress;
@@ -121,7 +121,9 @@ impl RagServer {
         let (mode, hits) = run_tool("perform_rag_query", &ctx, self.app.retriever.search_with_mode(&query)).await?;
         let max_chars = (!p.include_full_content.unwrap_or(false))
             .then(|| p.max_content_length.unwrap_or(DEFAULT_MAX_CONTENT_LENGTH));
-        let results: Vec<RagResult> = hits.into_iter().map(|h| RagResult::from_hit(h, max_chars)).collect();
+        let mut results: Vec<RagResult> = hits.into_iter().map(|h| RagResult::from_hit(h, max_chars)).collect();
+        let response_truncated =
+            fit_to_budget(&mut results, p.max_response_tokens.unwrap_or(DEFAULT_MAX_RESPONSE_TOKENS).max(500));
         Ok(Json(PerformRagQueryOutput {
             success: true,
             query: p.query,
@@ -129,6 +131,7 @@ impl RagServer {
             search_mode: mode,
             count: results.len(),
             results,
+            response_truncated,
         }))
     }
 

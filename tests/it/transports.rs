@@ -52,6 +52,14 @@ async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {
     assert_eq!(hybrid["results"][0]["url"], site.url("/docs/install.html"));
     assert!(hybrid["results"][0]["rrf_score"].as_f64().is_some() && hybrid["results"][0]["keyword_rank"] == 1);
 
+    let budget =
+        json!({"query": "frobnicator", "include_full_content": true, "max_response_tokens": 500, "match_count": 10});
+    let budget = binary::body(&binary::call(client, "perform_rag_query", budget).await.unwrap());
+    assert_eq!(budget["success"], true);
+    let size: usize = budget["results"].as_array().unwrap().iter().map(|r| r.to_string().len()).sum();
+    assert!(size <= 500 * 3, "results fit the token budget: {size}");
+    assert_eq!(budget["response_truncated"], true, "and say they were trimmed");
+
     let sources = binary::body(&binary::call(client, "get_available_sources", json!({})).await.unwrap());
     assert_eq!(sources["sources"][0]["source_id"], site.source_id());
     assert_eq!(sources["sources"][0]["pages"], 2);
