@@ -35,6 +35,7 @@ pub struct App {
 #[derive(Debug, Clone, Default)]
 pub struct ServiceSettings {
     pub crawl: CrawlConfig,
+    pub ingest: IngestConfig,
     pub retrieve: RetrieveConfig,
 }
 
@@ -70,7 +71,9 @@ impl App {
         let retrieve = RetrieveConfig {
             default_mode: if config.retrieval.use_hybrid_search { SearchMode::Hybrid } else { SearchMode::Vector },
         };
-        Self::from_parts(store, embedder, fetcher, ServiceSettings { crawl, retrieve }).await
+        let ingest =
+            IngestConfig { extract_code_examples: config.retrieval.use_agentic_rag, ..IngestConfig::default() };
+        Self::from_parts(store, embedder, fetcher, ServiceSettings { crawl, ingest, retrieve }).await
     }
 
     /// Build the services from ready ports; binds the store to the embedder's model.
@@ -83,9 +86,9 @@ impl App {
         fetcher: Arc<dyn Fetcher>,
         settings: ServiceSettings,
     ) -> anyhow::Result<Self> {
-        let ServiceSettings { crawl, retrieve } = settings;
+        let ServiceSettings { crawl, ingest, retrieve } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
-        let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), IngestConfig::default()));
+        let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), ingest));
         Ok(Self {
             crawler: Crawler::new(fetcher, Arc::clone(&pipeline), crawl),
             pipeline,

@@ -119,6 +119,10 @@ pub struct RetrievalConfig {
     /// Rank queries by vector + full-text search fused by reciprocal rank unless a query says otherwise.
     #[arg(long, env = "USE_HYBRID_SEARCH", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub use_hybrid_search: bool,
+    /// Extract code examples (fenced blocks of 300+ characters) with summaries and embed them for
+    /// search_code_examples.
+    #[arg(long, env = "USE_AGENTIC_RAG", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub use_agentic_rag: bool,
 }
 
 #[derive(Debug, Clone, Args)]

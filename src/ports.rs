@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use url::Url;
 
-use crate::domain::{Chunk, Hit, Page, SourceId, SourceInfo};
+use crate::domain::{Chunk, CodeExample, CodeHit, Hit, Page, SourceId, SourceInfo};
 
 // ---------------------------------------------------------------- fetch
 
@@ -121,6 +121,9 @@ pub struct PageWrite<'a> {
     pub content_hash: &'a str,
     /// Summary used when the source is first created.
     pub source_summary: &'a str,
+    /// Code examples of the page (empty when extraction is off), with their embeddings.
+    pub code_examples: &'a [CodeExample],
+    pub code_embeddings: &'a [Vec<f32>],
 }
 
 /// A vector search request.
@@ -172,6 +175,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError>;
+    /// Nearest code examples by cosine similarity, best first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn search_code(&self, query: VectorQuery<'_>) -> Result<Vec<CodeHit>, StoreError>;
     /// Best full-text matches for `query.text` (any of its words), best first.
     ///
     /// # Errors

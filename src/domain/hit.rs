@@ -33,3 +33,15 @@ pub struct SourceInfo {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// One retrieved code example.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeHit {
+    pub url: String,
+    pub code: String,
+    pub summary: String,
+    /// language, context_before/after, example index, ...
+    pub metadata: serde_json::Value,
+    pub source_id: SourceId,
+    pub similarity: f64,
+}

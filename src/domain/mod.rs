@@ -2,6 +2,7 @@
 //! No I/O and no driver crates here; everything in this module is unit-testable as is.
 
 pub mod chunk;
+pub mod code;
 pub mod fusion;
 pub mod hit;
 pub mod page;
@@ -11,6 +12,7 @@ pub mod target;
 pub mod vector;
 
 pub use chunk::{Chunk, split_markdown};
-pub use hit::{Hit, SourceInfo};
+pub use code::CodeExample;
+pub use hit::{CodeHit, Hit, SourceInfo};
 pub use page::{Links, Page};
 pub use source::SourceId;

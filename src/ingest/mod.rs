@@ -6,7 +6,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
-use crate::domain::{Chunk, Page, SourceId, split_markdown, summary};
+use crate::domain::code::{DEFAULT_MIN_CODE_CHARS, extract_code_examples};
+use crate::domain::{CodeExample, Page, SourceId, split_markdown, summary};
 use crate::error::{Error, Result};
 use crate::ports::{DeletedCounts, Embedder, PageWrite, Store};
 use crate::progress::ProgressSink;
@@ -20,11 +21,18 @@ pub const MAX_CHUNK_SIZE: usize = 100_000;
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
     pub embed_batch_size: usize,
+    /// Extract, summarise and embed code examples (the anchor's `USE_AGENTIC_RAG`).
+    pub extract_code_examples: bool,
+    pub min_code_chars: usize,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { embed_batch_size: DEFAULT_EMBED_BATCH_SIZE }
+        Self {
+            embed_batch_size: DEFAULT_EMBED_BATCH_SIZE,
+            extract_code_examples: false,
+            min_code_chars: DEFAULT_MIN_CODE_CHARS,
+        }
     }
 }
 
@@ -93,12 +101,20 @@ impl Pipeline {
             });
         }
         let markdown = page.markdown.clone();
-        let chunks = tokio::task::spawn_blocking(move || split_markdown(&markdown, chunk_size))
-            .await
-            .map_err(|e| Error::Internal(format!("chunking task failed: {e}")))?;
-        let embeddings = self.embed_chunks(&chunks, progress).await?;
+        let (extract_code, min_code_chars) = (self.config.extract_code_examples, self.config.min_code_chars);
+        let (chunks, code_examples) = tokio::task::spawn_blocking(move || {
+            let code = if extract_code { extract_code_examples(&markdown, min_code_chars) } else { Vec::new() };
+            (split_markdown(&markdown, chunk_size), code)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("chunking task failed: {e}")))?;
+        let total = (chunks.len() + code_examples.len()) as u64 + 1;
+        let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
+        let embeddings = self.embed_texts(texts, 0, total, progress).await?;
+        let code_texts: Vec<String> = code_examples.iter().map(CodeExample::embedding_text).collect();
+        let code_embeddings = self.embed_texts(code_texts, chunks.len() as u64, total, progress).await?;
         let summary = summary::extractive_summary(&page.markdown, summary::DEFAULT_SUMMARY_CHARS);
-        progress.report(chunks.len() as u64, Some(chunks.len() as u64 + 1), "storing chunks").await;
+        progress.report(total - 1, Some(total), "storing chunks").await;
         self.store
             .replace_page(PageWrite {
                 page,
@@ -106,12 +122,14 @@ impl Pipeline {
                 embeddings: &embeddings,
                 content_hash: &content_hash,
                 source_summary: &summary,
+                code_examples: &code_examples,
+                code_embeddings: &code_embeddings,
             })
             .await?;
         Ok(IngestReport {
             unchanged: false,
             chunks_stored: chunks.len(),
-            code_examples_stored: 0,
+            code_examples_stored: code_examples.len(),
             content_length: page.markdown.chars().count(),
             word_count: page.word_count(),
         })
@@ -132,21 +150,26 @@ impl Pipeline {
         Ok(counts)
     }
 
-    async fn embed_chunks(&self, chunks: &[Chunk], progress: &dyn ProgressSink) -> Result<Vec<Vec<f32>>> {
-        let total = chunks.len() as u64 + 1;
-        let mut embeddings = Vec::with_capacity(chunks.len());
-        for batch in chunks.chunks(self.config.embed_batch_size.max(1)) {
-            let texts: Vec<String> = batch.iter().map(|c| c.content.clone()).collect();
-            let vectors = self.embedder.embed(&texts).await?;
-            if vectors.len() != texts.len() {
+    /// Embed `texts` in batches, reporting progress from `done` towards `total`.
+    async fn embed_texts(
+        &self,
+        texts: Vec<String>,
+        done: u64,
+        total: u64,
+        progress: &dyn ProgressSink,
+    ) -> Result<Vec<Vec<f32>>> {
+        let mut embeddings = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(self.config.embed_batch_size.max(1)) {
+            let vectors = self.embedder.embed(batch).await?;
+            if vectors.len() != batch.len() {
                 return Err(Error::Internal(format!(
                     "embedder returned {} vectors for {} texts",
                     vectors.len(),
-                    texts.len()
+                    batch.len()
                 )));
             }
             embeddings.extend(vectors);
-            progress.report(embeddings.len() as u64, Some(total), "embedding chunks").await;
+            progress.report(done + embeddings.len() as u64, Some(total), "embedding").await;
         }
         Ok(embeddings)
     }

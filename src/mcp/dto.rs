@@ -344,3 +344,37 @@ mod tests {
         assert!(big[1].content.len().abs_diff(big[2].content.len()) <= 1, "long results share the room evenly");
     }
 }
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct SearchCodeExamplesParams {
+    /// What the code should do, e.g. "open a websocket with a timeout".
+    pub query: String,
+    /// Only search this source (see get_available_sources). `source` is accepted as an alias.
+    /// Default: all sources.
+    #[serde(default, alias = "source")]
+    pub source_id: Option<String>,
+    /// Number of results, 1-100. Default 5.
+    #[serde(default)]
+    pub match_count: Option<usize>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CodeResult {
+    pub url: String,
+    pub code: String,
+    pub summary: String,
+    /// language, context_before, context_after, example_index, char_count.
+    pub metadata: serde_json::Value,
+    pub source_id: String,
+    pub similarity: f64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct SearchCodeExamplesOutput {
+    pub success: bool,
+    pub query: String,
+    pub source_filter: Option<String>,
+    pub search_mode: SearchMode,
+    pub results: Vec<CodeResult>,
+    pub count: usize,
+}

@@ -13,9 +13,10 @@ use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tracing::{Instrument, info_span};
 
 use super::dto::{
-    CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH,
+    CodeResult, CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH,
     DEFAULT_MAX_RESPONSE_TOKENS, DeleteSourceOutput, DeleteSourceParams, GetAvailableSourcesOutput,
-    PerformRagQueryOutput, PerformRagQueryParams, RagResult, SmartCrawlUrlOutput, SmartCrawlUrlParams, fit_to_budget,
+    PerformRagQueryOutput, PerformRagQueryParams, RagResult, SearchCodeExamplesOutput, SearchCodeExamplesParams,
+    SmartCrawlUrlOutput, SmartCrawlUrlParams, fit_to_budget,
 };
 use super::errors::ToolError;
 use super::progress::McpProgress;
@@ -23,7 +24,7 @@ use crate::app::App;
 use crate::crawl::site::{CrawlRequest, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES};
 use crate::domain::SourceId;
 use crate::error::{Error, Result};
-use crate::retrieve::RagQuery;
+use crate::retrieve::{RagQuery, SearchMode};
 
 #[derive(Clone, Debug)]
 pub struct RagServer {
@@ -132,6 +133,44 @@ impl RagServer {
             count: results.len(),
             results,
             response_truncated,
+        }))
+    }
+
+    #[tool(description = "Search the code examples extracted from crawled pages (fenced blocks of 300+ characters, \
+        stored with their language, surrounding prose and a summary; extraction runs when the server has \
+        USE_AGENTIC_RAG=true). Returns url, code, summary, metadata and similarity, best first.")]
+    async fn search_code_examples(
+        &self,
+        Parameters(p): Parameters<SearchCodeExamplesParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<SearchCodeExamplesOutput>, ToolError> {
+        let source_filter = p.source_id.filter(|s| !s.trim().is_empty());
+        let query = RagQuery {
+            query: p.query.clone(),
+            source: source_filter.clone().map(SourceId::from),
+            match_count: p.match_count.unwrap_or(DEFAULT_MATCH_COUNT),
+            offset: 0,
+            mode: Some(SearchMode::Vector),
+        };
+        let hits = run_tool("search_code_examples", &ctx, self.app.retriever.search_code(&query)).await?;
+        let results: Vec<CodeResult> = hits
+            .into_iter()
+            .map(|h| CodeResult {
+                url: h.url,
+                code: h.code,
+                summary: h.summary,
+                metadata: h.metadata,
+                source_id: h.source_id.to_string(),
+                similarity: h.similarity,
+            })
+            .collect();
+        Ok(Json(SearchCodeExamplesOutput {
+            success: true,
+            query: p.query,
+            source_filter,
+            search_mode: SearchMode::Vector,
+            count: results.len(),
+            results,
         }))
     }
 

@@ -8,7 +8,7 @@ use tracing::instrument;
 use std::collections::HashMap;
 
 use crate::domain::fusion::{RRF_K, reciprocal_rank_fusion};
-use crate::domain::{Hit, SourceId, SourceInfo};
+use crate::domain::{CodeHit, Hit, SourceId, SourceInfo};
 use crate::error::{Error, Result};
 use crate::ports::{Embedder, KeywordQuery, Store, VectorQuery};
 
@@ -84,18 +84,7 @@ impl Retriever {
     /// `BadInput` for an empty query or out-of-range counts; `Unavailable` when a dependency fails.
     #[instrument(skip(self), fields(tool = "perform_rag_query"))]
     pub async fn search(&self, query: &RagQuery) -> Result<Vec<Hit>> {
-        if query.query.trim().is_empty() {
-            return Err(Error::bad_input("query is empty; ask a question or give keywords"));
-        }
-        if !(1..=MAX_MATCH_COUNT).contains(&query.match_count) {
-            return Err(Error::bad_input(format!(
-                "match_count must be between 1 and {MAX_MATCH_COUNT}, got {}",
-                query.match_count
-            )));
-        }
-        if query.offset > MAX_OFFSET {
-            return Err(Error::bad_input(format!("offset must be at most {MAX_OFFSET}, got {}", query.offset)));
-        }
+        validate(query)?;
         let mut vectors = self.embedder.embed(std::slice::from_ref(&query.query)).await?;
         let embedding = vectors.pop().ok_or_else(|| Error::Internal("embedder returned no vector".into()))?;
         match query.mode.unwrap_or(self.config.default_mode) {
@@ -149,6 +138,26 @@ impl Retriever {
             .collect())
     }
 
+    /// Code examples nearest to the query, best first.
+    ///
+    /// # Errors
+    /// `BadInput` for an empty query or out-of-range counts; `Unavailable` when a dependency fails.
+    #[instrument(skip(self), fields(tool = "search_code_examples"))]
+    pub async fn search_code(&self, query: &RagQuery) -> Result<Vec<CodeHit>> {
+        validate(query)?;
+        let mut vectors = self.embedder.embed(std::slice::from_ref(&query.query)).await?;
+        let embedding = vectors.pop().ok_or_else(|| Error::Internal("embedder returned no vector".into()))?;
+        Ok(self
+            .store
+            .search_code(VectorQuery {
+                embedding: &embedding,
+                source: query.source.as_ref(),
+                limit: query.match_count,
+                offset: query.offset,
+            })
+            .await?)
+    }
+
     /// Every source in the index.
     ///
     /// # Errors
@@ -156,4 +165,20 @@ impl Retriever {
     pub async fn sources(&self) -> Result<Vec<SourceInfo>> {
         Ok(self.store.list_sources().await?)
     }
+}
+
+fn validate(query: &RagQuery) -> Result<()> {
+    if query.query.trim().is_empty() {
+        return Err(Error::bad_input("query is empty; ask a question or give keywords"));
+    }
+    if !(1..=MAX_MATCH_COUNT).contains(&query.match_count) {
+        return Err(Error::bad_input(format!(
+            "match_count must be between 1 and {MAX_MATCH_COUNT}, got {}",
+            query.match_count
+        )));
+    }
+    if query.offset > MAX_OFFSET {
+        return Err(Error::bad_input(format!("offset must be at most {MAX_OFFSET}, got {}", query.offset)));
+    }
+    Ok(())
 }

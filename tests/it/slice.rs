@@ -202,3 +202,35 @@ async fn hybrid_search_beats_vector_search_on_exact_identifiers(backend: Backend
     let hits = app.retriever.search(&q).await.unwrap();
     assert!(!hits.is_empty() && hits.iter().all(|h| h.source_id.as_str() == other.source_id()));
 }
+
+both_stores!(code_examples_are_extracted_summarised_and_searchable);
+async fn code_examples_are_extracted_summarised_and_searchable(backend: Backend) {
+    use crawlrag::app::ServiceSettings;
+    use crawlrag::ingest::IngestConfig;
+
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let settings = ServiceSettings {
+        ingest: IngestConfig { extract_code_examples: true, ..IngestConfig::default() },
+        ..Default::default()
+    };
+    let (app, db) = common::app_with(&services, backend, "slice_code", settings).await;
+    let report = crawl(&app, &site.url("/docs/examples.html")).await;
+    assert_eq!(report.code_examples_stored, 2, "two long examples; the one-line snippet is not one");
+    assert_eq!(db.count("code_examples").await, 2);
+
+    let python =
+        app.retriever.search_code(&query("load settings from a TOML config file in python", None, 2)).await.unwrap();
+    assert_eq!(python.len(), 2);
+    assert!(python[0].code.contains("def load_settings"), "{:?}", python[0]);
+    assert_eq!(python[0].metadata["language"], "python");
+    assert!(python[0].summary.starts_with("A python example: Load the TOML settings file"), "{}", python[0].summary);
+    let rust = app.retriever.search_code(&query("compress files of a directory in rust", None, 1)).await.unwrap();
+    assert!(rust[0].code.contains("fn compress_dir(dir: &str"), "entities decoded: {}", rust[0].code);
+    assert!(python[0].similarity > python[1].similarity);
+
+    let elsewhere = app.retriever.search_code(&query("compress", Some("nowhere.example"), 5)).await.unwrap();
+    assert!(elsewhere.is_empty(), "source filter applies");
+    crawl(&app, &site.url("/docs/install.html")).await;
+    assert_eq!(db.count("code_examples").await, 2, "pages without long code add none");
+}

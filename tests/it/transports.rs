@@ -11,8 +11,14 @@ use crate::common::binary::StoreTarget;
 use crate::common::sse_client::SseClient;
 use crate::common::{self, Backend, binary, site::Site};
 
-const TOOLS: [&str; 5] =
-    ["crawl_single_page", "delete_source", "get_available_sources", "perform_rag_query", "smart_crawl_url"];
+const TOOLS: [&str; 6] = [
+    "crawl_single_page",
+    "delete_source",
+    "get_available_sources",
+    "perform_rag_query",
+    "search_code_examples",
+    "smart_crawl_url",
+];
 
 /// Crawl, query and list sources through an rmcp client; checks results, not just success.
 async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 use tracing::{info, instrument};
 
-use crate::domain::{Hit, SourceId, SourceInfo};
+use crate::domain::{CodeHit, Hit, SourceId, SourceInfo};
 use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
 
 /// Default size of the connection pool.
@@ -218,6 +218,27 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
+        sqlx::query(queries::DELETE_PAGE_CODE).bind(url).execute(&mut *tx).await.map_err(classify)?;
+        if !write.code_examples.is_empty() {
+            let numbers: Vec<i32> =
+                write.code_examples.iter().map(|c| i32::try_from(c.index).unwrap_or(i32::MAX)).collect();
+            let codes: Vec<&str> = write.code_examples.iter().map(|c| c.code.as_str()).collect();
+            let summaries: Vec<&str> = write.code_examples.iter().map(|c| c.summary.as_str()).collect();
+            let metadata: Vec<serde_json::Value> =
+                write.code_examples.iter().map(|c| c.metadata(url, source)).collect();
+            let vectors: Vec<Vector> = write.code_embeddings.iter().map(|e| Vector::from(e.clone())).collect();
+            sqlx::query(queries::INSERT_CODE)
+                .bind(url)
+                .bind(source)
+                .bind(&numbers)
+                .bind(&codes)
+                .bind(&summaries)
+                .bind(&metadata)
+                .bind(&vectors)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
         sqlx::query(queries::UPSERT_PAGE)
             .bind(url)
             .bind(source)
@@ -253,6 +274,32 @@ impl Store for PgStore {
             .map_err(classify)?;
         rows.iter()
             .map(|row| hit_from_row(row, Some(row.try_get("similarity")?), None))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(classify)
+    }
+
+    #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
+    async fn search_code(&self, query: VectorQuery<'_>) -> Result<Vec<CodeHit>, StoreError> {
+        let wanted = i32::try_from(query.limit + query.offset).unwrap_or(i32::MAX);
+        let rows = sqlx::query(queries::SEARCH_CODE)
+            .bind(Vector::from(query.embedding.to_vec()))
+            .bind(wanted)
+            .bind(query.source.map(SourceId::as_str))
+            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                Ok(CodeHit {
+                    url: row.try_get("url")?,
+                    code: row.try_get("content")?,
+                    summary: row.try_get("summary")?,
+                    metadata: row.try_get("metadata")?,
+                    source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
+                    similarity: row.try_get("similarity")?,
+                })
+            })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
     }

@@ -75,3 +75,19 @@ pub(super) const SEARCH_KEYWORD: &str = "
     where q.query is not null and cp.content_tsv @@ q.query and ($2::text is null or cp.source_id = $2)
     order by ts_rank_cd(cp.content_tsv, q.query) desc, cp.id
     limit $3";
+
+// language=PostgreSQL
+pub(super) const DELETE_PAGE_CODE: &str = "delete from code_examples where url = $1";
+
+// language=PostgreSQL
+pub(super) const INSERT_CODE: &str = "
+    insert into code_examples (url, chunk_number, content, summary, metadata, source_id, embedding)
+    select $1, t.chunk_number, t.content, t.summary, t.metadata, $2, t.embedding
+    from unnest($3::int[], $4::text[], $5::text[], $6::jsonb[], $7::vector[])
+        as t (chunk_number, content, summary, metadata, embedding)";
+
+// language=PostgreSQL
+pub(super) const SEARCH_CODE: &str = "
+    select url, content, summary, metadata, source_id, similarity
+    from match_code_examples($1::vector, $2, '{}'::jsonb, $3)
+    offset $4";

@@ -16,7 +16,7 @@ use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use tracing::{info, instrument};
 
 use crate::domain::vector::{TopK, cosine, from_le_bytes, to_le_bytes};
-use crate::domain::{Hit, SourceId, SourceInfo};
+use crate::domain::{CodeHit, Hit, SourceId, SourceInfo};
 use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,6 +56,19 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         info!(path = %path.display(), "sqlite store ready");
         Ok(Self { pool, path: path.to_owned() })
+    }
+
+    /// Exact nearest neighbours: stream every candidate's vector (`scan` selects id + embedding,
+    /// filtered by source), keep the best `limit + offset`, return (score, id) after the offset.
+    async fn nearest(&self, scan: &'static str, query: &VectorQuery<'_>) -> Result<Vec<(f32, i64)>, StoreError> {
+        let mut top = TopK::new(query.limit + query.offset);
+        let mut rows = sqlx::query(scan).bind(query.source.map(SourceId::as_str)).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await.map_err(classify)? {
+            let id: i64 = row.try_get("id").map_err(classify)?;
+            let blob: &[u8] = row.try_get("embedding").map_err(classify)?;
+            top.push(cosine(query.embedding, &from_le_bytes(blob)), id);
+        }
+        Ok(top.into_sorted().into_iter().skip(query.offset).collect())
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -167,6 +180,20 @@ impl Store for SqliteStore {
                 .await
                 .map_err(classify)?;
         }
+        sqlx::query(queries::DELETE_PAGE_CODE).bind(url).execute(&mut *tx).await.map_err(classify)?;
+        for (example, embedding) in write.code_examples.iter().zip(write.code_embeddings) {
+            sqlx::query(queries::INSERT_CODE)
+                .bind(url)
+                .bind(to_i64(example.index))
+                .bind(&example.code)
+                .bind(&example.summary)
+                .bind(example.metadata(url, source).to_string())
+                .bind(source)
+                .bind(to_le_bytes(embedding))
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
         sqlx::query(queries::UPSERT_PAGE)
             .bind(url)
             .bind(source)
@@ -191,21 +218,30 @@ impl Store for SqliteStore {
 
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
     async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError> {
-        // Exact search: stream every candidate's vector, keep the best limit+offset ids.
-        let mut top = TopK::new(query.limit + query.offset);
-        {
-            let mut rows =
-                sqlx::query(queries::SCAN_EMBEDDINGS).bind(query.source.map(SourceId::as_str)).fetch(&self.pool);
-            while let Some(row) = rows.try_next().await.map_err(classify)? {
-                let id: i64 = row.try_get("id").map_err(classify)?;
-                let blob: &[u8] = row.try_get("embedding").map_err(classify)?;
-                top.push(cosine(query.embedding, &from_le_bytes(blob)), id);
-            }
-        }
+        let ranked = self.nearest(queries::SCAN_EMBEDDINGS, &query).await?;
         let mut hits = Vec::with_capacity(query.limit);
-        for (score, id) in top.into_sorted().into_iter().skip(query.offset) {
+        for (score, id) in ranked {
             let row = sqlx::query(queries::CHUNK_BY_ID).bind(id).fetch_one(&self.pool).await.map_err(classify)?;
             hits.push(hit_from_row(&row, Some(f64::from(score)), None).map_err(classify)?);
+        }
+        Ok(hits)
+    }
+
+    #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
+    async fn search_code(&self, query: VectorQuery<'_>) -> Result<Vec<CodeHit>, StoreError> {
+        let ranked = self.nearest(queries::SCAN_CODE_EMBEDDINGS, &query).await?;
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (score, id) in ranked {
+            let row = sqlx::query(queries::CODE_BY_ID).bind(id).fetch_one(&self.pool).await.map_err(classify)?;
+            let metadata: String = row.try_get("metadata").map_err(classify)?;
+            hits.push(CodeHit {
+                url: row.try_get("url").map_err(classify)?,
+                code: row.try_get("content").map_err(classify)?,
+                summary: row.try_get("summary").map_err(classify)?,
+                metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
+                source_id: SourceId::from(row.try_get::<String, _>("source_id").map_err(classify)?),
+                similarity: f64::from(score),
+            });
         }
         Ok(hits)
     }

@@ -59,3 +59,19 @@ pub(super) const SEARCH_KEYWORD: &str = "
     where crawled_pages_fts match ?1 and (?2 is null or c.source_id = ?2)
     order by bm25(crawled_pages_fts), c.id
     limit ?3";
+
+// language=SQLite
+pub(super) const DELETE_PAGE_CODE: &str = "delete from code_examples where url = ?1";
+
+// language=SQLite
+pub(super) const INSERT_CODE: &str = "
+    insert into code_examples (url, chunk_number, content, summary, metadata, source_id, embedding)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+// language=SQLite
+pub(super) const SCAN_CODE_EMBEDDINGS: &str =
+    "select id, embedding from code_examples where (?1 is null or source_id = ?1)";
+
+// language=SQLite
+pub(super) const CODE_BY_ID: &str =
+    "select url, content, summary, metadata, source_id from code_examples where id = ?1";

@@ -15,7 +15,7 @@ use crawlrag::adapters::http_fetcher::{HttpFetcher, HttpFetcherConfig};
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::adapters::sqlite::SqliteStore;
-use crawlrag::app::App;
+use crawlrag::app::{App, ServiceSettings};
 use crawlrag::ports::{Embedder, Fetcher, Store};
 
 /// Page size cap used in tests (the fixture's huge page is larger).
@@ -90,9 +90,19 @@ pub fn loopback_fetcher() -> Arc<dyn Fetcher> {
 /// The app on a store of its own (a fresh Postgres schema or SQLite file), plus a handle to
 /// inspect the rows it writes.
 pub async fn app(services: &Services, backend: Backend, prefix: &str) -> (Arc<App>, db::Db) {
+    app_with(services, backend, prefix, ServiceSettings::default()).await
+}
+
+/// [`app`] with non-default service settings.
+pub async fn app_with(
+    services: &Services,
+    backend: Backend,
+    prefix: &str,
+    settings: ServiceSettings,
+) -> (Arc<App>, db::Db) {
     let (store, db) = open_store(services, backend, &unique_schema(prefix)).await;
     let embedder: Arc<dyn Embedder> = embedder(services);
-    let app = App::from_parts(store, embedder, loopback_fetcher(), Default::default()).await.expect("build app");
+    let app = App::from_parts(store, embedder, loopback_fetcher(), settings).await.expect("build app");
     (Arc::new(app), db)
 }
 

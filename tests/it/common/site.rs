@@ -60,6 +60,46 @@ fn error_page(code: &str) -> String {
     )
 }
 
+/// A page with two long code examples (python, rust) and one short snippet.
+pub const EXAMPLES_PAGE: &str = r#"<html><head><title>Examples</title></head><body><main>
+<h1>Examples</h1>
+<h2>Reading the configuration file</h2>
+<p>Load the TOML settings file and fall back to defaults when a key is missing:</p>
+<pre><code class="language-python">import tomllib
+from pathlib import Path
+
+DEFAULTS = {"level": 6, "retention_days": 30, "archive_dir": "~/archives"}
+
+def load_settings(path: str = "~/.frobrc") -> dict:
+    """Read the TOML configuration file, merging it over the defaults."""
+    file = Path(path).expanduser()
+    if not file.exists():
+        return dict(DEFAULTS)
+    with file.open("rb") as handle:
+        settings = tomllib.load(handle)
+    return {**DEFAULTS, **settings}
+</code></pre>
+<h2>Compressing an archive</h2>
+<p>Compress every file of a directory into one archive with a progress counter:</p>
+<pre><code class="language-rust">use std::fs;
+use std::io::{self, Write};
+
+fn compress_dir(dir: &amp;str, out: &amp;mut impl Write) -> io::Result&lt;usize&gt; {
+    let mut count = 0;
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let bytes = fs::read(&amp;path)?;
+        out.write_all(&amp;bytes)?;
+        count += 1;
+        eprintln!("compressed {} files", count);
+    }
+    Ok(count)
+}
+</code></pre>
+<p>Check the version with a one-liner:</p>
+<pre><code class="language-sh">frobnicator --version</code></pre>
+</main></body></html>"#;
+
 /// A long page: several sections that must become several chunks.
 pub fn long_page() -> String {
     let mut html =
@@ -100,6 +140,7 @@ fn router(versions: Arc<AtomicUsize>) -> Router {
                 }
             }),
         )
+        .route("/docs/examples.html", get(|| async { html(EXAMPLES_PAGE.to_owned()) }))
         .route("/docs/install.html", get(|| async { html(INSTALL_PAGE.to_owned()) }))
         .route("/docs/config.html", get(|| async { html(CONFIG_PAGE.to_owned()) }))
         .route("/blog/pasta.html", get(|| async { html(PASTA_PAGE.to_owned()) }))
