@@ -190,6 +190,8 @@ async fn bench_store(url: &str, chunks: &[Chunk]) {
                 embeddings: &vectors,
                 content_hash: "h",
                 source_summary: "s",
+                code_examples: &[],
+                code_embeddings: &[],
             })
             .await
             .expect("insert");
