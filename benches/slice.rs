@@ -2,7 +2,7 @@
 //!
 //! 1. HTML -> Markdown + chunking per page, over a local page set: the HTML files under
 //!    `CRAWLRAG_BENCH_HTML_DIR` (default: Debian's Python docs at /usr/share/doc/python3.11/html
-//!    when installed), else 300 generated documentation pages.
+//!    when installed, else the Rust book shipped with the toolchain), else 300 generated pages.
 //! 2. Local embedding throughput (chunks/s) at call batch sizes 1, 16 and 64
 //!    (needs `CRAWLRAG_EMBEDDING_MODEL_PATH`).
 //! 3. Postgres store insert rate (chunks/s through `replace_page`, one transaction per page;
@@ -51,11 +51,23 @@ async fn run() {
 }
 
 fn load_pages() -> Vec<(String, String)> {
-    let dir = std::env::var("CRAWLRAG_BENCH_HTML_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("/usr/share/doc/python3.11/html"));
+    let rust_book =
+        std::fs::read_dir(PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".rustup/toolchains"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(Result::ok)
+            .map(|e| e.path().join("share/doc/rust/html/book"));
+    let dirs: Vec<PathBuf> = match std::env::var("CRAWLRAG_BENCH_HTML_DIR") {
+        Ok(dir) => vec![PathBuf::from(dir)],
+        Err(_) => std::iter::once(PathBuf::from("/usr/share/doc/python3.11/html")).chain(rust_book).collect(),
+    };
     let mut files = Vec::new();
-    collect_html(&dir, &mut files);
+    for dir in dirs {
+        collect_html(&dir, &mut files);
+        if !files.is_empty() {
+            break;
+        }
+    }
     files.sort();
     let pages: Vec<(String, String)> = files
         .into_iter()
