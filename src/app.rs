@@ -10,13 +10,15 @@ use serde::Serialize;
 
 use crate::adapters::http_fetcher::HttpFetcher;
 use crate::adapters::local_embedder::LocalEmbedder;
+use crate::adapters::model_download::{DEFAULT_HF_REPO, ensure_model};
 use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::adapters::postgres::PgStore;
 use crate::adapters::sqlite::SqliteStore;
-use crate::config::{Config, EmbeddingProvider, StoreChoice};
+use crate::config::{Config, EmbeddingProvider, StoreChoice, default_model_dir};
 use crate::crawl::{CrawlConfig, Crawler};
 use crate::ingest::{IngestConfig, Pipeline};
 use crate::ports::{Embedder, Fetcher, Store};
+use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 
 /// How long one readiness probe of a dependency may take.
@@ -53,9 +55,9 @@ impl App {
     ///
     /// # Errors
     /// When a dependency cannot be reached or loaded, with context naming it.
-    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+    pub async fn build(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Self> {
         config.validate().map_err(anyhow::Error::msg)?;
-        let embedder = build_embedder(config).await?;
+        let embedder = build_embedder(config, progress).await?;
         let store: Arc<dyn Store> = match config.store() {
             StoreChoice::Postgres(pg) => {
                 Arc::new(PgStore::connect(&pg).await.context("could not open the Postgres store (DATABASE_URL)")?)
@@ -120,10 +122,17 @@ impl App {
 ///
 /// # Errors
 /// When the model cannot be loaded or the provider client cannot be built.
-pub async fn build_embedder(config: &Config) -> anyhow::Result<Arc<dyn Embedder>> {
+pub async fn build_embedder(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Arc<dyn Embedder>> {
     Ok(match config.embed.embedding_provider {
         EmbeddingProvider::Local => {
-            let dir = config.local_model_dir().context("CRAWLRAG_EMBEDDING_MODEL_PATH is not set")?;
+            let dir = match config.local_model_dir() {
+                Some(dir) => dir,
+                None if config.can_download_model() => {
+                    let dir = default_model_dir().context("no cache folder for the model ($HOME is not set)")?;
+                    ensure_model(&config.embed.hf_endpoint, DEFAULT_HF_REPO, &dir, progress).await?
+                }
+                None => anyhow::bail!("CRAWLRAG_EMBEDDING_MODEL_PATH is not set and model download is off"),
+            };
             let name = config.local_model_name();
             let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, &name)).await??;
             Arc::new(embedder)

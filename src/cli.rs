@@ -30,10 +30,11 @@ pub mod exit {
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
-struct BarProgress(ProgressBar);
+#[derive(Debug)]
+pub struct BarProgress(ProgressBar);
 
 impl BarProgress {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
         bar.set_style(
             ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}")
@@ -41,6 +42,17 @@ impl BarProgress {
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         Self(bar)
+    }
+
+    /// Remove the bar from the terminal.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Default for BarProgress {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -91,7 +103,7 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
             };
             let bar = BarProgress::new();
             let report = app.crawler.smart_crawl(&request, &bar).await;
-            bar.0.finish_and_clear();
+            bar.finish();
             let report = report?;
             if json {
                 out_json(&serde_json::to_value(&report)?);
@@ -180,7 +192,10 @@ pub async fn doctor(config: &Config, json: bool) -> bool {
     };
     checks.push(("database", store));
     let embedder = if config.validate().is_ok() {
-        match build_embedder(config).await {
+        let bar = BarProgress::new();
+        let built = build_embedder(config, &bar).await;
+        bar.finish();
+        match built {
             Ok(e) => Ok(format!("{} ({} dimensions)", e.model_id(), e.dimensions())),
             Err(e) => Err(format!("{e:#}")),
         }

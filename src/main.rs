@@ -44,7 +44,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let app = Arc::new(App::build(&cli.config).await?);
+    let bar = cli::BarProgress::new();
+    let built = App::build(&cli.config, &bar).await;
+    bar.finish();
+    let app = Arc::new(built?);
     let shutdown = CancellationToken::new();
     transport::cancel_on_signal(shutdown.clone());
     match cli.command {

@@ -3,6 +3,7 @@
 
 pub mod http_fetcher;
 pub mod local_embedder;
+pub mod model_download;
 pub mod openai_embedder;
 pub mod postgres;
 pub mod sqlite;

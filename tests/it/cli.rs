@@ -66,3 +66,52 @@ async fn crawl_query_sources_delete_and_doctor_with_json_and_exit_codes() {
     assert_eq!(out.status.code(), Some(2), "configuration error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("OPENAI_API_KEY"));
 }
+
+#[tokio::test]
+async fn first_run_downloads_the_model_from_the_hub_and_offline_says_what_to_set() {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    let Some(services) = common::services() else { return };
+    // A local hub serving the real model files under the HuggingFace URL layout.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new()
+        .route(
+            "/sentence-transformers/all-MiniLM-L6-v2/resolve/main/{file}",
+            axum::routing::get(|State(dir): State<std::path::PathBuf>, Path(file): Path<String>| async move {
+                match tokio::fs::read(dir.join(&file)).await {
+                    Ok(bytes) => bytes.into_response(),
+                    Err(_) => StatusCode::NOT_FOUND.into_response(),
+                }
+            }),
+        )
+        .with_state(services.model_path.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let cache = std::env::temp_dir().join(common::unique_schema("model_cache"));
+    let store = StoreTarget::fresh(&services, Backend::Sqlite, "cli_download");
+    let mut cmd = Command::new(BIN);
+    binary::configure(&mut cmd, &services, &store);
+    cmd.env_remove("CRAWLRAG_EMBEDDING_MODEL_PATH").env("XDG_CACHE_HOME", &cache).env("HF_ENDPOINT", &hub);
+    let out = cmd.args(["doctor", "--json"]).output().await.unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(out.status.code(), Some(0), "{report} {}", String::from_utf8_lossy(&out.stderr));
+    let downloaded = cache.join("crawlrag/models/all-MiniLM-L6-v2/model.safetensors");
+    let original = services.model_path.join("model.safetensors");
+    assert_eq!(std::fs::metadata(&downloaded).unwrap().len(), std::fs::metadata(&original).unwrap().len());
+    assert!(report["checks"][2]["detail"].as_str().unwrap().contains("384 dimensions"), "{report}");
+
+    let offline = std::env::temp_dir().join(common::unique_schema("model_offline"));
+    let mut cmd = Command::new(BIN);
+    binary::configure(&mut cmd, &services, &store);
+    cmd.env_remove("CRAWLRAG_EMBEDDING_MODEL_PATH")
+        .env("XDG_CACHE_HOME", &offline)
+        .env("HF_ENDPOINT", "http://127.0.0.1:1");
+    let out = cmd.args(["sources"]).output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("CRAWLRAG_EMBEDDING_MODEL_PATH") && stderr.contains("scripts/model.sh"), "{stderr}");
+    assert!(!offline.join("crawlrag/models/all-MiniLM-L6-v2/model.safetensors").exists(), "no half model left behind");
+}
