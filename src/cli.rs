@@ -196,7 +196,14 @@ pub async fn doctor(config: &Config, json: bool) -> bool {
         let built = build_embedder(config, &bar).await;
         bar.finish();
         match built {
-            Ok(e) => Ok(format!("{} ({} dimensions)", e.model_id(), e.dimensions())),
+            // A real embedding proves the model runs (local) or the API answers (OpenAI-compatible).
+            Ok(e) => match e.embed(&["crawlrag doctor".to_owned()]).await {
+                Ok(v) if v.first().is_some_and(|v| v.len() == e.dimensions()) => {
+                    Ok(format!("{} ({} dimensions), test embedding ok", e.model_id(), e.dimensions()))
+                }
+                Ok(_) => Err(format!("{} returned a vector of the wrong size", e.model_id())),
+                Err(err) => Err(format!("{err} (check OPENAI_BASE_URL / OPENAI_API_KEY or the model folder)")),
+            },
             Err(e) => Err(format!("{e:#}")),
         }
     } else {
