@@ -8,6 +8,7 @@ use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 
+use crate::adapters::chromium::{ChromiumConfig, ChromiumRenderer};
 use crate::adapters::http_fetcher::HttpFetcher;
 use crate::adapters::local_embedder::LocalEmbedder;
 use crate::adapters::model_download::{DEFAULT_HF_REPO, ensure_model};
@@ -17,7 +18,7 @@ use crate::adapters::sqlite::SqliteStore;
 use crate::config::{Config, EmbeddingProvider, StoreChoice, default_model_dir};
 use crate::crawl::{CrawlConfig, Crawler};
 use crate::ingest::{IngestConfig, Pipeline};
-use crate::ports::{Embedder, Fetcher, Store};
+use crate::ports::{Embedder, Fetcher, Renderer, Store};
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 
@@ -33,12 +34,15 @@ pub struct App {
     embedder: Arc<dyn Embedder>,
 }
 
-/// The services' own settings (each service receives only its part).
+/// The services' own settings (each service receives only its part), plus the optional
+/// browser renderer.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceSettings {
     pub crawl: CrawlConfig,
     pub ingest: IngestConfig,
     pub retrieve: RetrieveConfig,
+    /// Headless browser for `render = browser | auto`; `None` when none is installed.
+    pub renderer: Option<Arc<dyn Renderer>>,
 }
 
 /// One dependency's readiness.
@@ -75,7 +79,15 @@ impl App {
         };
         let ingest =
             IngestConfig { extract_code_examples: config.retrieval.use_agentic_rag, ..IngestConfig::default() };
-        Self::from_parts(store, embedder, fetcher, ServiceSettings { crawl, ingest, retrieve }).await
+        let renderer = config.chromium_path().map(|executable| {
+            Arc::new(ChromiumRenderer::new(ChromiumConfig {
+                executable,
+                tabs: config.fetch.browser_tabs,
+                timeout: Duration::from_secs(config.fetch.fetch_timeout_secs.max(10)),
+                allow_private_networks: config.fetch.allow_private_networks,
+            })) as Arc<dyn Renderer>
+        });
+        Self::from_parts(store, embedder, fetcher, ServiceSettings { crawl, ingest, retrieve, renderer }).await
     }
 
     /// Build the services from ready ports; binds the store to the embedder's model.
@@ -88,11 +100,11 @@ impl App {
         fetcher: Arc<dyn Fetcher>,
         settings: ServiceSettings,
     ) -> anyhow::Result<Self> {
-        let ServiceSettings { crawl, ingest, retrieve } = settings;
+        let ServiceSettings { crawl, ingest, retrieve, renderer } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), ingest));
         Ok(Self {
-            crawler: Crawler::new(fetcher, Arc::clone(&pipeline), crawl),
+            crawler: Crawler::new(fetcher, renderer, Arc::clone(&pipeline), crawl),
             pipeline,
             retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store), retrieve),
             store,

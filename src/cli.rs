@@ -92,8 +92,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// The command's failure, for `main` to print and map to an exit code.
 pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Crawl { url, depth, max_pages, concurrency, chunk_size, scope, json } => {
+        Command::Crawl { url, depth, max_pages, concurrency, chunk_size, scope, render, json } => {
             let request = CrawlRequest {
+                render,
                 max_depth: depth,
                 max_pages,
                 max_concurrent: concurrency,

@@ -53,6 +53,9 @@ pub enum Command {
         /// How far links may lead: prefix (under the start folder), host, or domain.
         #[arg(long, value_enum, default_value_t = crate::crawl::url::Scope::Prefix)]
         scope: crate::crawl::url::Scope,
+        /// auto (HTTP, Chromium for script-only pages), http, or browser.
+        #[arg(long, value_enum, default_value_t = crate::crawl::Render::Auto)]
+        render: crate::crawl::Render,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -193,6 +196,12 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     #[arg(long, env = "CRAWLRAG_USER_AGENT", global = true, default_value = DEFAULT_USER_AGENT)]
     pub user_agent: String,
+    /// Chromium (or Chrome) used for `render=browser|auto`. Default: found on PATH.
+    #[arg(long, env = "CRAWLRAG_CHROMIUM_PATH", global = true)]
+    pub chromium_path: Option<PathBuf>,
+    /// Browser tabs rendering at the same time.
+    #[arg(long, env = "CRAWLRAG_BROWSER_TABS", global = true, default_value_t = crate::adapters::chromium::DEFAULT_TABS)]
+    pub browser_tabs: usize,
 }
 
 /// Where the index lives.
@@ -276,6 +285,11 @@ impl Config {
             }),
             None => StoreChoice::Sqlite(self.store.db.clone().unwrap_or_else(default_db_path)),
         }
+    }
+
+    /// The browser to render with: the configured one, else one found on PATH.
+    pub fn chromium_path(&self) -> Option<PathBuf> {
+        self.fetch.chromium_path.clone().or_else(crate::adapters::chromium::find_chromium)
     }
 
     /// Whether a missing local model may be fetched from the hub into the default cache folder.

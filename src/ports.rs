@@ -65,6 +65,14 @@ pub trait Fetcher: Send + Sync + std::fmt::Debug {
     async fn fetch(&self, url: &Url, accept: Accept) -> Result<FetchedBody, FetchError>;
 }
 
+/// Renders a page in a real browser (JavaScript executed) and returns the live DOM as HTML.
+#[async_trait]
+pub trait Renderer: Send + Sync + std::fmt::Debug {
+    /// # Errors
+    /// A [`FetchError`] naming the URL and what went wrong (refused target, timeout, browser failure).
+    async fn render(&self, url: &Url) -> Result<FetchedBody, FetchError>;
+}
+
 // ---------------------------------------------------------------- embed
 
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Adapters: the only home of driver crates (reqwest, sqlx, candle, async-openai). Each file
 //! implements one port from `ports.rs`; adapters never import services, `mcp` or each other.
 
+pub mod chromium;
 pub mod http_fetcher;
 pub mod local_embedder;
 pub mod model_download;

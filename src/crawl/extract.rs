@@ -41,6 +41,32 @@ pub fn extract_html(html: &str, base: &Url) -> Extracted {
     Extracted { title, markdown: tidy(&markdown), links }
 }
 
+/// Whether an HTML page is a script-only shell whose content only appears once JavaScript runs:
+/// almost no visible text in `<body>` but scripts present (single-page apps).
+pub fn looks_script_only(html: &str) -> bool {
+    const MIN_VISIBLE_CHARS: usize = 200;
+    let doc = Html::parse_document(html);
+    let has_scripts = Selector::parse("script").is_ok_and(|sel| doc.select(&sel).next().is_some());
+    if !has_scripts {
+        return false;
+    }
+    let Ok(body) = Selector::parse("body") else { return false };
+    let Some(body) = doc.select(&body).next() else { return true };
+    let mut visible = 0;
+    for node in body.descendants() {
+        if let Some(text) = node.value().as_text() {
+            let hidden = node
+                .ancestors()
+                .filter_map(|a| a.value().as_element())
+                .any(|e| matches!(e.name(), "script" | "style" | "noscript" | "template"));
+            if !hidden {
+                visible += text.trim().chars().count();
+            }
+        }
+    }
+    visible < MIN_VISIBLE_CHARS
+}
+
 /// A text or Markdown document is stored as-is; its title is its first heading.
 pub fn extract_text(text: &str) -> Extracted {
     let title =
@@ -122,6 +148,17 @@ mod tests {
         assert!(page.markdown.contains("[setup](/docs/setup#top)"), "{}", page.markdown);
         assert_eq!(page.links.internal, vec!["http://127.0.0.1:8080/docs/setup", "http://127.0.0.1:8080/nav-only"]);
         assert_eq!(page.links.external, vec!["https://other.example.org/x"]);
+    }
+
+    #[test]
+    fn script_shells_are_detected() {
+        let shell =
+            "<html><body><div id=app></div><script>render()</script><noscript>Enable JS</noscript></body></html>";
+        assert!(looks_script_only(shell));
+        let article =
+            format!("<html><body><p>{}</p><script>track()</script></body></html>", "Real words here. ".repeat(20));
+        assert!(!looks_script_only(&article), "a page with real text is not a shell");
+        assert!(!looks_script_only("<html><body><p>short</p></body></html>"), "no scripts: nothing to run");
     }
 
     #[test]

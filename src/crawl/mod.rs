@@ -17,7 +17,9 @@ use crate::domain::target::DEFAULT_USER_AGENT;
 use crate::domain::{Links, Page, SourceId, target};
 use crate::error::{Error, Result};
 use crate::ingest::Pipeline;
-use crate::ports::{Accept, FetchedBody, Fetcher};
+use ::url::Url;
+
+use crate::ports::{Accept, FetchError, FetchedBody, Fetcher, Renderer};
 use crate::progress::ProgressSink;
 
 /// What `crawl_single_page` stored.
@@ -33,6 +35,19 @@ pub struct SinglePageReport {
     pub content_length: usize,
     pub total_word_count: usize,
     pub links: Links,
+}
+
+/// How pages are fetched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Render {
+    /// Plain HTTP first; Chromium when the HTML is a script-only shell.
+    #[default]
+    Auto,
+    /// Plain HTTP only (fastest; no JavaScript).
+    Http,
+    /// Always render in headless Chromium.
+    Browser,
 }
 
 /// Default requests in flight to one host.
@@ -65,13 +80,42 @@ impl Default for CrawlConfig {
 #[derive(Debug)]
 pub struct Crawler {
     fetcher: Arc<dyn Fetcher>,
+    /// Headless browser, when one is installed.
+    renderer: Option<Arc<dyn Renderer>>,
     pipeline: Arc<Pipeline>,
     config: CrawlConfig,
 }
 
 impl Crawler {
-    pub fn new(fetcher: Arc<dyn Fetcher>, pipeline: Arc<Pipeline>, config: CrawlConfig) -> Self {
-        Self { fetcher, pipeline, config }
+    pub fn new(
+        fetcher: Arc<dyn Fetcher>,
+        renderer: Option<Arc<dyn Renderer>>,
+        pipeline: Arc<Pipeline>,
+        config: CrawlConfig,
+    ) -> Self {
+        Self { fetcher, renderer, pipeline, config }
+    }
+
+    /// Fetch a page over HTTP or in the browser, as `render` says.
+    async fn fetch_page(&self, url: &Url, render: Render) -> Result<FetchedBody, FetchError> {
+        let renderer = || {
+            self.renderer.as_ref().ok_or_else(|| FetchError::Other {
+                url: url.to_string(),
+                reason: "browser rendering needs Chromium: install it (apt-get install chromium) or set CRAWLRAG_CHROMIUM_PATH".into(),
+            })
+        };
+        match render {
+            Render::Http => self.fetcher.fetch(url, Accept::Page).await,
+            Render::Browser => renderer()?.render(url).await,
+            Render::Auto => {
+                let body = self.fetcher.fetch(url, Accept::Page).await?;
+                let shell = body.content_type.contains("html") && extract::looks_script_only(&body.text);
+                match (&self.renderer, shell) {
+                    (Some(renderer), true) => renderer.render(&body.final_url).await,
+                    _ => Ok(body),
+                }
+            }
+        }
     }
 
     /// Fetch one page, convert it to Markdown, chunk, embed and store it.
@@ -84,11 +128,12 @@ impl Crawler {
         &self,
         raw_url: &str,
         chunk_size: Option<usize>,
+        render: Render,
         progress: &dyn ProgressSink,
     ) -> Result<SinglePageReport> {
         let url = target::parse_target(raw_url).map_err(Error::BadInput)?;
         progress.report(0, None, "fetching page").await;
-        let body = self.fetcher.fetch(&url, Accept::Page).await?;
+        let body = self.fetch_page(&url, render).await?;
         let page = to_page(body).await?;
         let report = self.pipeline.ingest_page(&page, chunk_size, progress).await?;
         Ok(SinglePageReport {

@@ -23,7 +23,7 @@ use super::hosts::HostPool;
 use super::robots::Robots;
 use super::sitemap::{self, Sitemap};
 use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
-use super::{Crawler, to_page};
+use super::{Crawler, Render, to_page};
 use crate::domain::{Page, target};
 use crate::error::{Error, Result};
 use crate::ports::{Accept, FetchError};
@@ -57,6 +57,7 @@ pub struct CrawlRequest {
     pub include: Vec<String>,
     /// URLs matching any of these globs are skipped.
     pub exclude: Vec<String>,
+    pub render: Render,
 }
 
 impl CrawlRequest {
@@ -70,6 +71,7 @@ impl CrawlRequest {
             scope: Scope::default(),
             include: Vec::new(),
             exclude: Vec::new(),
+            render: Render::Auto,
         }
     }
 }
@@ -290,7 +292,8 @@ impl Crawler {
                 while in_flight.len() < request.max_concurrent && scheduled < request.max_pages {
                     let Some((url, depth)) = frontier.queue.pop_front() else { break };
                     scheduled += 1;
-                    in_flight.push(async move { (self.fetch_polite(&url, hosts, robots).await, url, depth) });
+                    let render = request.render;
+                    in_flight.push(async move { (self.fetch_polite(&url, render, hosts, robots).await, url, depth) });
                 }
                 let Some((outcome, url, depth)) = in_flight.next().await else { break };
                 match outcome {
@@ -358,7 +361,13 @@ impl Crawler {
     }
 
     /// Fetch one page behind robots.txt, the host's politeness slot, and retries.
-    async fn fetch_polite(&self, url: &Url, hosts: &HostPool, robots: &RobotsCache) -> Result<Page, PageError> {
+    async fn fetch_polite(
+        &self,
+        url: &Url,
+        render: Render,
+        hosts: &HostPool,
+        robots: &RobotsCache,
+    ) -> Result<Page, PageError> {
         let rules = self.robots_for(url, robots).await;
         let path = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -373,7 +382,7 @@ impl Crawler {
         loop {
             attempt += 1;
             let permit = hosts.acquire(&host, delay).await;
-            let fetched = self.fetcher.fetch(url, Accept::Page).await;
+            let fetched = self.fetch_page(url, render).await;
             drop(permit);
             match fetched {
                 Ok(body) => {

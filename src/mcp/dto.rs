@@ -5,9 +5,9 @@
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use crate::crawl::SinglePageReport;
 use crate::crawl::site::{CrawlReport, PageFailure};
 use crate::crawl::url::Scope;
+use crate::crawl::{Render, SinglePageReport};
 use crate::domain::{Hit, SourceInfo};
 use crate::retrieve::SearchMode;
 
@@ -26,6 +26,10 @@ pub(crate) struct CrawlSinglePageParams {
     /// (about 1000 characters for the local model, 5000 for OpenAI-compatible models).
     #[serde(default)]
     pub chunk_size: Option<usize>,
+    /// `auto` (default: HTTP, then headless Chromium if the page is a script-only shell), `http`,
+    /// or `browser` (always render JavaScript).
+    #[serde(default)]
+    pub render: Option<Render>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -239,6 +243,9 @@ pub(crate) struct SmartCrawlUrlParams {
     /// `host` (same host) or `domain` (the host's domain and subdomains).
     #[serde(default)]
     pub scope: Option<Scope>,
+    /// `auto` (default: HTTP, then headless Chromium for script-only pages), `http` or `browser`.
+    #[serde(default)]
+    pub render: Option<Render>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

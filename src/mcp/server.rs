@@ -72,9 +72,12 @@ impl RagServer {
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<CrawlSinglePageOutput>, ToolError> {
         let progress = McpProgress::from_context(&ctx);
-        let report =
-            run_tool("crawl_single_page", &ctx, self.app.crawler.crawl_single_page(&p.url, p.chunk_size, &progress))
-                .await?;
+        let report = run_tool(
+            "crawl_single_page",
+            &ctx,
+            self.app.crawler.crawl_single_page(&p.url, p.chunk_size, p.render.unwrap_or_default(), &progress),
+        )
+        .await?;
         Ok(Json(report.into()))
     }
 
@@ -97,6 +100,7 @@ impl RagServer {
             scope: p.scope.unwrap_or_default(),
             include: p.include_patterns.unwrap_or_default(),
             exclude: p.exclude_patterns.unwrap_or_default(),
+            render: p.render.unwrap_or_default(),
             ..CrawlRequest::new(p.url)
         };
         let report = run_tool("smart_crawl_url", &ctx, self.app.crawler.smart_crawl(&request, &progress)).await?;

@@ -11,5 +11,6 @@ mod common;
 mod crawl_site;
 mod embedders;
 mod ready;
+mod render;
 mod slice;
 mod transports;

@@ -26,6 +26,8 @@ pub const TEST_MAX_PAGE_BYTES: usize = 1024 * 1024;
 pub struct Services {
     pub database_url: String,
     pub model_path: PathBuf,
+    /// Headless Chromium (`CRAWLRAG_CHROMIUM_PATH`, else found on PATH).
+    pub chromium: Option<PathBuf>,
 }
 
 /// The services, or `None` (with the reason printed) when they are not running locally.
@@ -34,7 +36,13 @@ pub fn services() -> Option<Services> {
     let database_url = std::env::var("DATABASE_URL").ok();
     let model_path = std::env::var("CRAWLRAG_EMBEDDING_MODEL_PATH").ok();
     match (database_url, model_path) {
-        (Some(database_url), Some(model_path)) => Some(Services { database_url, model_path: model_path.into() }),
+        (Some(database_url), Some(model_path)) => Some(Services {
+            database_url,
+            model_path: model_path.into(),
+            chromium: std::env::var_os("CRAWLRAG_CHROMIUM_PATH")
+                .map(PathBuf::from)
+                .or_else(crawlrag::adapters::chromium::find_chromium),
+        }),
         _ => {
             let reason =
                 "DATABASE_URL and CRAWLRAG_EMBEDDING_MODEL_PATH must be set (run: eval \"$(scripts/services.sh)\")";
@@ -152,4 +160,14 @@ macro_rules! both_stores {
             }
         }
     };
+}
+
+/// The real headless browser, or `None` (with the reason printed) when it is not installed.
+/// Under `CI=true` a missing browser is a failure, never a skip.
+pub fn chromium(services: &Services) -> Option<PathBuf> {
+    if services.chromium.is_none() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but Chromium is missing");
+        eprintln!("SKIPPED: Chromium not installed (scripts/services.sh installs it)");
+    }
+    services.chromium.clone()
 }

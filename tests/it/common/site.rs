@@ -100,6 +100,18 @@ fn compress_dir(dir: &amp;str, out: &amp;mut impl Write) -> io::Result&lt;usize&
 <pre><code class="language-sh">frobnicator --version</code></pre>
 </main></body></html>"#;
 
+/// A single-page-app shell: its content exists only after scripts run, part of it after a timer.
+pub const JS_PAGE: &str = r#"<!doctype html><html><head><title>Loading</title></head><body><div id="app"></div>
+<script>
+document.title = 'Quantum widget manual';
+document.getElementById('app').innerHTML = '<main><h1>Quantum widgets</h1><p>Quantum widgets entangle telemetry streams so that archives compress twice as well as before.</p></main>';
+setTimeout(function () {
+  var p = document.createElement('p');
+  p.textContent = 'Late paragraph: calibrate the flux capacitor every Tuesday morning.';
+  document.querySelector('main').appendChild(p);
+}, 300);
+</script></body></html>"#;
+
 /// A long page: several sections that must become several chunks.
 pub fn long_page() -> String {
     let mut html =
@@ -141,6 +153,7 @@ fn router(versions: Arc<AtomicUsize>) -> Router {
             }),
         )
         .route("/docs/examples.html", get(|| async { html(EXAMPLES_PAGE.to_owned()) }))
+        .route("/js/app.html", get(|| async { html(JS_PAGE.to_owned()) }))
         .route("/docs/install.html", get(|| async { html(INSTALL_PAGE.to_owned()) }))
         .route("/docs/config.html", get(|| async { html(CONFIG_PAGE.to_owned()) }))
         .route("/blog/pasta.html", get(|| async { html(PASTA_PAGE.to_owned()) }))
