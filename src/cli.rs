@@ -170,10 +170,41 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
                 out(&format!("deleted {source}: {} pages, {} chunks\n", counts.pages, counts.chunks));
             }
         }
-        Command::Migrate => out("database migrated and bound to the embedding model\n"),
+        Command::Migrate { json } => {
+            if json {
+                out_json(&json!({"success": true, "migrated": true}));
+            } else {
+                out("database migrated and bound to the embedding model\n");
+            }
+        }
         Command::Serve(_) | Command::Doctor { .. } => {}
     }
     Ok(())
+}
+
+/// Chromium is optional (only `render=browser|auto` on script-only pages needs it): a missing one
+/// is reported as such, a broken one as a failure.
+async fn check_browser(config: &Config) -> Result<String, String> {
+    let Some(path) = config.chromium_path() else {
+        return Ok("not installed: JavaScript-only pages cannot be rendered (scripts/chromium.sh installs Chromium, \
+                   or set CRAWLRAG_CHROMIUM_PATH)"
+            .to_owned());
+    };
+    let version = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::process::Command::new(&path).arg("--version").kill_on_drop(true).output(),
+    )
+    .await;
+    match version {
+        Ok(Ok(out)) if out.status.success() => {
+            Ok(format!("{} ({})", String::from_utf8_lossy(&out.stdout).trim(), path.display()))
+        }
+        Ok(Ok(out)) => {
+            Err(format!("{} --version failed: {}", path.display(), String::from_utf8_lossy(&out.stderr).trim()))
+        }
+        Ok(Err(e)) => Err(format!("cannot run {}: {e} (check CRAWLRAG_CHROMIUM_PATH)", path.display())),
+        Err(_) => Err(format!("{} --version hung", path.display())),
+    }
 }
 
 /// `crawlrag doctor`: check each dependency on its own and say what to fix. Returns whether all
@@ -211,6 +242,7 @@ pub async fn doctor(config: &Config, json: bool) -> bool {
         Err("skipped: fix the configuration first".to_owned())
     };
     checks.push(("embedder", embedder));
+    checks.push(("browser", check_browser(config).await));
     let ok = checks.iter().all(|(_, r)| r.is_ok());
     if json {
         let items: Vec<_> = checks

@@ -92,7 +92,10 @@ pub enum Command {
         json: bool,
     },
     /// Apply database migrations and bind the database to the embedding model, then exit.
-    Migrate,
+    Migrate {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

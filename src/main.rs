@@ -63,7 +63,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Sources { .. }
         | Command::Delete { .. }
         | Command::Doctor { .. }
-        | Command::Migrate) => {
+        | Command::Migrate { .. }) => {
             tokio::select! {
                 result = cli::run(app, command) => result,
                 () = shutdown.cancelled() => Err(crawlrag::error::Error::Cancelled.into()),

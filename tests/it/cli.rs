@@ -53,6 +53,10 @@ async fn crawl_query_sources_delete_and_doctor_with_json_and_exit_codes() {
     let (code, doctor, err) = run(&services, &store, &["doctor", "--json"]).await;
     assert_eq!(code, 0, "{doctor} {err}");
     assert_eq!(doctor["ok"], true);
+    let checks: Vec<&str> = doctor["checks"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
+    assert_eq!(checks, ["config", "database", "embedder", "browser"]);
+    let (code, migrated, _) = run(&services, &store, &["migrate", "--json"]).await;
+    assert_eq!((code, &migrated["success"]), (0, &Value::Bool(true)));
 
     let mut cmd = Command::new(BIN);
     binary::configure(&mut cmd, &services, &store);
