@@ -182,7 +182,9 @@ async fn bench_store(url: &str, chunks: &[Chunk]) {
     store.ensure_embedding_space("bench:random", 384).await.expect("embedding space");
     let per_page = 10;
     let pages = 200;
-    let sample: Vec<Chunk> = chunks.iter().cycle().take(per_page).cloned().collect();
+    // Chunk numbers must be unique per page: renumber the sampled chunks 0..per_page.
+    let sample: Vec<Chunk> =
+        chunks.iter().cycle().take(per_page).enumerate().map(|(index, c)| Chunk { index, ..c.clone() }).collect();
     let mut seed = 42u64;
     let vectors: Vec<Vec<f32>> = (0..per_page).map(|_| random_unit(&mut seed)).collect();
     let started = Instant::now();
