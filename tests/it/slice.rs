@@ -237,3 +237,37 @@ async fn code_examples_are_extracted_summarised_and_searchable(backend: Backend)
     crawl(&app, &site.url("/docs/install.html")).await;
     assert_eq!(db.count("code_examples").await, 2, "pages without long code add none");
 }
+
+#[tokio::test]
+async fn sqlite_vector_cache_sees_writes_from_another_process() {
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let name = common::unique_schema("slice_cache");
+    // Two stores on one file stand for two processes (a server and a CLI crawl).
+    let (reader_store, _) = common::open_store(&services, Backend::Sqlite, &name).await;
+    let (writer_store, _) = common::open_store(&services, Backend::Sqlite, &name).await;
+    let reader =
+        App::from_parts(reader_store, common::embedder(&services), common::loopback_fetcher(), Default::default())
+            .await
+            .unwrap();
+    let writer =
+        App::from_parts(writer_store, common::embedder(&services), common::loopback_fetcher(), Default::default())
+            .await
+            .unwrap();
+
+    crawl(&writer, &site.url("/docs/install.html")).await;
+    let first = reader.retriever.search(&query("how much salt for pasta water", None, 5)).await.unwrap();
+    assert!(first.iter().all(|h| !h.url.ends_with("pasta.html")), "not crawled yet");
+
+    crawl(&writer, &site.url("/blog/pasta.html")).await;
+    let second = reader.retriever.search(&query("how much salt for pasta water", None, 5)).await.unwrap();
+    assert_eq!(
+        second[0].url,
+        site.url("/blog/pasta.html"),
+        "the reader's cache reloaded after the other writer's commit"
+    );
+
+    writer.pipeline.delete_source(&SourceId::from(site.source_id())).await.unwrap();
+    let third = reader.retriever.search(&query("how much salt for pasta water", None, 5)).await.unwrap();
+    assert!(third.is_empty(), "deleted chunks are gone from the cache: {third:?}");
+}

@@ -4,9 +4,11 @@
 //! replaces a page.
 
 mod queries;
+mod vector_cache;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 use tracing::{info, instrument};
 
+use self::vector_cache::VectorCache;
 use crate::domain::vector::{TopK, cosine, from_le_bytes, to_le_bytes};
 use crate::domain::{CodeHit, Hit, SourceId, SourceInfo};
 use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
@@ -26,6 +29,9 @@ const MAX_CONNECTIONS: u32 = 4;
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    /// Chunk vectors in memory, rebuilt when the index generation moves. A std RwLock: never
+    /// held across an await (the rebuild happens outside it).
+    vectors: Arc<RwLock<VectorCache>>,
 }
 
 impl SqliteStore {
@@ -55,7 +61,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         info!(path = %path.display(), "sqlite store ready");
-        Ok(Self { pool, path: path.to_owned() })
+        Ok(Self { pool, path: path.to_owned(), vectors: Arc::new(RwLock::new(VectorCache::new(-1))) })
     }
 
     /// Exact nearest neighbours: stream every candidate's vector (`scan` selects id + embedding,
@@ -69,6 +75,27 @@ impl SqliteStore {
             top.push(cosine(query.embedding, &from_le_bytes(blob)), id);
         }
         Ok(top.into_sorted().into_iter().skip(query.offset).collect())
+    }
+
+    /// Chunk nearest neighbours from the in-memory copy, reloading it first if a writer committed.
+    async fn nearest_chunks(&self, query: &VectorQuery<'_>) -> Result<Vec<(f32, i64)>, StoreError> {
+        let generation: i64 =
+            sqlx::query_scalar(queries::READ_GENERATION).fetch_one(&self.pool).await.map_err(classify)?;
+        let current = self.vectors.read().unwrap_or_else(PoisonError::into_inner).generation;
+        if current != generation {
+            let mut fresh = VectorCache::new(generation);
+            let mut rows = sqlx::query(queries::SCAN_ALL_EMBEDDINGS).fetch(&self.pool);
+            while let Some(row) = rows.try_next().await.map_err(classify)? {
+                let id: i64 = row.try_get("id").map_err(classify)?;
+                let source: &str = row.try_get("source_id").map_err(classify)?;
+                let blob: &[u8] = row.try_get("embedding").map_err(classify)?;
+                fresh.push(id, source, blob);
+            }
+            *self.vectors.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        }
+        let cache = self.vectors.read().unwrap_or_else(PoisonError::into_inner);
+        let ranked = cache.nearest(query.embedding, query.source.map(SourceId::as_str), query.limit + query.offset);
+        Ok(ranked.into_iter().skip(query.offset).collect())
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -167,6 +194,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
+        sqlx::query(queries::BUMP_GENERATION).execute(&mut *tx).await.map_err(classify)?;
         sqlx::query(queries::DELETE_PAGE_CHUNKS).bind(url).execute(&mut *tx).await.map_err(classify)?;
         for (chunk, embedding) in write.chunks.iter().zip(write.embeddings) {
             sqlx::query(queries::INSERT_CHUNK)
@@ -218,7 +246,7 @@ impl Store for SqliteStore {
 
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
     async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError> {
-        let ranked = self.nearest(queries::SCAN_EMBEDDINGS, &query).await?;
+        let ranked = self.nearest_chunks(&query).await?;
         let mut hits = Vec::with_capacity(query.limit);
         for (score, id) in ranked {
             let row = sqlx::query(queries::CHUNK_BY_ID).bind(id).fetch_one(&self.pool).await.map_err(classify)?;
@@ -291,6 +319,7 @@ impl Store for SqliteStore {
     #[instrument(skip(self))]
     async fn delete_source(&self, source: &SourceId) -> Result<DeletedCounts, StoreError> {
         let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query(queries::BUMP_GENERATION).execute(&mut *tx).await.map_err(classify)?;
         let mut counts = DeletedCounts::default();
         for (table, slot) in [
             ("crawled_pages", &mut counts.chunks),

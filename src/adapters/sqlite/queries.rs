@@ -38,7 +38,6 @@ pub(super) const REFRESH_SOURCE_TOTALS: &str = "
     where source_id = ?1";
 
 // language=SQLite
-pub(super) const SCAN_EMBEDDINGS: &str = "select id, embedding from crawled_pages where (?1 is null or source_id = ?1)";
 
 // language=SQLite
 pub(super) const CHUNK_BY_ID: &str =
@@ -75,3 +74,12 @@ pub(super) const SCAN_CODE_EMBEDDINGS: &str =
 // language=SQLite
 pub(super) const CODE_BY_ID: &str =
     "select url, content, summary, metadata, source_id from code_examples where id = ?1";
+
+// language=SQLite
+pub(super) const READ_GENERATION: &str = "select n from index_generation where id = 1";
+
+// language=SQLite
+pub(super) const BUMP_GENERATION: &str = "update index_generation set n = n + 1 where id = 1";
+
+// language=SQLite
+pub(super) const SCAN_ALL_EMBEDDINGS: &str = "select id, source_id, embedding from crawled_pages";
