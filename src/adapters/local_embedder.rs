@@ -140,6 +140,9 @@ impl Model {
                 windows.push(Window { text, ids: window });
             }
         }
+        // Batch windows of similar length together: padding to the longest window in a pass is
+        // wasted compute (measured: batch 16 slower than batch 1 on mixed-length chunks).
+        windows.sort_by_key(|w| w.ids.len());
         // Per text: sum of token states and token count over all its windows.
         let mut sums = vec![vec![0f32; self.dimensions]; texts.len()];
         let mut counts = vec![0f32; texts.len()];

@@ -27,6 +27,8 @@ use crate::mcp::RagServer;
 const INIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Messages buffered per direction before senders wait (bounded memory per session).
 const CHANNEL_DEPTH: usize = 64;
+/// Open legacy SSE sessions at most; more get 503 (bounded memory under a connection flood).
+pub(super) const MAX_SESSIONS: usize = 1024;
 
 /// Open SSE sessions: session id -> sender into that session's server. A std Mutex is enough:
 /// it is never held across an await.
@@ -42,6 +44,10 @@ impl SseSessions {
 
     fn remove(&self, id: &str) {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
+    }
+
+    fn len(&self) -> usize {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 
     fn get(&self, id: &str) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
@@ -63,7 +69,15 @@ pub(super) struct SessionQuery {
 }
 
 /// `GET /sse`: start a session and stream its server's messages.
-pub(super) async fn open_stream(State(state): State<SseState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub(super) async fn open_stream(State(state): State<SseState>) -> Response {
+    if state.sessions.len() >= MAX_SESSIONS {
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many open SSE sessions; retry later or use /mcp")
+            .into_response();
+    }
+    session_stream(state).into_response()
+}
+
+fn session_stream(state: SseState) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (to_server, from_client) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_DEPTH);
     let (to_client, from_server) = mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_DEPTH);
