@@ -1,6 +1,7 @@
 //! The traits at the boundary (ports) and the errors they speak. Services hold
 //! `Arc<dyn Port>`; only `adapters/` implement them with driver crates.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -178,6 +179,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn page_hash(&self, url: &str) -> Result<Option<String>, StoreError>;
+    /// Cached embeddings of texts by (model, text hash); only the hashes found are returned.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn cached_embeddings(&self, model: &str, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError>;
+    /// Remember embeddings by (model, text hash); existing entries are kept.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn cache_embeddings(&self, model: &str, entries: &[(String, Vec<f32>)]) -> Result<(), StoreError>;
     /// Nearest chunks by cosine similarity, best first.
     ///
     /// # Errors

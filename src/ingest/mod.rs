@@ -150,7 +150,8 @@ impl Pipeline {
         Ok(counts)
     }
 
-    /// Embed `texts` in batches, reporting progress from `done` towards `total`.
+    /// Embed `texts` in batches, reporting progress from `done` towards `total`. Texts embedded
+    /// before by the same model (same hash) come from the cache and cost no embedding call.
     async fn embed_texts(
         &self,
         texts: Vec<String>,
@@ -158,20 +159,32 @@ impl Pipeline {
         total: u64,
         progress: &dyn ProgressSink,
     ) -> Result<Vec<Vec<f32>>> {
-        let mut embeddings = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(self.config.embed_batch_size.max(1)) {
-            let vectors = self.embedder.embed(batch).await?;
-            if vectors.len() != batch.len() {
+        let model = self.embedder.model_id().to_owned();
+        let hashes: Vec<String> = texts.iter().map(|t| hex_sha256(t)).collect();
+        let mut known = self.store.cached_embeddings(&model, &hashes).await?;
+        let missing: Vec<usize> = (0..texts.len()).filter(|&i| !known.contains_key(&hashes[i])).collect();
+        let mut fresh = Vec::with_capacity(missing.len());
+        for batch in missing.chunks(self.config.embed_batch_size.max(1)) {
+            let inputs: Vec<String> = batch.iter().map(|&i| texts[i].clone()).collect();
+            let vectors = self.embedder.embed(&inputs).await?;
+            if vectors.len() != inputs.len() {
                 return Err(Error::Internal(format!(
                     "embedder returned {} vectors for {} texts",
                     vectors.len(),
-                    batch.len()
+                    inputs.len()
                 )));
             }
-            embeddings.extend(vectors);
-            progress.report(done + embeddings.len() as u64, Some(total), "embedding").await;
+            for (&i, vector) in batch.iter().zip(vectors) {
+                fresh.push((hashes[i].clone(), vector));
+            }
+            progress.report(done + fresh.len() as u64, Some(total), "embedding").await;
         }
-        Ok(embeddings)
+        self.store.cache_embeddings(&model, &fresh).await?;
+        known.extend(fresh);
+        hashes
+            .iter()
+            .map(|h| known.get(h).cloned().ok_or_else(|| Error::Internal("embedding missing after embedding".into())))
+            .collect()
     }
 }
 

@@ -166,3 +166,42 @@ async fn recrawling_an_unchanged_site_makes_zero_embedding_calls() {
     assert_eq!((second.pages_crawled, second.pages_unchanged, second.chunks_stored), (20, 20, 0));
     assert_eq!(api.requests.load(Ordering::SeqCst), calls, "no embedding call for unchanged pages");
 }
+
+both_stores!(texts_embedded_once_are_served_from_the_embedding_cache);
+async fn texts_embedded_once_are_served_from_the_embedding_cache(backend: Backend) {
+    use std::sync::atomic::Ordering;
+
+    use crawlrag::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
+
+    let Some(services) = common::services() else { return };
+    let site = crate::common::site::Site::start().await;
+    let api = crate::common::openai_stub::OpenAiStub { dimensions: 16, ..Default::default() };
+    let base_url = api.clone().start().await;
+    let config = OpenAiEmbedderConfig {
+        base_url,
+        api_key: "sk-test".into(),
+        model: "text-embedding-3-small".into(),
+        dimensions: 16,
+        batch_size: 100,
+    };
+    let embedder = std::sync::Arc::new(OpenAiEmbedder::new(config).unwrap());
+    let (store, db) = common::open_store(&services, backend, &common::unique_schema("embed_cache")).await;
+    let app =
+        crawlrag::app::App::from_parts(store, embedder, common::loopback_fetcher(), Default::default()).await.unwrap();
+    let url = site.url("/docs/reference.html");
+
+    let first = app.crawler.crawl_single_page(&url, Some(800), Default::default(), &NoProgress).await.unwrap();
+    let embedded = api.inputs.load(Ordering::SeqCst);
+    assert_eq!(embedded, first.chunks_stored, "every new chunk embedded once");
+
+    // Same chunking again (forced by an explicit chunk size): every text comes from the cache.
+    let again = app.crawler.crawl_single_page(&url, Some(800), Default::default(), &NoProgress).await.unwrap();
+    assert!(!again.unchanged, "an explicit chunk size re-chunks");
+    assert_eq!(api.inputs.load(Ordering::SeqCst), embedded, "no embedding call for cached texts");
+    assert_eq!(db.chunks(&url).await.len(), again.chunks_stored);
+
+    // Different chunking produces new texts: only those are embedded.
+    let rechunked = app.crawler.crawl_single_page(&url, Some(300), Default::default(), &NoProgress).await.unwrap();
+    let now = api.inputs.load(Ordering::SeqCst);
+    assert!(now > embedded && now - embedded <= rechunked.chunks_stored);
+}

@@ -4,6 +4,7 @@
 
 mod queries;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -259,6 +260,32 @@ impl Store for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)
+    }
+
+    async fn cached_embeddings(&self, model: &str, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
+        let rows: Vec<(String, Vec<f32>)> = sqlx::query_as(queries::CACHED_EMBEDDINGS)
+            .bind(model)
+            .bind(hashes)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn cache_embeddings(&self, model: &str, entries: &[(String, Vec<f32>)]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let hashes: Vec<&str> = entries.iter().map(|(h, _)| h.as_str()).collect();
+        let vectors: Vec<Vector> = entries.iter().map(|(_, v)| Vector::from(v.clone())).collect();
+        sqlx::query(queries::CACHE_EMBEDDINGS)
+            .bind(model)
+            .bind(&hashes)
+            .bind(&vectors)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)
+            .map(|_| ())
     }
 
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]

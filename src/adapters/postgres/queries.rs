@@ -91,3 +91,13 @@ pub(super) const SEARCH_CODE: &str = "
     select url, content, summary, metadata, source_id, similarity
     from match_code_examples($1::vector, $2, '{}'::jsonb, $3)
     offset $4";
+
+// language=PostgreSQL
+pub(super) const CACHED_EMBEDDINGS: &str =
+    "select content_hash, embedding from embedding_cache where model = $1 and content_hash = any($2)";
+
+// language=PostgreSQL
+pub(super) const CACHE_EMBEDDINGS: &str = "
+    insert into embedding_cache (model, content_hash, embedding)
+    select $1, h, e from unnest($2::text[], $3::vector[]) as t (h, v), lateral (select v::real[] as e) x
+    on conflict (model, content_hash) do nothing";

@@ -6,6 +6,7 @@
 mod queries;
 mod vector_cache;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -242,6 +243,36 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)
+    }
+
+    async fn cached_embeddings(&self, model: &str, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
+        let mut found = HashMap::new();
+        for hash in hashes {
+            let blob: Option<Vec<u8>> = sqlx::query_scalar(queries::CACHED_EMBEDDING)
+                .bind(model)
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(classify)?;
+            if let Some(blob) = blob {
+                found.insert(hash.clone(), from_le_bytes(&blob));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn cache_embeddings(&self, model: &str, entries: &[(String, Vec<f32>)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        for (hash, vector) in entries {
+            sqlx::query(queries::CACHE_EMBEDDING)
+                .bind(model)
+                .bind(hash)
+                .bind(to_le_bytes(vector))
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)
     }
 
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]

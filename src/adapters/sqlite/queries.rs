@@ -83,3 +83,11 @@ pub(super) const BUMP_GENERATION: &str = "update index_generation set n = n + 1 
 
 // language=SQLite
 pub(super) const SCAN_ALL_EMBEDDINGS: &str = "select id, source_id, embedding from crawled_pages";
+
+// language=SQLite
+pub(super) const CACHED_EMBEDDING: &str =
+    "select embedding from embedding_cache where model = ?1 and content_hash = ?2";
+
+// language=SQLite
+pub(super) const CACHE_EMBEDDING: &str =
+    "insert into embedding_cache (model, content_hash, embedding) values (?1, ?2, ?3) on conflict do nothing";

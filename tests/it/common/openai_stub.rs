@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 #[derive(Clone, Default)]
 pub struct OpenAiStub {
     pub requests: Arc<AtomicUsize>,
+    /// Texts embedded over all successful requests.
+    pub inputs: Arc<AtomicUsize>,
     /// Answer the first N requests with 429 Retry-After: 0.
     pub throttle_first: usize,
     pub dimensions: usize,
@@ -36,6 +38,7 @@ async fn embeddings(State(api): State<OpenAiStub>, Json(req): Json<Value>) -> Re
             Json(json!({"error": {"message": "model not found", "type": "invalid_request_error", "param": null, "code": null}}))).into_response();
     }
     let inputs = req["input"].as_array().cloned().unwrap_or_default();
+    api.inputs.fetch_add(inputs.len(), Ordering::SeqCst);
     let data: Vec<Value> = inputs
         .iter()
         .enumerate()
