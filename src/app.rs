@@ -155,6 +155,7 @@ pub async fn build_embedder(config: &Config, progress: &dyn ProgressSink) -> any
             model: config.openai_model_name(),
             dimensions: config.embed.embedding_dimensions,
             batch_size: config.embed.embedding_batch_size,
+            ..OpenAiEmbedderConfig::default()
         })?),
     })
 }

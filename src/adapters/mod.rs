@@ -2,6 +2,7 @@
 //! implements one port from `ports.rs`; adapters never import services, `mcp` or each other.
 
 pub mod chromium;
+pub mod circuit_breaker;
 pub mod http_fetcher;
 pub mod local_embedder;
 pub mod model_download;

@@ -1,6 +1,7 @@
 //! `Embedder` for any OpenAI-compatible `/v1/embeddings` endpoint (OpenAI, Azure-style proxies,
-//! Ollama, vLLM, TEI), through async-openai: batching, a request timeout, and retries with
-//! capped exponential backoff and jitter on 429/5xx/network errors. 4xx other than 429 give up.
+//! Ollama, vLLM, TEI), through async-openai: batching, concurrent batches up to a limit, a request
+//! timeout, async-openai's retries with exponential backoff on 429/5xx/network errors, and a
+//! circuit breaker that fails fast while the provider is down. 4xx other than 429 give up at once.
 
 use std::time::Duration;
 
@@ -9,17 +10,18 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::types::embeddings::{CreateEmbeddingRequestArgs, EmbeddingInput};
 use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
 use tracing::{instrument, warn};
 
+use super::circuit_breaker::{CircuitBreaker, DEFAULT_COOLDOWN, DEFAULT_FAILURE_THRESHOLD};
 use crate::ports::{EmbedError, Embedder};
 
 pub const DEFAULT_OPENAI_MODEL: &str = "text-embedding-3-small";
 pub const DEFAULT_OPENAI_DIMENSIONS: usize = 1536;
 pub const DEFAULT_OPENAI_BATCH_SIZE: usize = 100;
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 4;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-const MAX_ATTEMPTS: u32 = 4;
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 #[derive(Clone)]
 pub struct OpenAiEmbedderConfig {
@@ -29,6 +31,27 @@ pub struct OpenAiEmbedderConfig {
     pub model: String,
     pub dimensions: usize,
     pub batch_size: usize,
+    /// Requests in flight at once.
+    pub max_concurrent_requests: usize,
+    /// Consecutive failed requests that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long an open circuit fails fast.
+    pub breaker_cooldown: Duration,
+}
+
+impl Default for OpenAiEmbedderConfig {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_OPENAI_BASE_URL.to_owned(),
+            api_key: String::new(),
+            model: DEFAULT_OPENAI_MODEL.to_owned(),
+            dimensions: DEFAULT_OPENAI_DIMENSIONS,
+            batch_size: DEFAULT_OPENAI_BATCH_SIZE,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            breaker_threshold: DEFAULT_FAILURE_THRESHOLD,
+            breaker_cooldown: DEFAULT_COOLDOWN,
+        }
+    }
 }
 
 impl std::fmt::Debug for OpenAiEmbedderConfig {
@@ -39,7 +62,8 @@ impl std::fmt::Debug for OpenAiEmbedderConfig {
             .field("model", &self.model)
             .field("dimensions", &self.dimensions)
             .field("batch_size", &self.batch_size)
-            .finish()
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .finish_non_exhaustive()
     }
 }
 
@@ -48,13 +72,7 @@ pub struct OpenAiEmbedder {
     client: Client<OpenAIConfig>,
     config: OpenAiEmbedderConfig,
     model_id: String,
-}
-
-/// What to do after a failed attempt (conventions C8).
-#[derive(Debug, PartialEq, Eq)]
-enum Retry {
-    GiveUp,
-    After(Duration),
+    breaker: CircuitBreaker,
 }
 
 impl OpenAiEmbedder {
@@ -66,10 +84,29 @@ impl OpenAiEmbedder {
         let api =
             OpenAIConfig::new().with_api_base(config.base_url.trim_end_matches('/')).with_api_key(&config.api_key);
         let model_id = format!("openai:{}", config.model);
-        Ok(Self { client: Client::build(http, api), config, model_id })
+        let breaker = CircuitBreaker::new(config.breaker_threshold, config.breaker_cooldown);
+        Ok(Self { client: Client::build(http, api), config, model_id, breaker })
     }
 
+    /// One batch behind the circuit breaker: fail fast while the provider is known to be down.
     async fn embed_batch(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if let Err(left) = self.breaker.check() {
+            return Err(EmbedError::Unavailable(format!(
+                "{} is failing; not calling it for another {:.0?} (circuit open)",
+                self.config.base_url, left
+            )));
+        }
+        let outcome = self.embed_batch_with_retries(texts).await;
+        match &outcome {
+            Ok(_) | Err(EmbedError::Rejected(_)) => self.breaker.record_success(),
+            Err(EmbedError::Unavailable(_) | EmbedError::Internal(_) | EmbedError::Load(_)) => {
+                self.breaker.record_failure()
+            }
+        }
+        outcome
+    }
+
+    async fn embed_batch_with_retries(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         // The API rejects empty strings; a single space embeds "nothing" harmlessly.
         let input: Vec<String> =
             texts.iter().map(|t| if t.trim().is_empty() { " ".to_owned() } else { t.clone() }).collect();
@@ -79,24 +116,17 @@ impl OpenAiEmbedder {
             request.dimensions(u32::try_from(self.config.dimensions).unwrap_or(u32::MAX));
         }
         let request = request.build().map_err(|e| EmbedError::Rejected(e.to_string()))?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let err = match self.client.embeddings().create(request.clone()).await {
-                Ok(response) => {
-                    return self
-                        .check(response.data.into_iter().map(|d| (d.index, d.embedding)).collect(), texts.len());
-                }
-                Err(err) => err,
-            };
-            match retry_policy(&err, attempt) {
-                Retry::After(delay) if attempt < MAX_ATTEMPTS => {
-                    warn!(attempt, ?delay, error = %err, "embedding request failed, retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Retry::After(_) => return Err(EmbedError::Unavailable(format!("{err} (after {attempt} attempts)"))),
-                Retry::GiveUp => return Err(EmbedError::Rejected(err.to_string())),
+        // async-openai's own retry layer already retries 429 (not insufficient_quota), 5xx and
+        // connect errors with exponential backoff; a second loop here would multiply requests.
+        match self.client.embeddings().create(request).await {
+            Ok(response) => {
+                self.check(response.data.into_iter().map(|d| (d.index, d.embedding)).collect(), texts.len())
             }
+            Err(err) if is_provider_failure(&err) => {
+                warn!(error = %err, "embedding provider failed after retries");
+                Err(EmbedError::Unavailable(err.to_string()))
+            }
+            Err(err) => Err(EmbedError::Rejected(err.to_string())),
         }
     }
 
@@ -119,28 +149,21 @@ impl OpenAiEmbedder {
     }
 }
 
-/// Sort a failure into give-up or retry-after (exponential backoff with jitter, capped).
+/// Whether a failure is the provider's (down, overloaded, unreachable: may work later) rather
+/// than the request's (bad model, bad key: will fail again).
 #[expect(
     clippy::wildcard_enum_match_arm,
     reason = "variants depend on async-openai features; the rest are client-side"
 )]
-fn retry_policy(err: &OpenAIError, attempt: u32) -> Retry {
-    let retryable = match err {
+fn is_provider_failure(err: &OpenAIError) -> bool {
+    match err {
         OpenAIError::ApiError(api) => api.status_code.as_u16() == 429 || api.status_code.is_server_error(),
         OpenAIError::Reqwest(e) => {
             e.is_timeout() || e.is_connect() || e.status().is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
         }
         OpenAIError::JSONDeserialize(..) => true,
         _ => false,
-    };
-    if !retryable {
-        return Retry::GiveUp;
     }
-    let base = Duration::from_millis(250).saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-    let jitter = Duration::from_millis(u64::from(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() % 250).unwrap_or(0),
-    ));
-    Retry::After((base + jitter).min(MAX_BACKOFF))
 }
 
 #[async_trait]
@@ -160,10 +183,12 @@ impl Embedder for OpenAiEmbedder {
 
     #[instrument(skip_all, fields(texts = texts.len(), model = %self.config.model))]
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let mut out = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(self.config.batch_size.max(1)) {
-            out.extend(self.embed_batch(batch).await?);
-        }
-        Ok(out)
+        // Batches run concurrently up to the limit; `buffered` keeps their order. (The futures are
+        // created up front: a mapping closure here trips a higher-ranked lifetime limitation.)
+        let pending: Vec<_> =
+            texts.chunks(self.config.batch_size.max(1)).map(|batch| self.embed_batch(batch)).collect();
+        let batches: Vec<Vec<Vec<f32>>> =
+            futures::stream::iter(pending).buffered(self.config.max_concurrent_requests.max(1)).try_collect().await?;
+        Ok(batches.into_iter().flatten().collect())
     }
 }

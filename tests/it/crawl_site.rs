@@ -149,6 +149,7 @@ async fn recrawling_an_unchanged_site_makes_zero_embedding_calls() {
             model: "text-embedding-3-small".into(),
             dimensions: 16,
             batch_size: 100,
+            ..Default::default()
         })
         .unwrap(),
     );
@@ -183,6 +184,7 @@ async fn texts_embedded_once_are_served_from_the_embedding_cache(backend: Backen
         model: "text-embedding-3-small".into(),
         dimensions: 16,
         batch_size: 100,
+        ..Default::default()
     };
     let embedder = std::sync::Arc::new(OpenAiEmbedder::new(config).unwrap());
     let (store, db) = common::open_store(&services, backend, &common::unique_schema("embed_cache")).await;

@@ -47,6 +47,7 @@ fn client(base_url: String, model: &str, dimensions: usize, batch_size: usize) -
         model: model.into(),
         dimensions,
         batch_size,
+        ..Default::default()
     })
     .unwrap()
 }
@@ -73,4 +74,28 @@ async fn openai_compatible_client_batches_retries_and_reports_errors() {
 
     let wrong_dims = client(base, "text-embedding-3-small", 16, 2).embed(&texts[..1]).await.unwrap_err();
     assert!(wrong_dims.to_string().contains("CRAWLRAG_EMBEDDING_DIMENSIONS is 16"), "{wrong_dims}");
+}
+
+#[tokio::test]
+async fn a_failing_provider_opens_the_circuit_and_later_calls_fail_fast() {
+    let api = OpenAiStub { dimensions: 8, ..OpenAiStub::default() };
+    let base_url = api.clone().start().await;
+    let embedder = OpenAiEmbedder::new(OpenAiEmbedderConfig {
+        base_url,
+        api_key: "sk-test".into(),
+        model: "down-model".into(),
+        dimensions: 8,
+        breaker_threshold: 1,
+        breaker_cooldown: std::time::Duration::from_secs(60),
+        ..Default::default()
+    })
+    .unwrap();
+    let text = vec!["hello".to_owned()];
+    let first = embedder.embed(&text).await.unwrap_err();
+    assert!(matches!(first, EmbedError::Unavailable(ref m) if m.contains("upstream exploded")), "{first}");
+    let sent = api.requests.load(Ordering::SeqCst);
+    assert!(sent > 1, "500s are retried: {sent}");
+    let second = embedder.embed(&text).await.unwrap_err();
+    assert!(second.to_string().contains("circuit open"), "{second}");
+    assert_eq!(api.requests.load(Ordering::SeqCst), sent, "an open circuit sends nothing");
 }

@@ -33,6 +33,15 @@ async fn embeddings(State(api): State<OpenAiStub>, Json(req): Json<Value>) -> Re
         )
             .into_response();
     }
+    if req["model"] == "down-model" {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(
+                json!({"error": {"message": "upstream exploded", "type": "server_error", "param": null, "code": null}}),
+            ),
+        )
+            .into_response();
+    }
     if req["model"] == "bad-model" {
         return (StatusCode::BAD_REQUEST,
             Json(json!({"error": {"message": "model not found", "type": "invalid_request_error", "param": null, "code": null}}))).into_response();
