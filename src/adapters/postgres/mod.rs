@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pgvector::Vector;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 use tracing::{info, instrument};
 
@@ -76,17 +76,25 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// Rows of a `match_*` function call (`$1` vector, `$2` count, `$3` source, `$4` offset).
+    async fn nearest_rows(&self, sql: &'static str, query: &VectorQuery<'_>) -> Result<Vec<PgRow>, StoreError> {
+        sqlx::query(sql)
+            .bind(Vector::from(query.embedding.to_vec()))
+            .bind(i32::try_from(query.limit + query.offset).unwrap_or(i32::MAX))
+            .bind(query.source.map(SourceId::as_str))
+            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
     /// The pool, for tests and tooling that inspect the tables directly.
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 }
 
-fn hit_from_row(
-    row: &sqlx::postgres::PgRow,
-    similarity: Option<f64>,
-    keyword_rank: Option<usize>,
-) -> Result<Hit, sqlx::Error> {
+fn hit_from_row(row: &PgRow, similarity: Option<f64>, keyword_rank: Option<usize>) -> Result<Hit, sqlx::Error> {
     Ok(Hit {
         url: row.try_get("url")?,
         chunk_index: row.try_get("chunk_number")?,
@@ -290,15 +298,7 @@ impl Store for PgStore {
 
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
     async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError> {
-        let wanted = i32::try_from(query.limit + query.offset).unwrap_or(i32::MAX);
-        let rows = sqlx::query(queries::SEARCH_CHUNKS)
-            .bind(Vector::from(query.embedding.to_vec()))
-            .bind(wanted)
-            .bind(query.source.map(SourceId::as_str))
-            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)?;
+        let rows = self.nearest_rows(queries::SEARCH_CHUNKS, &query).await?;
         rows.iter()
             .map(|row| hit_from_row(row, Some(row.try_get("similarity")?), None))
             .collect::<Result<_, sqlx::Error>>()
@@ -307,15 +307,7 @@ impl Store for PgStore {
 
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
     async fn search_code(&self, query: VectorQuery<'_>) -> Result<Vec<CodeHit>, StoreError> {
-        let wanted = i32::try_from(query.limit + query.offset).unwrap_or(i32::MAX);
-        let rows = sqlx::query(queries::SEARCH_CODE)
-            .bind(Vector::from(query.embedding.to_vec()))
-            .bind(wanted)
-            .bind(query.source.map(SourceId::as_str))
-            .bind(i64::try_from(query.offset).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(classify)?;
+        let rows = self.nearest_rows(queries::SEARCH_CODE, &query).await?;
         rows.iter()
             .map(|row| {
                 Ok(CodeHit {
