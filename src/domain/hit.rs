@@ -30,6 +30,7 @@ pub struct SourceInfo {
     pub total_words: i64,
     pub pages: i64,
     pub chunks: i64,
+    pub code_examples: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -188,6 +188,7 @@ pub(crate) struct SourceOutput {
     pub total_words: i64,
     pub pages: i64,
     pub chunks: i64,
+    pub code_examples: i64,
     /// RFC 3339 timestamp.
     pub created_at: String,
     /// RFC 3339 timestamp of the last crawl that touched this source.
@@ -202,6 +203,7 @@ impl From<SourceInfo> for SourceOutput {
             total_words: s.total_words,
             pages: s.pages,
             chunks: s.chunks,
+            code_examples: s.code_examples,
             created_at: s.created_at.to_rfc3339(),
             updated_at: s.updated_at.to_rfc3339(),
         }

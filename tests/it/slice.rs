@@ -221,6 +221,7 @@ async fn code_examples_are_extracted_summarised_and_searchable(backend: Backend)
     let report = crawl(&app, &site.url("/docs/examples.html")).await;
     assert_eq!(report.code_examples_stored, 2, "two long examples; the one-line snippet is not one");
     assert_eq!(db.count("code_examples").await, 2);
+    assert_eq!(app.retriever.sources().await.unwrap()[0].code_examples, 2, "sources report code examples");
 
     let python =
         app.retriever.search_code(&query("load settings from a TOML config file in python", None, 2)).await.unwrap();

@@ -339,6 +339,7 @@ impl Store for SqliteStore {
                     total_words: row.try_get("total_words")?,
                     pages: row.try_get("pages")?,
                     chunks: row.try_get("chunks")?,
+                    code_examples: row.try_get("code_examples")?,
                     created_at: row.try_get("created_at")?,
                     updated_at: row.try_get("updated_at")?,
                 })

@@ -47,7 +47,8 @@ pub(super) const CHUNK_BY_ID: &str =
 pub(super) const LIST_SOURCES: &str = "
     select s.source_id, s.summary, s.total_word_count as total_words, s.created_at, s.updated_at,
            (select count(*) from pages p where p.source_id = s.source_id) as pages,
-           (select count(*) from crawled_pages c where c.source_id = s.source_id) as chunks
+           (select count(*) from crawled_pages c where c.source_id = s.source_id) as chunks,
+           (select count(*) from code_examples e where e.source_id = s.source_id) as code_examples
     from sources s
     order by s.source_id";
 
