@@ -45,7 +45,8 @@ async fn wait_for(http: &reqwest::Client, base: &str, status: u16) -> Value {
 async fn ready_turns_503_while_postgres_is_down_and_200_when_it_is_back() {
     let Some(services) = common::services() else { return };
     let url = postgres("start");
-    let store = binary::StoreTarget::Postgres { url, schema: "ready_probe".to_owned() };
+    // A fresh schema each run: the instance's data directory outlives test runs.
+    let store = binary::StoreTarget::Postgres { url, schema: common::unique_schema("ready") };
     let server = binary::HttpServer::start(&services, &store).await;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
 

@@ -81,9 +81,13 @@ impl HttpServer {
         cmd.args(["serve", "--http", &format!("127.0.0.1:{port}")]).stdin(Stdio::null());
         configure(&mut cmd, services, store);
         let child = cmd.spawn().expect("spawn crawlrag serve --http");
-        let server = Self { _child: child, base: format!("http://127.0.0.1:{port}") };
+        let mut server = Self { _child: child, base: format!("http://127.0.0.1:{port}") };
         let client = reqwest::Client::new();
         for _ in 0..600 {
+            // Its stderr is inherited, so the reason is printed above this panic.
+            if let Ok(Some(status)) = server._child.try_wait() {
+                panic!("crawlrag serve --http exited with {status} before answering /health");
+            }
             if let Ok(resp) = client.get(format!("{}/health", server.base)).send().await
                 && resp.status().is_success()
             {
