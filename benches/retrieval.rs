@@ -229,6 +229,7 @@ async fn bench_store(
             title: None,
             markdown: String::new(),
             links: Links::default(),
+            validators: Default::default(),
         };
         store
             .replace_page(PageWrite {
@@ -293,6 +294,7 @@ async fn bench_ingest_end_to_end(embedder: &Arc<LocalEmbedder>, raw_rate: f64) {
             title: None,
             markdown: md.clone(),
             links: Links::default(),
+            validators: Default::default(),
         };
         stored += pipeline.ingest_page(&page, None, &NoProgress).await.expect("ingest").chunks_stored;
     }

@@ -196,6 +196,7 @@ async fn bench_store(url: &str, chunks: &[Chunk]) {
             title: Some("bench".into()),
             markdown: "bench page".into(),
             links: Links::default(),
+            validators: Default::default(),
         };
         store
             .replace_page(PageWrite {

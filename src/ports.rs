@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use url::Url;
 
-use crate::domain::{Chunk, CodeExample, CodeHit, Hit, Page, SourceId, SourceInfo};
+use crate::domain::{Chunk, CodeExample, CodeHit, Hit, Page, SourceId, SourceInfo, Validators};
 
 // ---------------------------------------------------------------- fetch
 
@@ -31,6 +31,16 @@ pub struct FetchedBody {
     pub text: String,
     /// The raw body for [`Accept::Raw`]; empty for pages.
     pub bytes: Vec<u8>,
+    pub validators: Validators,
+}
+
+/// The outcome of a conditional fetch.
+#[derive(Debug, Clone)]
+#[expect(clippy::large_enum_variant, reason = "returned once per fetch, never stored in bulk")]
+pub enum Fetched {
+    Body(FetchedBody),
+    /// The server answered 304: the stored copy is current.
+    NotModified,
 }
 
 /// Why a fetch failed; every variant reads as an actionable sentence.
@@ -64,6 +74,15 @@ pub trait Fetcher: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// A [`FetchError`] naming the URL and what went wrong.
     async fn fetch(&self, url: &Url, accept: Accept) -> Result<FetchedBody, FetchError>;
+
+    /// Fetch unless the page is unchanged since `known` (If-None-Match / If-Modified-Since).
+    ///
+    /// # Errors
+    /// As [`Fetcher::fetch`].
+    async fn fetch_if_changed(&self, url: &Url, accept: Accept, known: &Validators) -> Result<Fetched, FetchError> {
+        let _ = known;
+        self.fetch(url, accept).await.map(Fetched::Body)
+    }
 }
 
 /// Renders a page in a real browser (JavaScript executed) and returns the live DOM as HTML.
@@ -179,6 +198,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn page_hash(&self, url: &str) -> Result<Option<String>, StoreError>;
+    /// The HTTP validators stored for a page URL, if the page is stored.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn page_validators(&self, url: &str) -> Result<Option<Validators>, StoreError>;
+    /// Delete one page with its chunks and code examples (a page gone from its site).
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn delete_page(&self, url: &str) -> Result<DeletedCounts, StoreError>;
     /// Cached embeddings of texts by (model, text hash); only the hashes found are returned.
     ///
     /// # Errors

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 use url::Url;
 
+use crate::domain::Validators;
 use crate::domain::target::{forbidden_reason, literal_ip};
 use crate::ports::{FetchError, FetchedBody, Renderer};
 
@@ -197,6 +198,7 @@ impl Renderer for ChromiumRenderer {
                         content_type: "text/html".into(),
                         text: html,
                         bytes: Vec::new(),
+                        validators: Validators::default(),
                     });
                 }
                 Ok(Err(e)) => last_error = e,

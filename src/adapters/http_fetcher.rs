@@ -9,12 +9,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{
+    CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
 use tracing::{debug, instrument};
 use url::Url;
 
+use crate::domain::Validators;
 use crate::domain::target::{forbidden_reason, literal_ip};
-use crate::ports::{Accept, FetchError, FetchedBody, Fetcher};
+use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_REDIRECTS: usize = 10;
@@ -161,16 +164,43 @@ impl HttpFetcher {
 
 #[async_trait]
 impl Fetcher for HttpFetcher {
-    #[instrument(skip(self), fields(url = %url))]
     async fn fetch(&self, url: &Url, accept: Accept) -> Result<FetchedBody, FetchError> {
+        match self.fetch_with(url, accept, &Validators::default()).await? {
+            Fetched::Body(body) => Ok(body),
+            Fetched::NotModified => Err(FetchError::Other { url: url.to_string(), reason: "unexpected 304".into() }),
+        }
+    }
+
+    async fn fetch_if_changed(&self, url: &Url, accept: Accept, known: &Validators) -> Result<Fetched, FetchError> {
+        self.fetch_with(url, accept, known).await
+    }
+}
+
+impl HttpFetcher {
+    #[instrument(skip(self, known), fields(url = %url))]
+    async fn fetch_with(&self, url: &Url, accept: Accept, known: &Validators) -> Result<Fetched, FetchError> {
         if !self.config.allow_private_networks
             && let Some(reason) = literal_ip(url).and_then(forbidden_reason)
         {
             return Err(FetchError::Blocked { url: url.to_string(), reason: reason.to_owned() });
         }
-        let mut response = self.client.get(url.clone()).send().await.map_err(|e| self.classify(url, &e))?;
+        let mut request = self.client.get(url.clone());
+        if let Some(etag) = &known.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(modified) = &known.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, modified);
+        }
+        let mut response = request.send().await.map_err(|e| self.classify(url, &e))?;
         let final_url = response.url().clone();
         let status = response.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED && !known.is_empty() {
+            return Ok(Fetched::NotModified);
+        }
+        let header = |name| {
+            response.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_owned)
+        };
+        let validators = Validators { etag: header(ETAG), last_modified: header(LAST_MODIFIED) };
         if !status.is_success() {
             let retry_after = response
                 .headers()
@@ -207,7 +237,13 @@ impl Fetcher for HttpFetcher {
         }
         debug!(bytes = body.len(), %mime, "fetched");
         if accept == Accept::Raw {
-            return Ok(FetchedBody { final_url, content_type: mime, text: String::new(), bytes: body });
+            return Ok(Fetched::Body(FetchedBody {
+                final_url,
+                content_type: mime,
+                text: String::new(),
+                bytes: body,
+                validators,
+            }));
         }
         if body.contains(&0) {
             return Err(FetchError::UnsupportedContentType {
@@ -216,7 +252,7 @@ impl Fetcher for HttpFetcher {
             });
         }
         let text = decode(&body, charset.as_deref());
-        Ok(FetchedBody { final_url, content_type: mime, text, bytes: Vec::new() })
+        Ok(Fetched::Body(FetchedBody { final_url, content_type: mime, text, bytes: Vec::new(), validators }))
     }
 }
 

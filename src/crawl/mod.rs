@@ -14,12 +14,12 @@ use std::time::Duration;
 use tracing::instrument;
 
 use crate::domain::target::DEFAULT_USER_AGENT;
-use crate::domain::{Links, Page, SourceId, target};
+use crate::domain::{Links, Page, SourceId, Validators, target};
 use crate::error::{Error, Result};
 use crate::ingest::Pipeline;
 use ::url::Url;
 
-use crate::ports::{Accept, FetchError, FetchedBody, Fetcher, Renderer};
+use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher, Renderer};
 use crate::progress::ProgressSink;
 
 /// What `crawl_single_page` stored.
@@ -96,6 +96,38 @@ impl Crawler {
         Self { fetcher, renderer, pipeline, config }
     }
 
+    /// Like [`Crawler::fetch_page`], but over plain HTTP asks the server whether the stored copy
+    /// changed (its validators), so an unchanged page answers 304 and costs no download.
+    async fn fetch_page_if_changed(
+        &self,
+        url: &Url,
+        render: Render,
+        known: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        if render == Render::Browser || known.is_empty() {
+            return self.fetch_page(url, render).await.map(Fetched::Body);
+        }
+        match self.fetcher.fetch_if_changed(url, Accept::Page, known).await? {
+            Fetched::NotModified => Ok(Fetched::NotModified),
+            Fetched::Body(body) => self.upgrade_if_shell(body, render).await.map(Fetched::Body),
+        }
+    }
+
+    /// The validators stored for `url` (empty when the page is new).
+    async fn known_validators(&self, url: &Url) -> Result<Validators> {
+        Ok(self.pipeline.page_validators(url.as_str()).await?.unwrap_or_default())
+    }
+
+    /// In `auto` mode, render a script-only shell in the browser (when one is available).
+    async fn upgrade_if_shell(&self, body: FetchedBody, render: Render) -> Result<FetchedBody, FetchError> {
+        let shell =
+            render == Render::Auto && body.content_type.contains("html") && extract::looks_script_only(&body.text);
+        match (&self.renderer, shell) {
+            (Some(renderer), true) => renderer.render(&body.final_url).await,
+            _ => Ok(body),
+        }
+    }
+
     /// Fetch a page over HTTP or in the browser, as `render` says.
     async fn fetch_page(&self, url: &Url, render: Render) -> Result<FetchedBody, FetchError> {
         let renderer = || {
@@ -109,11 +141,7 @@ impl Crawler {
             Render::Browser => renderer()?.render(url).await,
             Render::Auto => {
                 let body = self.fetcher.fetch(url, Accept::Page).await?;
-                let shell = body.content_type.contains("html") && extract::looks_script_only(&body.text);
-                match (&self.renderer, shell) {
-                    (Some(renderer), true) => renderer.render(&body.final_url).await,
-                    _ => Ok(body),
-                }
+                self.upgrade_if_shell(body, render).await
             }
         }
     }
@@ -133,7 +161,30 @@ impl Crawler {
     ) -> Result<SinglePageReport> {
         let url = target::parse_target(raw_url).map_err(Error::BadInput)?;
         progress.report(0, None, "fetching page").await;
-        let body = self.fetch_page(&url, render).await?;
+        // An explicit chunk size means "re-chunk": fetch the body even if unchanged.
+        let fetched = if chunk_size.is_some() {
+            Fetched::Body(self.fetch_page(&url, render).await?)
+        } else {
+            let known = self.known_validators(&url).await?;
+            self.fetch_page_if_changed(&url, render, &known).await?
+        };
+        let body = match fetched {
+            Fetched::Body(body) => body,
+            Fetched::NotModified => {
+                return Ok(SinglePageReport {
+                    source_id: SourceId::from_url(&url)
+                        .ok_or_else(|| Error::bad_input(format!("{url} has no host")))?,
+                    url: url.to_string(),
+                    title: None,
+                    unchanged: true,
+                    chunks_stored: 0,
+                    code_examples_stored: 0,
+                    content_length: 0,
+                    total_word_count: 0,
+                    links: Links::default(),
+                });
+            }
+        };
         let page = to_page(body).await?;
         let report = self.pipeline.ingest_page(&page, chunk_size, progress).await?;
         Ok(SinglePageReport {
@@ -154,7 +205,7 @@ impl Crawler {
 async fn to_page(body: FetchedBody) -> Result<Page> {
     let source_id = SourceId::from_url(&body.final_url)
         .ok_or_else(|| Error::bad_input(format!("{} has no host", body.final_url)))?;
-    let FetchedBody { final_url, content_type, text, .. } = body;
+    let FetchedBody { final_url, content_type, text, validators, .. } = body;
     let (url, extracted) = tokio::task::spawn_blocking(move || {
         let extracted = if content_type.contains("html") {
             extract::extract_html(&text, &final_url)
@@ -165,5 +216,12 @@ async fn to_page(body: FetchedBody) -> Result<Page> {
     })
     .await
     .map_err(|e| Error::Internal(format!("extraction task failed: {e}")))?;
-    Ok(Page { url, source_id, title: extracted.title, markdown: extracted.markdown, links: extracted.links })
+    Ok(Page {
+        url,
+        source_id,
+        title: extracted.title,
+        markdown: extracted.markdown,
+        links: extracted.links,
+        validators,
+    })
 }

@@ -24,9 +24,9 @@ use super::robots::Robots;
 use super::sitemap::{self, Sitemap};
 use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
 use super::{Crawler, Render, to_page};
-use crate::domain::{Page, target};
+use crate::domain::{Page, Validators, target};
 use crate::error::{Error, Result};
-use crate::ports::{Accept, FetchError};
+use crate::ports::{Accept, FetchError, Fetched};
 use crate::progress::{NoProgress, ProgressSink};
 
 pub const DEFAULT_MAX_DEPTH: usize = 3;
@@ -100,6 +100,8 @@ pub struct CrawlReport {
     pub pages_crawled: usize,
     /// Pages whose content had not changed since the last crawl (not re-embedded).
     pub pages_unchanged: usize,
+    /// Stored pages removed because the site now answers 404/410 for them.
+    pub pages_pruned: usize,
     pub chunks_stored: usize,
     pub code_examples_stored: usize,
     pub sources_updated: BTreeSet<String>,
@@ -118,6 +120,7 @@ impl CrawlReport {
             crawl_type,
             pages_crawled: 0,
             pages_unchanged: 0,
+            pages_pruned: 0,
             chunks_stored: 0,
             code_examples_stored: 0,
             sources_updated: BTreeSet::new(),
@@ -293,11 +296,29 @@ impl Crawler {
                     let Some((url, depth)) = frontier.queue.pop_front() else { break };
                     scheduled += 1;
                     let render = request.render;
-                    in_flight.push(async move { (self.fetch_polite(&url, render, hosts, robots).await, url, depth) });
+                    // A 304 gives no links, so only pages whose links will not be followed are
+                    // fetched conditionally (sitemap and text targets, the last BFS level).
+                    // The lookup runs here, not inside the future: futures parked in
+                    // `in_flight` while this loop waits on the channel must not hold pooled
+                    // database connections the ingest loop needs.
+                    let conditional = request.chunk_size.is_none() && !(follow_links && depth + 1 < request.max_depth);
+                    let known = if conditional { self.known_validators(&url).await? } else { Validators::default() };
+                    in_flight.push(async move {
+                        (self.fetch_polite(&url, render, &known, hosts, robots).await, url, depth)
+                    });
                 }
                 let Some((outcome, url, depth)) = in_flight.next().await else { break };
                 match outcome {
-                    Ok(page) => {
+                    Ok(PageFetch::NotModified) => {
+                        let mut r = lock();
+                        r.pages_crawled += 1;
+                        r.pages_unchanged += 1;
+                        r.urls_crawled.push(url.to_string());
+                        if let Some(host) = crate::domain::SourceId::from_url(&url) {
+                            r.sources_updated.insert(host.to_string());
+                        }
+                    }
+                    Ok(PageFetch::Fetched(page)) => {
                         if follow_links && depth + 1 < request.max_depth {
                             let links = page
                                 .links
@@ -315,6 +336,13 @@ impl Crawler {
                         }
                     }
                     Err(PageError::Skipped(reason)) => lock().skip(url.as_str(), reason),
+                    Err(PageError::Gone(error)) => {
+                        // A page the site removed: drop what was stored for it, too.
+                        let pruned = self.pipeline.prune_page(url.as_str()).await?;
+                        let mut r = lock();
+                        r.pages_pruned += usize::try_from(pruned.pages).unwrap_or(usize::MAX);
+                        r.fail(url.as_str(), error);
+                    }
                     Err(PageError::Failed(error)) => lock().fail(url.as_str(), error),
                 }
             }
@@ -331,6 +359,7 @@ impl Crawler {
                 r.pages_skipped += unvisited - 1;
             }
             drop(tx);
+            Ok::<_, Error>(())
         };
 
         let ingest_loop = async {
@@ -356,8 +385,8 @@ impl Crawler {
             }
             Ok(())
         };
-        let ((), ingested) = tokio::join!(fetch_loop, ingest_loop);
-        ingested
+        let (fetched, ingested) = tokio::join!(fetch_loop, ingest_loop);
+        fetched.and(ingested)
     }
 
     /// Fetch one page behind robots.txt, the host's politeness slot, and retries.
@@ -365,9 +394,10 @@ impl Crawler {
         &self,
         url: &Url,
         render: Render,
+        known: &Validators,
         hosts: &HostPool,
         robots: &RobotsCache,
-    ) -> Result<Page, PageError> {
+    ) -> Result<PageFetch, PageError> {
         let rules = self.robots_for(url, robots).await;
         let path = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -382,20 +412,24 @@ impl Crawler {
         loop {
             attempt += 1;
             let permit = hosts.acquire(&host, delay).await;
-            let fetched = self.fetch_page(url, render).await;
+            let fetched = self.fetch_page_if_changed(url, render, known).await;
             drop(permit);
             match fetched {
-                Ok(body) => {
+                Ok(Fetched::NotModified) => return Ok(PageFetch::NotModified),
+                Ok(Fetched::Body(body)) => {
                     let page = to_page(body).await.map_err(|e| PageError::Failed(e.to_string()))?;
                     if page.markdown.trim().is_empty() {
                         return Err(PageError::Failed("no text content could be extracted".into()));
                     }
-                    return Ok(page);
+                    return Ok(PageFetch::Fetched(page));
                 }
                 Err(err) => match retry_wait(&err, attempt) {
                     Some(wait) if attempt < MAX_ATTEMPTS => {
                         debug!(%url, attempt, ?wait, error = %err, "retrying");
                         tokio::time::sleep(wait).await;
+                    }
+                    _ if matches!(err, FetchError::Status { status: 404 | 410, .. }) => {
+                        return Err(PageError::Gone(err.to_string()));
                     }
                     _ => return Err(PageError::Failed(err.to_string())),
                 },
@@ -471,6 +505,15 @@ impl Crawler {
 enum PageError {
     Skipped(String),
     Failed(String),
+    /// 404/410: the page no longer exists.
+    Gone(String),
+}
+
+/// A page fetched, or confirmed unchanged by a 304.
+#[expect(clippy::large_enum_variant, reason = "short-lived, one per in-flight fetch")]
+enum PageFetch {
+    Fetched(Page),
+    NotModified,
 }
 
 fn validate(request: &CrawlRequest) -> Result<()> {

@@ -14,5 +14,5 @@ pub mod vector;
 pub use chunk::{Chunk, split_markdown};
 pub use code::CodeExample;
 pub use hit::{CodeHit, Hit, SourceInfo};
-pub use page::{Links, Page};
+pub use page::{Links, Page, Validators};
 pub use source::SourceId;

@@ -11,6 +11,19 @@ pub struct Links {
     pub external: Vec<String>,
 }
 
+/// HTTP cache validators of a fetched page (`ETag`, `Last-Modified`), sent back on re-crawl.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+}
+
 /// One page ready for ingestion: Markdown content plus what was learned while fetching it.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -20,6 +33,8 @@ pub struct Page {
     pub title: Option<String>,
     pub markdown: String,
     pub links: Links,
+    /// Validators from the response, stored so the next crawl can ask "changed since?".
+    pub validators: Validators,
 }
 
 impl Page {

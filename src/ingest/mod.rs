@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use tracing::instrument;
 
 use crate::domain::code::{DEFAULT_MIN_CODE_CHARS, extract_code_examples};
-use crate::domain::{CodeExample, Page, SourceId, split_markdown, summary};
+use crate::domain::{CodeExample, Page, SourceId, Validators, split_markdown, summary};
 use crate::error::{Error, Result};
 use crate::ports::{DeletedCounts, Embedder, PageWrite, Store};
 use crate::progress::ProgressSink;
@@ -133,6 +133,23 @@ impl Pipeline {
             content_length: page.markdown.chars().count(),
             word_count: page.word_count(),
         })
+    }
+
+    /// The HTTP validators stored for `url` (for conditional re-crawls).
+    ///
+    /// # Errors
+    /// `Unavailable` when the database fails.
+    pub async fn page_validators(&self, url: &str) -> Result<Option<Validators>> {
+        Ok(self.store.page_validators(url).await?)
+    }
+
+    /// Delete one stored page (gone from its site: 404/410) with its chunks and code examples.
+    ///
+    /// # Errors
+    /// `Unavailable` when the database fails.
+    #[instrument(skip(self))]
+    pub async fn prune_page(&self, url: &str) -> Result<DeletedCounts> {
+        Ok(self.store.delete_page(url).await?)
     }
 
     /// Delete a source and everything stored under it.

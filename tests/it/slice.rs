@@ -2,6 +2,7 @@
 //! and check that queries rank the answering page first and honour the source filter.
 
 use crawlrag::app::App;
+use crawlrag::crawl::site::CrawlRequest;
 use crawlrag::domain::SourceId;
 use crawlrag::progress::NoProgress;
 use crawlrag::retrieve::RagQuery;
@@ -271,4 +272,55 @@ async fn sqlite_vector_cache_sees_writes_from_another_process() {
     writer.pipeline.delete_source(&SourceId::from(site.source_id())).await.unwrap();
     let third = reader.retriever.search(&query("how much salt for pasta water", None, 5)).await.unwrap();
     assert!(third.is_empty(), "deleted chunks are gone from the cache: {third:?}");
+}
+
+both_stores!(recrawls_send_validators_and_a_304_costs_no_download);
+async fn recrawls_send_validators_and_a_304_costs_no_download(backend: Backend) {
+    use std::sync::atomic::Ordering;
+
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let (app, db) = common::app(&services, backend, "slice_etag").await;
+    let url = site.url("/docs/etag.html");
+    let first = crawl(&app, &url).await;
+    assert!(!first.unchanged && first.chunks_stored == 1);
+    let rows = db.chunks(&url).await;
+    assert_eq!(site.state.etag_full_responses.load(Ordering::SeqCst), 1);
+
+    let second = crawl(&app, &url).await;
+    assert!(second.unchanged, "the server said 304");
+    assert_eq!(site.state.etag_full_responses.load(Ordering::SeqCst), 1, "the re-crawl downloaded nothing");
+    assert_eq!(db.chunks(&url).await, rows, "stored chunks kept");
+
+    // The same through a site crawl whose links are not followed: counted as unchanged.
+    let request = CrawlRequest { max_depth: 1, ..CrawlRequest::new(&url) };
+    let report = app.crawler.smart_crawl(&request, &NoProgress).await.unwrap();
+    assert_eq!((report.pages_crawled, report.pages_unchanged, report.chunks_stored), (1, 1, 0), "{report:?}");
+    assert_eq!(site.state.etag_full_responses.load(Ordering::SeqCst), 1);
+}
+
+both_stores!(pages_gone_from_a_recrawled_sitemap_are_pruned);
+async fn pages_gone_from_a_recrawled_sitemap_are_pruned(backend: Backend) {
+    use std::sync::atomic::Ordering;
+
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let (app, db) = common::app(&services, backend, "slice_prune").await;
+    let request = CrawlRequest::new(site.url("/retire-sitemap.xml"));
+    let first = app.crawler.smart_crawl(&request, &NoProgress).await.unwrap();
+    assert_eq!(first.pages_crawled, 2, "{first:?}");
+    let retired = site.url("/docs/retired.html");
+    let install = site.url("/docs/install.html");
+    assert!(!db.chunks(&retired).await.is_empty());
+    let install_rows = db.chunks(&install).await;
+
+    site.state.retired.store(true, Ordering::SeqCst);
+    let second = app.crawler.smart_crawl(&request, &NoProgress).await.unwrap();
+    assert_eq!(second.pages_pruned, 1, "{second:?}");
+    assert!(second.failed.iter().any(|f| f.url == retired && f.error.contains("410")), "{second:?}");
+    assert!(db.chunks(&retired).await.is_empty(), "the gone page's chunks are deleted");
+    assert_eq!(db.chunks(&install).await, install_rows, "other pages untouched");
+    let sources = app.retriever.sources().await.unwrap();
+    let source = sources.iter().find(|s| s.source_id.as_str() == site.source_id()).unwrap();
+    assert_eq!(source.pages, 1, "{source:?}");
 }

@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 use tracing::{info, instrument};
 
-use crate::domain::{CodeHit, Hit, SourceId, SourceInfo};
+use crate::domain::{CodeHit, Hit, SourceId, SourceInfo, Validators};
 use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
 
 /// Default size of the connection pool.
@@ -255,6 +255,8 @@ impl Store for PgStore {
             .bind(write.content_hash)
             .bind(words)
             .bind(chunk_count)
+            .bind(page.validators.etag.as_deref())
+            .bind(page.validators.last_modified.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
@@ -268,6 +270,36 @@ impl Store for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)
+    }
+
+    async fn page_validators(&self, url: &str) -> Result<Option<Validators>, StoreError> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as(queries::PAGE_VALIDATORS).bind(url).fetch_optional(&self.pool).await.map_err(classify)?;
+        Ok(row.map(|(etag, last_modified)| Validators { etag, last_modified }))
+    }
+
+    async fn delete_page(&self, url: &str) -> Result<DeletedCounts, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let source: Option<String> = sqlx::query_scalar("select source_id from pages where url = $1")
+            .bind(url)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let mut counts = DeletedCounts::default();
+        for (table, slot) in [
+            ("crawled_pages", &mut counts.chunks),
+            ("code_examples", &mut counts.code_examples),
+            ("pages", &mut counts.pages),
+        ] {
+            // `table` is one of three fixed names above, never input.
+            let sql = AssertSqlSafe(format!("delete from {table} where url = $1"));
+            *slot = sqlx::query(sql).bind(url).execute(&mut *tx).await.map_err(classify)?.rows_affected();
+        }
+        if let Some(source) = source {
+            sqlx::query(queries::REFRESH_SOURCE_TOTALS).bind(source).execute(&mut *tx).await.map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(counts)
     }
 
     async fn cached_embeddings(&self, model: &str, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {

@@ -20,7 +20,7 @@ use tracing::{info, instrument};
 
 use self::vector_cache::VectorCache;
 use crate::domain::vector::{TopK, cosine, from_le_bytes, to_le_bytes};
-use crate::domain::{CodeHit, Hit, SourceId, SourceInfo};
+use crate::domain::{CodeHit, Hit, SourceId, SourceInfo, Validators};
 use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -230,6 +230,8 @@ impl Store for SqliteStore {
             .bind(write.content_hash)
             .bind(to_i64(page.word_count()))
             .bind(to_i64(write.chunks.len()))
+            .bind(page.validators.etag.as_deref())
+            .bind(page.validators.last_modified.as_deref())
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
@@ -243,6 +245,37 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(classify)
+    }
+
+    async fn page_validators(&self, url: &str) -> Result<Option<Validators>, StoreError> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as(queries::PAGE_VALIDATORS).bind(url).fetch_optional(&self.pool).await.map_err(classify)?;
+        Ok(row.map(|(etag, last_modified)| Validators { etag, last_modified }))
+    }
+
+    async fn delete_page(&self, url: &str) -> Result<DeletedCounts, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query(queries::BUMP_GENERATION).execute(&mut *tx).await.map_err(classify)?;
+        let source: Option<String> = sqlx::query_scalar("select source_id from pages where url = ?1")
+            .bind(url)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let mut counts = DeletedCounts::default();
+        for (table, slot) in [
+            ("crawled_pages", &mut counts.chunks),
+            ("code_examples", &mut counts.code_examples),
+            ("pages", &mut counts.pages),
+        ] {
+            // `table` is one of three fixed names above, never input.
+            let sql = AssertSqlSafe(format!("delete from {table} where url = ?1"));
+            *slot = sqlx::query(sql).bind(url).execute(&mut *tx).await.map_err(classify)?.rows_affected();
+        }
+        if let Some(source) = source {
+            sqlx::query(queries::REFRESH_SOURCE_TOTALS).bind(source).execute(&mut *tx).await.map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(counts)
     }
 
     async fn cached_embeddings(&self, model: &str, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {

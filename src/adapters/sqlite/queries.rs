@@ -23,12 +23,16 @@ pub(super) const INSERT_CHUNK: &str = "
 
 // language=SQLite
 pub(super) const UPSERT_PAGE: &str = "
-    insert into pages (url, source_id, title, content_hash, word_count, chunk_count, fetched_at)
-    values (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    insert into pages (url, source_id, title, content_hash, word_count, chunk_count, fetched_at, etag, last_modified)
+    values (?1, ?2, ?3, ?4, ?5, ?6, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?7, ?8)
     on conflict (url) do update set
         source_id = excluded.source_id, title = excluded.title,
         content_hash = excluded.content_hash, word_count = excluded.word_count,
-        chunk_count = excluded.chunk_count, fetched_at = excluded.fetched_at";
+        chunk_count = excluded.chunk_count, fetched_at = excluded.fetched_at,
+        etag = excluded.etag, last_modified = excluded.last_modified";
+
+// language=SQLite
+pub(super) const PAGE_VALIDATORS: &str = "select etag, last_modified from pages where url = ?1";
 
 // language=SQLite
 pub(super) const REFRESH_SOURCE_TOTALS: &str = "

@@ -10,7 +10,7 @@ pub enum Db {
 }
 
 /// One stored chunk as a test sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredChunk {
     pub chunk_number: i64,
     pub content: String,

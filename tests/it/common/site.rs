@@ -2,8 +2,7 @@
 //! an unrelated page, and every bad-input case (binary, oversized, 404, redirect loop).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -129,12 +128,71 @@ pub fn long_page() -> String {
     html
 }
 
-fn router(versions: Arc<AtomicUsize>) -> Router {
+/// What one fixture site counts and toggles; tests read and flip it through [`Site::state`].
+#[derive(Debug, Default)]
+pub struct SiteState {
+    /// Fetches of `/docs/changing.html` (its content changes with each).
+    pub versions: AtomicUsize,
+    /// Full (200) responses of `/docs/etag.html`, to prove re-crawls got 304s instead.
+    pub etag_full_responses: AtomicUsize,
+    /// When set, `/docs/retired.html` answers 410 Gone.
+    pub retired: AtomicBool,
+}
+
+fn router(state: &'static SiteState) -> Router {
     Router::new()
+        .route(
+            "/docs/etag.html",
+            get(move |headers: axum::http::HeaderMap| async move {
+                let etag = "\"release-7\"";
+                if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == etag) {
+                    return StatusCode::NOT_MODIFIED.into_response();
+                }
+                state.etag_full_responses.fetch_add(1, Ordering::SeqCst);
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/html"),
+                        (header::ETAG, etag),
+                        (header::LAST_MODIFIED, "Tue, 03 Nov 2026 10:00:00 GMT"),
+                    ],
+                    "<html><body><main><h1>Cached</h1><p>This page carries an ETag so that re-crawls can ask \
+                     whether it changed.</p></main></body></html>",
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/docs/retired.html",
+            get(move || async move {
+                if state.retired.load(Ordering::SeqCst) {
+                    return (StatusCode::GONE, "this page was removed").into_response();
+                }
+                html(
+                    "<html><body><main><h1>Legacy exporter</h1><p>The legacy exporter writes CSV files \
+                      nightly.</p></main></body></html>"
+                        .to_owned(),
+                )
+                .into_response()
+            }),
+        )
+        .route(
+            "/retire-sitemap.xml",
+            get(move |headers: axum::http::HeaderMap| async move {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned();
+                (
+                    [(header::CONTENT_TYPE, "application/xml")],
+                    format!(
+                        "<?xml version=\"1.0\"?><urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+                         <url><loc>http://{host}/docs/install.html</loc></url>\
+                         <url><loc>http://{host}/docs/retired.html</loc></url></urlset>"
+                    ),
+                )
+            }),
+        )
         .route(
             "/docs/changing.html",
             get(move || {
-                let version = versions.fetch_add(1, Ordering::SeqCst) + 1;
+                let version = state.versions.fetch_add(1, Ordering::SeqCst) + 1;
                 async move {
                     html(format!(
                         "<html><body><main><h1>Release notes</h1><p>This is release notes version {version}. \
@@ -200,16 +258,19 @@ fn html(body: String) -> impl IntoResponse {
 #[derive(Debug, Clone, Copy)]
 pub struct Site {
     pub addr: SocketAddr,
+    pub state: &'static SiteState,
 }
 
 impl Site {
     pub async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fixture site");
         let addr = listener.local_addr().expect("fixture addr");
+        // Leaked on purpose: a few bytes per test, and the router needs it for 'static.
+        let state: &'static SiteState = Box::leak(Box::default());
         tokio::spawn(async move {
-            let _ = axum::serve(listener, router(Arc::new(AtomicUsize::new(0)))).await;
+            let _ = axum::serve(listener, router(state)).await;
         });
-        Self { addr }
+        Self { addr, state }
     }
 
     pub fn url(&self, path: &str) -> String {
