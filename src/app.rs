@@ -18,7 +18,8 @@ use crate::adapters::sqlite::SqliteStore;
 use crate::config::{Config, EmbeddingProvider, StoreChoice, default_model_dir};
 use crate::crawl::{CrawlConfig, Crawler};
 use crate::ingest::{IngestConfig, Pipeline};
-use crate::ports::{Embedder, Fetcher, Renderer, Store};
+use crate::jobs::{JobConfig, Jobs};
+use crate::ports::{Embedder, Fetcher, JobStore, Renderer, Store};
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 
@@ -30,6 +31,7 @@ pub struct App {
     pub crawler: Crawler,
     pub retriever: Retriever,
     pub pipeline: Arc<Pipeline>,
+    pub jobs: Arc<Jobs>,
     store: Arc<dyn Store>,
     embedder: Arc<dyn Embedder>,
 }
@@ -41,6 +43,7 @@ pub struct ServiceSettings {
     pub crawl: CrawlConfig,
     pub ingest: IngestConfig,
     pub retrieve: RetrieveConfig,
+    pub jobs: JobConfig,
     /// Headless browser for `render = browser | auto`; `None` when none is installed.
     pub renderer: Option<Arc<dyn Renderer>>,
 }
@@ -87,7 +90,8 @@ impl App {
                 allow_private_networks: config.fetch.allow_private_networks,
             })) as Arc<dyn Renderer>
         });
-        Self::from_parts(store, embedder, fetcher, ServiceSettings { crawl, ingest, retrieve, renderer }).await
+        let jobs = config.jobs();
+        Self::from_parts(store, embedder, fetcher, ServiceSettings { crawl, ingest, retrieve, jobs, renderer }).await
     }
 
     /// Build the services from ready ports; binds the store to the embedder's model.
@@ -100,12 +104,18 @@ impl App {
         fetcher: Arc<dyn Fetcher>,
         settings: ServiceSettings,
     ) -> anyhow::Result<Self> {
-        let ServiceSettings { crawl, ingest, retrieve, renderer } = settings;
+        let ServiceSettings { crawl, ingest, retrieve, jobs, renderer } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
+        let jobs = Arc::new(Jobs::new(Arc::clone(&store) as Arc<dyn JobStore>, jobs));
+        let interrupted = jobs.interrupt_stale().await?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "crawl jobs whose process stopped were marked interrupted");
+        }
         let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), ingest));
         Ok(Self {
             crawler: Crawler::new(fetcher, renderer, Arc::clone(&pipeline), crawl),
             pipeline,
+            jobs,
             retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store), retrieve),
             store,
             embedder,

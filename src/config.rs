@@ -205,6 +205,13 @@ pub struct FetchConfig {
     /// Browser tabs rendering at the same time.
     #[arg(long, env = "CRAWLRAG_BROWSER_TABS", global = true, default_value_t = crate::adapters::chromium::DEFAULT_TABS)]
     pub browser_tabs: usize,
+    /// Seconds a crawl tool waits for its crawl before answering with a job id (the crawl goes
+    /// on in the background; clients give up on requests after about 60 s).
+    #[arg(long, env = "CRAWLRAG_FOREGROUND_WAIT_SECS", global = true, default_value_t = 45)]
+    pub foreground_wait_secs: u64,
+    /// Seconds between a running job's progress writes; a job silent for three is interrupted.
+    #[arg(long, env = "CRAWLRAG_JOB_HEARTBEAT_SECS", global = true, default_value_t = 5)]
+    pub job_heartbeat_secs: u64,
 }
 
 /// Where the index lives.
@@ -306,6 +313,13 @@ impl Config {
             .embedding_model_path
             .clone()
             .or_else(|| default_model_dir().filter(|dir| dir.join("model.safetensors").is_file()))
+    }
+
+    pub fn jobs(&self) -> crate::jobs::JobConfig {
+        crate::jobs::JobConfig {
+            heartbeat: Duration::from_secs(self.fetch.job_heartbeat_secs.max(1)),
+            foreground_wait: Duration::from_secs(self.fetch.foreground_wait_secs),
+        }
     }
 
     pub fn fetcher(&self) -> HttpFetcherConfig {

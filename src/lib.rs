@@ -18,6 +18,7 @@ pub mod crawl;
 pub mod domain;
 pub mod error;
 pub mod ingest;
+pub mod jobs;
 pub mod mcp;
 pub mod ports;
 pub mod progress;

@@ -51,13 +51,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     transport::cancel_on_signal(shutdown.clone());
     match cli.command {
-        Command::Serve(args) => match args.http {
-            Some(addr) => {
-                let options = HttpOptions { allowed_hosts: args.allowed_hosts };
-                transport::http::serve(app, addr, options, shutdown).await
-            }
-            None => transport::stdio::serve(app, shutdown).await,
-        },
+        Command::Serve(args) => {
+            let served = match args.http {
+                Some(addr) => {
+                    let options = HttpOptions { allowed_hosts: args.allowed_hosts };
+                    transport::http::serve(Arc::clone(&app), addr, options, shutdown).await
+                }
+                None => transport::stdio::serve(Arc::clone(&app), shutdown).await,
+            };
+            // Crawl jobs still running are stopped and recorded as interrupted, never left "running".
+            app.jobs.shutdown().await;
+            served
+        }
         command @ (Command::Crawl { .. }
         | Command::Query { .. }
         | Command::Sources { .. }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use url::Url;
 
-use crate::domain::{Chunk, CodeExample, CodeHit, Hit, Page, SourceId, SourceInfo, Validators};
+use crate::domain::{
+    Chunk, CodeExample, CodeHit, Hit, JobProgress, JobRecord, JobState, Page, SourceId, SourceInfo, Validators,
+};
 
 // ---------------------------------------------------------------- fetch
 
@@ -182,7 +184,7 @@ pub struct DeletedCounts {
 
 /// Where chunks, pages and sources live.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: JobStore + Send + Sync + std::fmt::Debug {
     /// Bind the store to one embedding model and dimension, or fail if it already holds another.
     ///
     /// # Errors
@@ -248,4 +250,53 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database does not answer.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+// ---------------------------------------------------------------- jobs
+
+/// Where crawl jobs live, so every replica sees the same jobs (implemented by each store).
+#[async_trait]
+pub trait JobStore: Send + Sync + std::fmt::Debug {
+    /// Record a new running job.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn insert_job(&self, job_id: &str, tool: &str, target: &str) -> Result<(), StoreError>;
+    /// Write a running job's progress (its heartbeat); answers whether a cancel was requested.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn heartbeat_job(&self, job_id: &str, progress: &JobProgress) -> Result<bool, StoreError>;
+    /// Record how a job ended.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn finish_job(&self, job_id: &str, end: JobEnd<'_>) -> Result<(), StoreError>;
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn get_job(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError>;
+    /// The newest jobs first.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn list_jobs(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
+    /// Ask whichever process runs the job to stop; answers whether a running job was found.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn request_job_cancel(&self, job_id: &str) -> Result<bool, StoreError>;
+    /// Mark running jobs without a heartbeat for `stale_after` as interrupted; answers how many.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn interrupt_stale_jobs(&self, stale_after: Duration) -> Result<u64, StoreError>;
+}
+
+/// How a job ended, for [`JobStore::finish_job`].
+#[derive(Debug, Clone, Copy)]
+pub struct JobEnd<'a> {
+    pub state: JobState,
+    pub progress: &'a JobProgress,
+    pub error: Option<&'a str>,
+    pub result: Option<&'a serde_json::Value>,
 }

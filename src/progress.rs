@@ -3,10 +3,15 @@
 
 use async_trait::async_trait;
 
+use crate::domain::JobProgress;
+
 /// Receives `done` out of `total` steps with a short message.
 #[async_trait]
 pub trait ProgressSink: Send + Sync {
     async fn report(&self, done: u64, total: Option<u64>, message: &str);
+
+    /// A crawl's running totals (pages done, queued, failed; chunks stored). Default: ignored.
+    async fn tally(&self, _progress: &JobProgress) {}
 }
 
 /// Discards progress.

@@ -9,6 +9,7 @@
 //! Dropping the future (client cancellation) stops both loops and every in-flight request.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use super::robots::Robots;
 use super::sitemap::{self, Sitemap};
 use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
 use super::{Crawler, Render, to_page};
-use crate::domain::{Page, Validators, target};
+use crate::domain::{JobProgress, Page, Validators, target};
 use crate::error::{Error, Result};
 use crate::ports::{Accept, FetchError, Fetched};
 use crate::progress::{NoProgress, ProgressSink};
@@ -129,6 +130,16 @@ impl CrawlReport {
             skipped: Vec::new(),
             pages_failed: 0,
             pages_skipped: 0,
+        }
+    }
+
+    /// The running totals as a job reports them.
+    pub fn tally(&self) -> JobProgress {
+        JobProgress {
+            pages_done: self.pages_crawled as u64,
+            pages_queued: 0,
+            pages_failed: self.pages_failed as u64,
+            chunks_stored: self.chunks_stored as u64,
         }
     }
 
@@ -263,6 +274,7 @@ impl Crawler {
         let report = std::sync::Mutex::new(report);
         self.run(request, frontier, &robots, &report, progress).await?;
         let mut report = report.into_inner().unwrap_or_else(PoisonError::into_inner);
+        progress.tally(&report.tally()).await;
         if report.pages_crawled == 0
             && report.pages_failed > 0
             && let Some(first) = report.failed.first()
@@ -285,6 +297,9 @@ impl Crawler {
         let hosts = HostPool::new(self.config.per_host_concurrency);
         let (tx, mut rx) = mpsc::channel::<Page>(request.max_concurrent.max(2));
         let hosts = &hosts;
+        // Pages queued or in flight in the fetch loop, for progress totals.
+        let pending = AtomicUsize::new(0);
+        let pending = &pending;
         let lock = || report.lock().unwrap_or_else(PoisonError::into_inner);
         let follow_links = matches!(lock().crawl_type, CrawlType::Webpage);
 
@@ -307,6 +322,7 @@ impl Crawler {
                         (self.fetch_polite(&url, render, &known, hosts, robots).await, url, depth)
                     });
                 }
+                pending.store(frontier.queue.len() + in_flight.len(), Ordering::Relaxed);
                 let Some((outcome, url, depth)) = in_flight.next().await else { break };
                 match outcome {
                     Ok(PageFetch::NotModified) => {
@@ -380,8 +396,10 @@ impl Crawler {
                     Err(e) => lock().fail(page.url.as_str(), e.to_string()),
                 }
                 done += 1;
-                let queued = rx.len() as u64;
-                progress.report(done, Some(done + queued + 1), &format!("stored {}", page.url)).await;
+                let queued = (rx.len() + pending.load(Ordering::Relaxed)) as u64;
+                progress.report(done, Some(done + queued), &format!("stored {}", page.url)).await;
+                let tally = JobProgress { pages_queued: queued, ..lock().tally() };
+                progress.tally(&tally).await;
             }
             Ok(())
         };

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::crawl::site::{CrawlReport, PageFailure};
 use crate::crawl::url::Scope;
 use crate::crawl::{Render, SinglePageReport};
-use crate::domain::{Hit, SourceInfo};
+use crate::domain::{Hit, JobProgress, JobRecord, JobState, SourceInfo};
 use crate::retrieve::SearchMode;
 
 pub(crate) const DEFAULT_MATCH_COUNT: usize = 5;
@@ -248,6 +248,10 @@ pub(crate) struct SmartCrawlUrlParams {
     /// `auto` (default: HTTP, then headless Chromium for script-only pages), `http` or `browser`.
     #[serde(default)]
     pub render: Option<Render>,
+    /// Return a job_id at once and crawl in the background (poll get_crawl_job). Default false:
+    /// wait for the crawl, but a crawl still running after about 45 s goes on as a job anyway.
+    #[serde(default)]
+    pub background: Option<bool>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -265,6 +269,13 @@ impl From<PageFailure> for PageFailureOutput {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct SmartCrawlUrlOutput {
     pub success: bool,
+    /// The crawl job (get_crawl_job reports on it; cancel_crawl_job stops it).
+    pub job_id: String,
+    /// `completed`, or `running` when the crawl goes on in the background (the counts are then
+    /// the progress so far).
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     pub url: String,
     /// `sitemap`, `txt_file` or `webpage`.
     pub crawl_type: String,
@@ -284,12 +295,15 @@ pub(crate) struct SmartCrawlUrlOutput {
     pub pages_skipped: usize,
 }
 
-impl From<CrawlReport> for SmartCrawlUrlOutput {
-    fn from(r: CrawlReport) -> Self {
+impl SmartCrawlUrlOutput {
+    pub(crate) fn completed(job_id: String, r: CrawlReport) -> Self {
         let crawl_type =
             serde_json::to_value(r.crawl_type).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         Self {
             success: true,
+            job_id,
+            status: "completed".into(),
+            message: None,
             url: r.url,
             crawl_type,
             pages_crawled: r.pages_crawled,
@@ -304,6 +318,96 @@ impl From<CrawlReport> for SmartCrawlUrlOutput {
             pages_skipped: r.pages_skipped,
         }
     }
+
+    /// A crawl that goes on as a background job, with its progress so far.
+    pub(crate) fn running(job_id: String, url: String, progress: JobProgress, message: String) -> Self {
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        Self {
+            success: true,
+            job_id,
+            status: "running".into(),
+            message: Some(message),
+            url,
+            crawl_type: String::new(),
+            pages_crawled: count(progress.pages_done),
+            pages_unchanged: 0,
+            chunks_stored: count(progress.chunks_stored),
+            code_examples_stored: 0,
+            sources_updated: Vec::new(),
+            urls_crawled: Vec::new(),
+            failed: Vec::new(),
+            pages_failed: count(progress.pages_failed),
+            skipped: Vec::new(),
+            pages_skipped: 0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct JobIdParams {
+    /// A job id returned by a crawl tool or list_crawl_jobs.
+    pub job_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct ListCrawlJobsParams {
+    /// Most jobs to list, newest first, 1-50. Default 20.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct JobOutput {
+    pub job_id: String,
+    pub tool: String,
+    pub target: String,
+    /// `running`, `succeeded`, `failed`, `cancelled`, or `interrupted` (the server running it
+    /// stopped before it finished).
+    pub state: JobState,
+    pub pages_done: u64,
+    pub pages_queued: u64,
+    pub pages_failed: u64,
+    pub chunks_stored: u64,
+    pub error: Option<String>,
+    /// The crawl tool's full result once the job succeeded.
+    pub result: Option<serde_json::Value>,
+    pub cancel_requested: bool,
+    /// RFC 3339 timestamps.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<JobRecord> for JobOutput {
+    fn from(j: JobRecord) -> Self {
+        Self {
+            job_id: j.job_id,
+            tool: j.tool,
+            target: j.target,
+            state: j.state,
+            pages_done: j.progress.pages_done,
+            pages_queued: j.progress.pages_queued,
+            pages_failed: j.progress.pages_failed,
+            chunks_stored: j.progress.chunks_stored,
+            error: j.error,
+            result: j.result,
+            cancel_requested: j.cancel_requested,
+            created_at: j.created_at.to_rfc3339(),
+            updated_at: j.updated_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CrawlJobOutput {
+    pub success: bool,
+    pub job: JobOutput,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct ListCrawlJobsOutput {
+    pub success: bool,
+    pub count: usize,
+    pub jobs: Vec<JobOutput>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -13,17 +13,19 @@ use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tracing::{Instrument, info_span};
 
 use super::dto::{
-    CodeResult, CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT, DEFAULT_MAX_CONTENT_LENGTH,
-    DEFAULT_MAX_RESPONSE_TOKENS, DeleteSourceOutput, DeleteSourceParams, GetAvailableSourcesOutput,
-    PerformRagQueryOutput, PerformRagQueryParams, RagResult, SearchCodeExamplesOutput, SearchCodeExamplesParams,
-    SmartCrawlUrlOutput, SmartCrawlUrlParams, fit_to_budget,
+    CodeResult, CrawlJobOutput, CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT,
+    DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_MAX_RESPONSE_TOKENS, DeleteSourceOutput, DeleteSourceParams,
+    GetAvailableSourcesOutput, JobIdParams, ListCrawlJobsOutput, ListCrawlJobsParams, PerformRagQueryOutput,
+    PerformRagQueryParams, RagResult, SearchCodeExamplesOutput, SearchCodeExamplesParams, SmartCrawlUrlOutput,
+    SmartCrawlUrlParams, fit_to_budget,
 };
 use super::errors::ToolError;
 use super::progress::McpProgress;
 use crate::app::App;
 use crate::crawl::site::{CrawlRequest, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES};
-use crate::domain::SourceId;
+use crate::domain::{JobProgress, SourceId};
 use crate::error::{Error, Result};
+use crate::jobs::Waited;
 use crate::retrieve::{RagQuery, SearchMode};
 
 #[derive(Clone, Debug)]
@@ -35,7 +37,7 @@ pub struct RagServer {
 
 impl RagServer {
     pub fn new(app: Arc<App>) -> Self {
-        Self { app, tool_router: Self::tool_router() + Self::admin_router() }
+        Self { app, tool_router: Self::tool_router() + Self::job_router() + Self::admin_router() }
     }
 }
 
@@ -91,7 +93,6 @@ impl RagServer {
         Parameters(p): Parameters<SmartCrawlUrlParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<SmartCrawlUrlOutput>, ToolError> {
-        let progress = McpProgress::from_context(&ctx);
         let request = CrawlRequest {
             max_depth: p.max_depth.unwrap_or(DEFAULT_MAX_DEPTH),
             max_concurrent: p.max_concurrent.unwrap_or(DEFAULT_MAX_CONCURRENT),
@@ -103,8 +104,10 @@ impl RagServer {
             render: p.render.unwrap_or_default(),
             ..CrawlRequest::new(p.url)
         };
-        let report = run_tool("smart_crawl_url", &ctx, self.app.crawler.smart_crawl(&request, &progress)).await?;
-        Ok(Json(report.into()))
+        let output =
+            run_tool("smart_crawl_url", &ctx, self.crawl_as_job("smart_crawl_url", request, p.background, &ctx))
+                .await?;
+        Ok(Json(output))
     }
 
     #[tool(description = "Search the crawled content for the chunks most relevant to a query (semantic vector \
@@ -190,6 +193,97 @@ impl RagServer {
             count: sources.len(),
             sources: sources.into_iter().map(Into::into).collect(),
         }))
+    }
+}
+
+impl RagServer {
+    /// Run a crawl as a job: answer at once when `background`, else wait for it up to the
+    /// foreground limit and then answer with the job id while the crawl goes on.
+    async fn crawl_as_job(
+        &self,
+        tool: &'static str,
+        request: CrawlRequest,
+        background: Option<bool>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<SmartCrawlUrlOutput> {
+        let url = request.url.clone();
+        let app = Arc::clone(&self.app);
+        let handle = self
+            .app
+            .jobs
+            .start(tool, &url, move |sink| async move {
+                let report = app.crawler.smart_crawl(&request, sink.as_ref()).await?;
+                Ok(report)
+            })
+            .await?;
+        let job_id = handle.job_id.clone();
+        let detached =
+            |progress, message: String| SmartCrawlUrlOutput::running(job_id.clone(), url.clone(), progress, message);
+        if background.unwrap_or(false) {
+            return Ok(detached(
+                JobProgress::default(),
+                "crawling in the background; poll get_crawl_job with this job_id".into(),
+            ));
+        }
+        let wait = self.app.jobs.config().foreground_wait;
+        match handle.wait(wait, Arc::new(McpProgress::from_context(ctx))).await {
+            Waited::Finished(report) => Ok(SmartCrawlUrlOutput::completed(job_id, report?)),
+            Waited::StillRunning(progress) => Ok(detached(
+                progress,
+                format!(
+                    "still crawling after {}s; the crawl goes on as a background job: poll get_crawl_job \
+                     with this job_id (cancel_crawl_job stops it)",
+                    wait.as_secs()
+                ),
+            )),
+        }
+    }
+}
+
+#[tool_router(router = job_router)]
+impl RagServer {
+    #[tool(
+        description = "Report on a crawl job: state (running, succeeded, failed, cancelled, interrupted), pages \
+        done/queued/failed, chunks stored, the error if any, and the crawl's full result once it succeeded.",
+        annotations(read_only_hint = true)
+    )]
+    async fn get_crawl_job(
+        &self,
+        Parameters(p): Parameters<JobIdParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<CrawlJobOutput>, ToolError> {
+        let job = run_tool("get_crawl_job", &ctx, self.app.jobs.get(&p.job_id)).await?;
+        Ok(Json(CrawlJobOutput { success: true, job: job.into() }))
+    }
+
+    #[tool(
+        description = "List recent crawl jobs, newest first, with their state and progress.",
+        annotations(read_only_hint = true)
+    )]
+    async fn list_crawl_jobs(
+        &self,
+        Parameters(p): Parameters<ListCrawlJobsParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<ListCrawlJobsOutput>, ToolError> {
+        let jobs = run_tool("list_crawl_jobs", &ctx, self.app.jobs.list(p.limit.unwrap_or(20))).await?;
+        Ok(Json(ListCrawlJobsOutput {
+            success: true,
+            count: jobs.len(),
+            jobs: jobs.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    #[tool(
+        description = "Cancel a running crawl job (on whichever server runs it). Pages already stored stay stored.",
+        annotations(destructive_hint = false, idempotent_hint = true)
+    )]
+    async fn cancel_crawl_job(
+        &self,
+        Parameters(p): Parameters<JobIdParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> std::result::Result<Json<CrawlJobOutput>, ToolError> {
+        let job = run_tool("cancel_crawl_job", &ctx, self.app.jobs.cancel(&p.job_id)).await?;
+        Ok(Json(CrawlJobOutput { success: true, job: job.into() }))
     }
 }
 

@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod crawl_site;
 mod embedders;
+mod jobs;
 mod ready;
 mod render;
 mod slice;

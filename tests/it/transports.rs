@@ -11,10 +11,13 @@ use crate::common::binary::StoreTarget;
 use crate::common::sse_client::SseClient;
 use crate::common::{self, Backend, binary, site::Site};
 
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 9] = [
+    "cancel_crawl_job",
     "crawl_single_page",
     "delete_source",
     "get_available_sources",
+    "get_crawl_job",
+    "list_crawl_jobs",
     "perform_rag_query",
     "search_code_examples",
     "smart_crawl_url",

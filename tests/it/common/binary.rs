@@ -60,9 +60,20 @@ pub async fn stdio_client_with<H: ClientHandler>(
     store: &StoreTarget,
     handler: H,
 ) -> RunningService<RoleClient, H> {
+    stdio_client_env(services, store, handler, &[]).await
+}
+
+/// [`stdio_client_with`] with extra environment for the server.
+pub async fn stdio_client_env<H: ClientHandler>(
+    services: &Services,
+    store: &StoreTarget,
+    handler: H,
+    env: &[(&str, &str)],
+) -> RunningService<RoleClient, H> {
     let cmd = Command::new(BIN).configure(|cmd| {
         cmd.arg("serve");
         configure(cmd, services, store);
+        cmd.envs(env.iter().copied());
     });
     let transport = TokioChildProcess::new(cmd).expect("spawn crawlrag serve");
     handler.serve(transport).await.expect("MCP initialize over stdio")
@@ -70,22 +81,28 @@ pub async fn stdio_client_with<H: ClientHandler>(
 
 /// `crawlrag serve --http` on a free loopback port, killed when dropped.
 pub struct HttpServer {
-    _child: Child,
+    child: Child,
     pub base: String,
 }
 
 impl HttpServer {
     pub async fn start(services: &Services, store: &StoreTarget) -> Self {
+        Self::start_env(services, store, &[]).await
+    }
+
+    /// [`HttpServer::start`] with extra environment for the server.
+    pub async fn start_env(services: &Services, store: &StoreTarget, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--http", &format!("127.0.0.1:{port}")]).stdin(Stdio::null());
         configure(&mut cmd, services, store);
+        cmd.envs(env.iter().copied());
         let child = cmd.spawn().expect("spawn crawlrag serve --http");
-        let mut server = Self { _child: child, base: format!("http://127.0.0.1:{port}") };
+        let mut server = Self { child, base: format!("http://127.0.0.1:{port}") };
         let client = reqwest::Client::new();
         for _ in 0..600 {
             // Its stderr is inherited, so the reason is printed above this panic.
-            if let Ok(Some(status)) = server._child.try_wait() {
+            if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("crawlrag serve --http exited with {status} before answering /health");
             }
             if let Ok(resp) = client.get(format!("{}/health", server.base)).send().await
@@ -96,6 +113,24 @@ impl HttpServer {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("crawlrag serve --http did not answer /health within 60 s");
+    }
+}
+
+impl HttpServer {
+    /// Stop the server abruptly (SIGKILL: no shutdown code runs), as a crash would.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill server");
+    }
+
+    /// Ask the server to stop (SIGTERM) and wait until it has exited.
+    pub async fn terminate(&mut self) {
+        let pid = self.child.id().expect("server pid");
+        let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
+        assert!(status.success());
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("server exits after SIGTERM")
+            .expect("wait");
     }
 }
 

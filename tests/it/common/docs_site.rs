@@ -17,6 +17,11 @@ use axum::routing::get;
 /// Pages `page-0.html` .. `page-{PAGES-1}.html` under /docs/.
 pub const PAGES: usize = 40;
 
+/// `/slow-sitemap.xml` lists this many `/slow/page-{i}.html` pages, each answering after
+/// [`SLOW_PAGE_DELAY`]: a crawl that takes a while, for job tests.
+pub const SLOW_PAGES: usize = 12;
+pub const SLOW_PAGE_DELAY: std::time::Duration = std::time::Duration::from_millis(400);
+
 #[derive(Clone, Default)]
 struct Hits(Arc<Mutex<HashMap<String, usize>>>);
 
@@ -88,6 +93,10 @@ async fn route(
     let n = hits.record(&path);
     let page_number =
         path.strip_prefix("/docs/page-").and_then(|n| n.strip_suffix(".html")).and_then(|n| n.parse::<usize>().ok());
+    if let Some(i) = path.strip_prefix("/slow/page-").and_then(|n| n.strip_suffix(".html")) {
+        tokio::time::sleep(SLOW_PAGE_DELAY).await;
+        return html(page(i.parse().unwrap_or(0)));
+    }
     if let Some(i) = page_number {
         return if i < PAGES { html(page(i)) } else { (StatusCode::NOT_FOUND, "not found").into_response() };
     }
@@ -116,6 +125,10 @@ async fn route(
         "/sitemap_index.xml" => xml(format!(
             "<?xml version=\"1.0\"?><sitemapindex><sitemap><loc>{base}/sitemap-a.xml</loc></sitemap>\
              <sitemap><loc>/sitemap-b.xml.gz</loc></sitemap></sitemapindex>"
+        )),
+        "/slow-sitemap.xml" => xml(format!(
+            "<?xml version=\"1.0\"?><urlset>{}</urlset>",
+            (0..SLOW_PAGES).map(|i| format!("<url><loc>{base}/slow/page-{i}.html</loc></url>")).collect::<String>()
         )),
         "/sitemap-a.xml" => xml(urlset(&base, 20..30, &[])),
         "/sitemap-b.xml.gz" => {
