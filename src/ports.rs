@@ -87,12 +87,25 @@ pub trait Fetcher: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// How a browser render behaves beyond loading the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Hide common automation fingerprints (navigator.webdriver, headless user agent, languages,
+    /// plugins, WebGL vendor) before any page script runs.
+    pub stealth: bool,
+    /// Wait until this CSS selector matches before reading the page.
+    pub wait_for_selector: Option<String>,
+    /// Extra time to wait after the page settled (for late content).
+    pub extra_wait: Duration,
+}
+
 /// Renders a page in a real browser (JavaScript executed) and returns the live DOM as HTML.
 #[async_trait]
 pub trait Renderer: Send + Sync + std::fmt::Debug {
     /// # Errors
-    /// A [`FetchError`] naming the URL and what went wrong (refused target, timeout, browser failure).
-    async fn render(&self, url: &Url) -> Result<FetchedBody, FetchError>;
+    /// A [`FetchError`] naming the URL and what went wrong (refused target, timeout, browser
+    /// failure, a `wait_for_selector` that never appeared).
+    async fn render(&self, url: &Url, options: &RenderOptions) -> Result<FetchedBody, FetchError>;
 }
 
 // ---------------------------------------------------------------- embed

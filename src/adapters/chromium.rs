@@ -1,7 +1,12 @@
 //! `Renderer` on headless Chromium via chromiumoxide: one browser, launched on first use with the
-//! flags this environment needs, a bounded number of tabs at a time, a settle rule for pages that
-//! keep building their DOM after `load`, and a restart (plus one retry) when the browser crashes
-//! or hangs. The child is killed when the renderer is dropped, so no Chromium outlives the server.
+//! flags this environment needs, a bounded pool of tabs reused across pages, a settle rule for
+//! pages that keep building their DOM after `load`, and a restart (plus one retry) when the
+//! browser crashes or hangs. The child is killed when the renderer is dropped, so no Chromium
+//! outlives the server.
+//!
+//! Stealth renders hide common automation fingerprints (navigator.webdriver, the `HeadlessChrome`
+//! user agent, empty languages and plugins, the WebGL vendor) with scripts that run before any
+//! page script; such tabs are closed after use rather than pooled, so plain renders stay plain.
 //!
 //! SSRF: the page URL is checked after DNS resolution before Chromium is asked to load it; the
 //! browser's own subresource and redirect requests are not re-checked (documented limitation).
@@ -12,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chromiumoxide::{Browser, BrowserConfig};
+use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures::StreamExt;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinHandle;
@@ -21,7 +26,7 @@ use url::Url;
 
 use crate::domain::Validators;
 use crate::domain::target::{forbidden_reason, literal_ip};
-use crate::ports::{FetchError, FetchedBody, Renderer};
+use crate::ports::{FetchError, FetchedBody, RenderOptions, Renderer};
 
 pub const DEFAULT_TABS: usize = 4;
 const SETTLE_POLL: Duration = Duration::from_millis(100);
@@ -60,6 +65,8 @@ struct Running {
     browser: Arc<Browser>,
     handler: JoinHandle<()>,
     profile: PathBuf,
+    /// Tabs parked on about:blank, ready for the next page.
+    idle: std::sync::Mutex<Vec<Page>>,
 }
 
 impl Drop for Running {
@@ -74,6 +81,7 @@ pub struct ChromiumRenderer {
     running: Mutex<Option<Running>>,
     tabs: Semaphore,
     launches: AtomicUsize,
+    tabs_opened: AtomicUsize,
 }
 
 impl std::fmt::Debug for ChromiumRenderer {
@@ -86,7 +94,46 @@ impl ChromiumRenderer {
     /// A renderer that launches Chromium on first use.
     pub fn new(config: ChromiumConfig) -> Self {
         let tabs = Semaphore::new(config.tabs.max(1));
-        Self { config, running: Mutex::new(None), tabs, launches: AtomicUsize::new(0) }
+        Self {
+            config,
+            running: Mutex::new(None),
+            tabs,
+            launches: AtomicUsize::new(0),
+            tabs_opened: AtomicUsize::new(0),
+        }
+    }
+
+    /// Tabs opened since start (pooled tabs are reused, so this stays near the pool size).
+    pub fn tabs_opened(&self) -> usize {
+        self.tabs_opened.load(Ordering::Relaxed)
+    }
+
+    /// A tab for one page: a parked one, or a new one (stealth tabs are always new).
+    async fn take_tab(&self, stealth: bool) -> Result<Page, String> {
+        let browser = self.browser().await?;
+        if !stealth {
+            let parked = self.running.lock().await.as_ref().and_then(|r| r.idle.lock().ok()?.pop());
+            if let Some(page) = parked {
+                return Ok(page);
+            }
+        }
+        self.tabs_opened.fetch_add(1, Ordering::Relaxed);
+        browser.new_page("about:blank").await.map_err(|e| e.to_string())
+    }
+
+    /// Park a plain tab for reuse, or close it (stealth tab, pool full, failed page).
+    async fn return_tab(&self, page: Page, reusable: bool) {
+        if reusable && page.goto("about:blank").await.is_ok() {
+            let running = self.running.lock().await;
+            if let Some(r) = running.as_ref()
+                && let Ok(mut idle) = r.idle.lock()
+                && idle.len() < self.config.tabs.max(1)
+            {
+                idle.push(page);
+                return;
+            }
+        }
+        let _ = page.close().await;
     }
 
     async fn browser(&self) -> Result<Arc<Browser>, String> {
@@ -112,7 +159,7 @@ impl ChromiumRenderer {
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
         info!(executable = %self.config.executable.display(), "chromium launched");
         let browser = Arc::new(browser);
-        *running = Some(Running { browser: Arc::clone(&browser), handler, profile });
+        *running = Some(Running { browser: Arc::clone(&browser), handler, profile, idle: std::sync::Mutex::default() });
         Ok(browser)
     }
 
@@ -122,18 +169,25 @@ impl ChromiumRenderer {
         self.running.lock().await.take();
     }
 
-    async fn render_once(browser: &Browser, url: &Url) -> Result<(Url, String), String> {
-        let page = browser.new_page("about:blank").await.map_err(|e| e.to_string())?;
+    async fn render_once(&self, url: &Url, options: &RenderOptions) -> Result<(Url, String), String> {
+        let page = self.take_tab(options.stealth).await?;
         let outcome = async {
+            if options.stealth {
+                hide_automation(&page).await?;
+            }
             page.goto(url.as_str()).await.map_err(|e| e.to_string())?;
             settle(&page).await;
+            if let Some(selector) = &options.wait_for_selector {
+                wait_for_selector(&page, selector, self.config.timeout).await?;
+            }
+            tokio::time::sleep(options.extra_wait).await;
             let html = page.content().await.map_err(|e| e.to_string())?;
             let final_url =
                 page.url().await.ok().flatten().and_then(|u| Url::parse(&u).ok()).unwrap_or_else(|| url.clone());
             Ok((final_url, html))
         }
         .await;
-        let _ = page.close().await;
+        self.return_tab(page, outcome.is_ok() && !options.stealth).await;
         outcome
     }
 
@@ -159,8 +213,41 @@ impl ChromiumRenderer {
     }
 }
 
+/// Scripts that make a headless browser look like a desktop one, installed before page scripts.
+const STEALTH_LANGUAGES: &str = "Object.defineProperty(Navigator.prototype, 'languages', \
+     { get: () => ['en-US', 'en'] }); \
+     Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false });";
+
+async fn hide_automation(page: &Page) -> Result<(), String> {
+    let agent = page.user_agent().await.map_err(|e| e.to_string())?.replace("HeadlessChrome", "Chrome");
+    page.enable_stealth_mode_with_agent(&agent).await.map_err(|e| e.to_string())?;
+    page.evaluate_on_new_document(STEALTH_LANGUAGES).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Wait until `selector` matches an element, at most `limit`.
+async fn wait_for_selector(page: &Page, selector: &str, limit: Duration) -> Result<(), String> {
+    // The selector travels as a JSON string literal, so it cannot break out of the expression.
+    let literal = serde_json::to_string(selector).map_err(|e| e.to_string())?;
+    let probe = format!(
+        "(() => {{ try {{ return document.querySelector({literal}) !== null; }} catch (e) {{ return 'invalid'; }} }})()"
+    );
+    let started = tokio::time::Instant::now();
+    loop {
+        let found = page.evaluate(probe.as_str()).await.map_err(|e| e.to_string())?.into_value::<serde_json::Value>();
+        match found {
+            Ok(serde_json::Value::Bool(true)) => return Ok(()),
+            Ok(serde_json::Value::String(_)) => return Err(format!("'{selector}' is not a valid CSS selector")),
+            _ if started.elapsed() >= limit => {
+                return Err(format!("wait_for_selector '{selector}' matched nothing within {limit:?}"));
+            }
+            _ => tokio::time::sleep(SETTLE_POLL).await,
+        }
+    }
+}
+
 /// Wait until the visible text stops changing (scripts and timers done), at most `SETTLE_MAX`.
-async fn settle(page: &chromiumoxide::Page) {
+async fn settle(page: &Page) {
     let started = tokio::time::Instant::now();
     let mut last = -1i64;
     let mut stable_since = started;
@@ -184,14 +271,15 @@ async fn settle(page: &chromiumoxide::Page) {
 
 #[async_trait]
 impl Renderer for ChromiumRenderer {
-    async fn render(&self, url: &Url) -> Result<FetchedBody, FetchError> {
+    async fn render(&self, url: &Url, options: &RenderOptions) -> Result<FetchedBody, FetchError> {
         self.check_target(url).await?;
         let _tab =
             self.tabs.acquire().await.map_err(|e| FetchError::Other { url: url.to_string(), reason: e.to_string() })?;
         let mut last_error = String::new();
         for attempt in 0..2 {
-            let browser = self.browser().await.map_err(|reason| FetchError::Other { url: url.to_string(), reason })?;
-            match tokio::time::timeout(self.config.timeout, Self::render_once(&browser, url)).await {
+            // Room for the selector wait and the extra wait on top of loading.
+            let limit = self.config.timeout * 2 + options.extra_wait;
+            match tokio::time::timeout(limit, self.render_once(url, options)).await {
                 Ok(Ok((final_url, html))) => {
                     return Ok(FetchedBody {
                         final_url,
@@ -205,7 +293,9 @@ impl Renderer for ChromiumRenderer {
                 Err(_) => last_error = format!("page did not finish within {:?}", self.config.timeout),
             }
             warn!(%url, attempt, error = %last_error, "browser render failed");
-            drop(browser);
+            if last_error.contains("wait_for_selector") || last_error.contains("not a valid CSS selector") {
+                break; // the page rendered; the selector is what failed, and would again
+            }
             self.restart().await;
         }
         Err(FetchError::Other { url: url.to_string(), reason: format!("browser rendering failed: {last_error}") })

@@ -2,8 +2,9 @@
 //! Markdown with headings, lists, links and fenced code (with language) kept. Pure and CPU-bound:
 //! callers run it under `spawn_blocking`.
 //!
-//! Main content is the first of `<main>`, `<article>`, `[role=main]`, `#content` or `<body>`, so
-//! site chrome (navigation, footers) does not pollute chunks; script, style and nav text is dropped
+//! Main content is the first match of the content profile's selectors (general: `<main>`,
+//! `<article>`, `[role=main]`, `#content`, `<body>`), so site chrome (navigation, footers) does not
+//! pollute chunks; script, style and nav text is dropped
 //! (htmd would otherwise emit script source as text, see stack-notes §7).
 
 use std::collections::BTreeSet;
@@ -21,15 +22,86 @@ pub struct Extracted {
     pub links: Links,
 }
 
-const MAIN_CONTENT: &[&str] = &["main", "article", "[role=main]", "#content", "body"];
+/// Which part of a page counts as content, by kind of site (`crawl_with_multi_url_config`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentProfile {
+    /// Reference and guides: documentation containers first; every line kept (terse API lines
+    /// and table cells matter).
+    Documentation,
+    /// Blog posts and news: the article body first; blocks under 10 words (share buttons,
+    /// bylines, teasers) dropped.
+    Article,
+    /// Anything else: `main`, `article`, `[role=main]`, `#content`, then `body`; blocks under 3 words dropped.
+    #[default]
+    General,
+}
+
+impl ContentProfile {
+    /// Guess the profile from the URL (`/docs/`, `/api/`, `/blog/`, `/news/` ...).
+    pub fn detect(url: &Url) -> Self {
+        let path = url.path().to_ascii_lowercase();
+        let host = url.host_str().unwrap_or_default();
+        let has = |words: &[&str]| words.iter().any(|w| path.contains(w) || host.starts_with(w.trim_matches('/')));
+        if has(&["/docs", "/doc/", "/documentation", "/api/", "/reference", "/guide", "/manual", "/tutorial"]) {
+            Self::Documentation
+        } else if has(&["/blog", "/news", "/article", "/post", "/stories"]) {
+            Self::Article
+        } else {
+            Self::General
+        }
+    }
+
+    fn main_selectors(self) -> &'static [&'static str] {
+        match self {
+            Self::Documentation => &[
+                ".documentation",
+                ".docs-content",
+                ".markdown-body",
+                "[role=main]",
+                "main",
+                "article",
+                "#content",
+                ".content",
+                "body",
+            ],
+            Self::Article => &[
+                "article",
+                "[itemprop=articleBody]",
+                ".post-content",
+                ".entry-content",
+                "main",
+                "[role=main]",
+                "#content",
+                "body",
+            ],
+            Self::General => &["main", "article", "[role=main]", "#content", "body"],
+        }
+    }
+
+    /// Prose blocks with fewer words are dropped (headings, lists, tables and code always stay).
+    pub fn min_block_words(self) -> usize {
+        match self {
+            Self::Documentation => 0,
+            Self::Article => 10,
+            Self::General => 3,
+        }
+    }
+}
 const SKIPPED_TAGS: &[&str] = &["script", "style", "noscript", "nav", "template", "iframe", "svg", "canvas", "head"];
 
-/// Extract an HTML page fetched from `base`.
+/// Extract an HTML page fetched from `base` with the general profile.
 pub fn extract_html(html: &str, base: &Url) -> Extracted {
+    extract_html_as(html, base, ContentProfile::General)
+}
+
+/// Extract an HTML page fetched from `base` as `profile` says.
+pub fn extract_html_as(html: &str, base: &Url, profile: ContentProfile) -> Extracted {
     let doc = Html::parse_document(html);
     let title = first_text(&doc, "title").or_else(|| first_text(&doc, "h1"));
     let links = collect_links(&doc, base);
-    let main_html = MAIN_CONTENT
+    let main_html = profile
+        .main_selectors()
         .iter()
         .filter_map(|css| Selector::parse(css).ok())
         .find_map(|sel| doc.select(&sel).next().map(|el| el.html()))
@@ -38,7 +110,43 @@ pub fn extract_html(html: &str, base: &Url) -> Extracted {
     // htmd only fails on I/O errors of its in-memory writer; fall back to the visible text.
     let markdown =
         converter.convert(&main_html).unwrap_or_else(|_| doc.root_element().text().collect::<Vec<_>>().join(" "));
-    Extracted { title, markdown: tidy(&markdown), links }
+    let markdown = drop_short_blocks(&tidy(&markdown), profile.min_block_words());
+    Extracted { title, markdown, links }
+}
+
+/// Drop prose blocks (paragraphs between blank lines) of fewer than `min_words` words; headings,
+/// lists, quotes, tables and fenced code are structure and always stay.
+fn drop_short_blocks(markdown: &str, min_words: usize) -> String {
+    if min_words == 0 {
+        return markdown.to_owned();
+    }
+    let mut out: Vec<&str> = Vec::new();
+    let mut block: Vec<&str> = Vec::new();
+    let mut in_fence = false;
+    fn flush<'a>(block: &mut Vec<&'a str>, out: &mut Vec<&'a str>, min_words: usize) {
+        let first = block.first().map_or("", |l| l.trim_start());
+        let structural =
+            first.starts_with(['#', '-', '*', '+', '>', '|', '`', '~']) || first.starts_with(char::is_numeric);
+        let words: usize = block.iter().map(|l| l.split_whitespace().count()).sum();
+        if structural || words >= min_words {
+            out.append(block);
+            out.push("");
+        }
+        block.clear();
+    }
+    for line in markdown.lines() {
+        let fence = line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~");
+        if fence {
+            in_fence = !in_fence;
+        }
+        if line.trim().is_empty() && !in_fence {
+            flush(&mut block, &mut out, min_words);
+        } else {
+            block.push(line);
+        }
+    }
+    flush(&mut block, &mut out, min_words);
+    out.join("\n").trim().to_owned()
 }
 
 /// Whether an HTML page is a script-only shell whose content only appears once JavaScript runs:
@@ -148,6 +256,27 @@ mod tests {
         assert!(page.markdown.contains("[setup](/docs/setup#top)"), "{}", page.markdown);
         assert_eq!(page.links.internal, vec!["http://127.0.0.1:8080/docs/setup", "http://127.0.0.1:8080/nav-only"]);
         assert_eq!(page.links.external, vec!["https://other.example.org/x"]);
+    }
+
+    #[test]
+    fn profiles_pick_their_content_and_thresholds() {
+        let base = Url::parse("http://127.0.0.1/blog/post.html").unwrap();
+        let html = "<html><body><div class=documentation><h1>API</h1><p>get(key)</p></div>\
+            <article><h1>Launch day</h1><p>Share</p><p>We shipped the new release after months of careful work \
+            with the whole team.</p></article></body></html>";
+        let docs = extract_html_as(html, &base, ContentProfile::Documentation);
+        assert!(docs.markdown.contains("get(key)") && !docs.markdown.contains("Launch"), "{}", docs.markdown);
+        let article = extract_html_as(html, &base, ContentProfile::Article);
+        assert!(article.markdown.contains("# Launch day") && article.markdown.contains("We shipped"));
+        assert!(!article.markdown.contains("Share"), "short blocks dropped: {}", article.markdown);
+        let fenced = drop_short_blocks("intro words here that count\n\n```\nx\n\ny\n```\n\nok", 3);
+        assert_eq!(fenced, "intro words here that count\n\n```\nx\n\ny\n```");
+
+        let detect = |u: &str| ContentProfile::detect(&Url::parse(u).unwrap());
+        assert_eq!(detect("https://x.y/docs/intro"), ContentProfile::Documentation);
+        assert_eq!(detect("https://docs.x.y/intro"), ContentProfile::Documentation);
+        assert_eq!(detect("https://x.y/blog/2026/launch"), ContentProfile::Article);
+        assert_eq!(detect("https://x.y/pricing"), ContentProfile::General);
     }
 
     #[test]

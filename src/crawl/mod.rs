@@ -3,6 +3,8 @@
 
 pub mod extract;
 pub mod hosts;
+pub mod memory;
+pub mod multi;
 pub mod robots;
 pub mod site;
 pub mod sitemap;
@@ -19,8 +21,9 @@ use crate::error::{Error, Result};
 use crate::ingest::Pipeline;
 use ::url::Url;
 
-use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher, Renderer};
+use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher, RenderOptions, Renderer};
 use crate::progress::ProgressSink;
+use extract::ContentProfile;
 
 /// What `crawl_single_page` stored.
 #[derive(Debug, Clone)]
@@ -48,6 +51,22 @@ pub enum Render {
     Http,
     /// Always render in headless Chromium.
     Browser,
+}
+
+/// How the pages of one crawl are fetched and extracted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PagePlan {
+    pub render: Render,
+    /// Browser behaviour when a page is rendered (stealth, selector wait, extra wait).
+    pub browser: RenderOptions,
+    /// Which part of a page counts as content.
+    pub profile: ContentProfile,
+}
+
+impl PagePlan {
+    pub fn new(render: Render) -> Self {
+        Self { render, ..Self::default() }
+    }
 }
 
 /// Default requests in flight to one host.
@@ -101,16 +120,21 @@ impl Crawler {
     async fn fetch_page_if_changed(
         &self,
         url: &Url,
-        render: Render,
+        plan: &PagePlan,
         known: &Validators,
     ) -> Result<Fetched, FetchError> {
-        if render == Render::Browser || known.is_empty() {
-            return self.fetch_page(url, render).await.map(Fetched::Body);
+        if plan.render == Render::Browser || known.is_empty() {
+            return self.fetch_page(url, plan).await.map(Fetched::Body);
         }
         match self.fetcher.fetch_if_changed(url, Accept::Page, known).await? {
             Fetched::NotModified => Ok(Fetched::NotModified),
-            Fetched::Body(body) => self.upgrade_if_shell(body, render).await.map(Fetched::Body),
+            Fetched::Body(body) => self.upgrade_if_shell(body, plan).await.map(Fetched::Body),
         }
+    }
+
+    /// Whether a browser is available for `render = browser`.
+    pub fn can_render(&self) -> bool {
+        self.renderer.is_some()
     }
 
     /// The validators stored for `url` (empty when the page is new).
@@ -119,29 +143,29 @@ impl Crawler {
     }
 
     /// In `auto` mode, render a script-only shell in the browser (when one is available).
-    async fn upgrade_if_shell(&self, body: FetchedBody, render: Render) -> Result<FetchedBody, FetchError> {
+    async fn upgrade_if_shell(&self, body: FetchedBody, plan: &PagePlan) -> Result<FetchedBody, FetchError> {
         let shell =
-            render == Render::Auto && body.content_type.contains("html") && extract::looks_script_only(&body.text);
+            plan.render == Render::Auto && body.content_type.contains("html") && extract::looks_script_only(&body.text);
         match (&self.renderer, shell) {
-            (Some(renderer), true) => renderer.render(&body.final_url).await,
+            (Some(renderer), true) => renderer.render(&body.final_url, &plan.browser).await,
             _ => Ok(body),
         }
     }
 
-    /// Fetch a page over HTTP or in the browser, as `render` says.
-    async fn fetch_page(&self, url: &Url, render: Render) -> Result<FetchedBody, FetchError> {
+    /// Fetch a page over HTTP or in the browser, as the plan says.
+    async fn fetch_page(&self, url: &Url, plan: &PagePlan) -> Result<FetchedBody, FetchError> {
         let renderer = || {
             self.renderer.as_ref().ok_or_else(|| FetchError::Other {
                 url: url.to_string(),
                 reason: "browser rendering needs Chromium: install it (apt-get install chromium) or set CRAWLRAG_CHROMIUM_PATH".into(),
             })
         };
-        match render {
+        match plan.render {
             Render::Http => self.fetcher.fetch(url, Accept::Page).await,
-            Render::Browser => renderer()?.render(url).await,
+            Render::Browser => renderer()?.render(url, &plan.browser).await,
             Render::Auto => {
                 let body = self.fetcher.fetch(url, Accept::Page).await?;
-                self.upgrade_if_shell(body, render).await
+                self.upgrade_if_shell(body, plan).await
             }
         }
     }
@@ -156,17 +180,17 @@ impl Crawler {
         &self,
         raw_url: &str,
         chunk_size: Option<usize>,
-        render: Render,
+        plan: &PagePlan,
         progress: &dyn ProgressSink,
     ) -> Result<SinglePageReport> {
         let url = target::parse_target(raw_url).map_err(Error::BadInput)?;
         progress.report(0, None, "fetching page").await;
         // An explicit chunk size means "re-chunk": fetch the body even if unchanged.
         let fetched = if chunk_size.is_some() {
-            Fetched::Body(self.fetch_page(&url, render).await?)
+            Fetched::Body(self.fetch_page(&url, plan).await?)
         } else {
             let known = self.known_validators(&url).await?;
-            self.fetch_page_if_changed(&url, render, &known).await?
+            self.fetch_page_if_changed(&url, plan, &known).await?
         };
         let body = match fetched {
             Fetched::Body(body) => body,
@@ -185,7 +209,7 @@ impl Crawler {
                 });
             }
         };
-        let page = to_page(body).await?;
+        let page = to_page(body, plan.profile).await?;
         let report = self.pipeline.ingest_page(&page, chunk_size, progress).await?;
         Ok(SinglePageReport {
             url: page.url.to_string(),
@@ -202,13 +226,13 @@ impl Crawler {
 }
 
 /// Extract a fetched body into a `Page` off the async runtime (HTML parsing is CPU-bound).
-async fn to_page(body: FetchedBody) -> Result<Page> {
+async fn to_page(body: FetchedBody, profile: ContentProfile) -> Result<Page> {
     let source_id = SourceId::from_url(&body.final_url)
         .ok_or_else(|| Error::bad_input(format!("{} has no host", body.final_url)))?;
     let FetchedBody { final_url, content_type, text, validators, .. } = body;
     let (url, extracted) = tokio::task::spawn_blocking(move || {
         let extracted = if content_type.contains("html") {
-            extract::extract_html(&text, &final_url)
+            extract::extract_html_as(&text, &final_url, profile)
         } else {
             extract::extract_text(&text)
         };

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -24,10 +24,10 @@ use super::hosts::HostPool;
 use super::robots::Robots;
 use super::sitemap::{self, Sitemap};
 use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
-use super::{Crawler, Render, to_page};
+use super::{Crawler, PagePlan, Render, to_page};
 use crate::domain::{JobProgress, Page, Validators, target};
 use crate::error::{Error, Result};
-use crate::ports::{Accept, FetchError, Fetched};
+use crate::ports::{Accept, FetchError, Fetched, RenderOptions};
 use crate::progress::{NoProgress, ProgressSink};
 
 pub const DEFAULT_MAX_DEPTH: usize = 3;
@@ -59,6 +59,10 @@ pub struct CrawlRequest {
     /// URLs matching any of these globs are skipped.
     pub exclude: Vec<String>,
     pub render: Render,
+    /// Browser behaviour for rendered pages (stealth crawls, selector waits).
+    pub browser: RenderOptions,
+    /// Live limit on fetches in flight (memory-aware crawls lower it); `max_concurrent` when unset.
+    pub concurrency: Option<Arc<AtomicUsize>>,
 }
 
 impl CrawlRequest {
@@ -73,6 +77,8 @@ impl CrawlRequest {
             include: Vec::new(),
             exclude: Vec::new(),
             render: Render::Auto,
+            browser: RenderOptions::default(),
+            concurrency: None,
         }
     }
 }
@@ -234,7 +240,7 @@ impl Frontier {
 
 /// Per-crawl robots.txt cache, one entry per `scheme://host:port`.
 struct RobotsCache {
-    by_origin: tokio::sync::Mutex<HashMap<String, std::sync::Arc<Robots>>>,
+    by_origin: tokio::sync::Mutex<HashMap<String, Arc<Robots>>>,
 }
 
 impl Crawler {
@@ -302,15 +308,16 @@ impl Crawler {
         let pending = &pending;
         let lock = || report.lock().unwrap_or_else(PoisonError::into_inner);
         let follow_links = matches!(lock().crawl_type, CrawlType::Webpage);
+        let plan = &PagePlan { render: request.render, browser: request.browser.clone(), ..PagePlan::default() };
 
         let fetch_loop = async {
             let mut in_flight = FuturesUnordered::new();
             let mut scheduled = 0usize;
             loop {
-                while in_flight.len() < request.max_concurrent && scheduled < request.max_pages {
+                let limit = request.concurrency.as_ref().map_or(request.max_concurrent, |c| c.load(Ordering::Relaxed));
+                while in_flight.len() < limit.clamp(1, request.max_concurrent) && scheduled < request.max_pages {
                     let Some((url, depth)) = frontier.queue.pop_front() else { break };
                     scheduled += 1;
-                    let render = request.render;
                     // A 304 gives no links, so only pages whose links will not be followed are
                     // fetched conditionally (sitemap and text targets, the last BFS level).
                     // The lookup runs here, not inside the future: futures parked in
@@ -318,9 +325,8 @@ impl Crawler {
                     // database connections the ingest loop needs.
                     let conditional = request.chunk_size.is_none() && !(follow_links && depth + 1 < request.max_depth);
                     let known = if conditional { self.known_validators(&url).await? } else { Validators::default() };
-                    in_flight.push(async move {
-                        (self.fetch_polite(&url, render, &known, hosts, robots).await, url, depth)
-                    });
+                    in_flight
+                        .push(async move { (self.fetch_polite(&url, plan, &known, hosts, robots).await, url, depth) });
                 }
                 pending.store(frontier.queue.len() + in_flight.len(), Ordering::Relaxed);
                 let Some((outcome, url, depth)) = in_flight.next().await else { break };
@@ -411,7 +417,7 @@ impl Crawler {
     async fn fetch_polite(
         &self,
         url: &Url,
-        render: Render,
+        plan: &PagePlan,
         known: &Validators,
         hosts: &HostPool,
         robots: &RobotsCache,
@@ -430,12 +436,12 @@ impl Crawler {
         loop {
             attempt += 1;
             let permit = hosts.acquire(&host, delay).await;
-            let fetched = self.fetch_page_if_changed(url, render, known).await;
+            let fetched = self.fetch_page_if_changed(url, plan, known).await;
             drop(permit);
             match fetched {
                 Ok(Fetched::NotModified) => return Ok(PageFetch::NotModified),
                 Ok(Fetched::Body(body)) => {
-                    let page = to_page(body).await.map_err(|e| PageError::Failed(e.to_string()))?;
+                    let page = to_page(body, plan.profile).await.map_err(|e| PageError::Failed(e.to_string()))?;
                     if page.markdown.trim().is_empty() {
                         return Err(PageError::Failed("no text content could be extracted".into()));
                     }
@@ -455,11 +461,11 @@ impl Crawler {
         }
     }
 
-    async fn robots_for(&self, url: &Url, cache: &RobotsCache) -> std::sync::Arc<Robots> {
+    async fn robots_for(&self, url: &Url, cache: &RobotsCache) -> Arc<Robots> {
         let origin = url.origin().ascii_serialization();
         let mut by_origin = cache.by_origin.lock().await;
         if let Some(rules) = by_origin.get(&origin) {
-            return std::sync::Arc::clone(rules);
+            return Arc::clone(rules);
         }
         let rules = match Url::parse(&format!("{origin}/robots.txt")) {
             Ok(robots_url) => match self.fetcher.fetch(&robots_url, Accept::Raw).await {
@@ -473,8 +479,8 @@ impl Crawler {
             },
             Err(_) => Robots::allow_all(),
         };
-        let rules = std::sync::Arc::new(rules);
-        by_origin.insert(origin, std::sync::Arc::clone(&rules));
+        let rules = Arc::new(rules);
+        by_origin.insert(origin, Arc::clone(&rules));
         rules
     }
 

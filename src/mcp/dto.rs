@@ -5,6 +5,8 @@
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
+use crate::crawl::memory::MemoryStats;
+use crate::crawl::multi::{MultiReport, UrlOutcome};
 use crate::crawl::site::{CrawlReport, PageFailure};
 use crate::crawl::url::Scope;
 use crate::crawl::{Render, SinglePageReport};
@@ -217,20 +219,9 @@ pub(crate) struct GetAvailableSourcesOutput {
     pub count: usize,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-pub(crate) struct SmartCrawlUrlParams {
-    /// What to crawl: a web page (its site is crawled breadth-first), a sitemap (sitemap.xml, any
-    /// XML urlset, a sitemap index, or .xml.gz), or a text/Markdown file (llms.txt, *.txt, *.md).
-    pub url: String,
-    /// Link levels to follow; 1 = only the start page. Default 3.
-    #[serde(default)]
-    pub max_depth: Option<usize>,
-    /// Pages fetched at the same time, 1-100. Default 10.
-    #[serde(default)]
-    pub max_concurrent: Option<usize>,
-    /// Maximum chunk size in characters. Default: what fits the embedding model.
-    #[serde(default)]
-    pub chunk_size: Option<usize>,
+/// Options every site crawl tool shares.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub(crate) struct CrawlOptions {
     /// Most pages to crawl. Default 500.
     #[serde(default)]
     pub max_pages: Option<usize>,
@@ -245,13 +236,148 @@ pub(crate) struct SmartCrawlUrlParams {
     /// `host` (same host) or `domain` (the host's domain and subdomains).
     #[serde(default)]
     pub scope: Option<Scope>,
-    /// `auto` (default: HTTP, then headless Chromium for script-only pages), `http` or `browser`.
-    #[serde(default)]
-    pub render: Option<Render>,
     /// Return a job_id at once and crawl in the background (poll get_crawl_job). Default false:
     /// wait for the crawl, but a crawl still running after about 45 s goes on as a job anyway.
     #[serde(default)]
     pub background: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct SmartCrawlUrlParams {
+    /// What to crawl: a web page (its site is crawled breadth-first), a sitemap (sitemap.xml, any
+    /// XML urlset, a sitemap index, or .xml.gz), or a text/Markdown file (llms.txt, *.txt, *.md).
+    pub url: String,
+    /// Link levels to follow; 1 = only the start page. Default 3.
+    #[serde(default)]
+    pub max_depth: Option<usize>,
+    /// Pages fetched at the same time, 1-100. Default 10.
+    #[serde(default)]
+    pub max_concurrent: Option<usize>,
+    /// Maximum chunk size in characters. Default: what fits the embedding model.
+    #[serde(default)]
+    pub chunk_size: Option<usize>,
+    /// `auto` (default: HTTP, then headless Chromium for script-only pages), `http` or `browser`.
+    #[serde(default)]
+    pub render: Option<Render>,
+    #[serde(flatten)]
+    pub options: CrawlOptions,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct StealthCrawlParams {
+    /// The page (or sitemap / text file) to crawl, as for smart_crawl_url.
+    pub url: String,
+    /// Link levels to follow; 1 = only the start page. Default 3.
+    #[serde(default)]
+    pub max_depth: Option<usize>,
+    /// Pages fetched at the same time, 1-100 (browser tabs are capped by CRAWLRAG_BROWSER_TABS). Default 10.
+    #[serde(default)]
+    pub max_concurrent: Option<usize>,
+    /// Maximum chunk size in characters. Default: what fits the embedding model.
+    #[serde(default)]
+    pub chunk_size: Option<usize>,
+    /// CSS selector to wait for on each page before reading it (e.g. `#content`). Default: none.
+    #[serde(default)]
+    pub wait_for_selector: Option<String>,
+    /// Seconds to wait after each page settled, 0-30. Default 2.
+    #[serde(default)]
+    pub extra_wait: Option<f64>,
+    #[serde(flatten)]
+    pub options: CrawlOptions,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct MemoryCrawlParams {
+    /// What to crawl, as for smart_crawl_url.
+    pub url: String,
+    /// Link levels to follow; 1 = only the start page. Default 3.
+    #[serde(default)]
+    pub max_depth: Option<usize>,
+    /// Most pages fetched at the same time, 1-100; lowered while memory is above the threshold. Default 10.
+    #[serde(default)]
+    pub max_concurrent: Option<usize>,
+    /// Maximum chunk size in characters. Default: what fits the embedding model.
+    #[serde(default)]
+    pub chunk_size: Option<usize>,
+    /// Resident memory (MB) above which concurrency is halved; it climbs back below 80%. Default 500.
+    #[serde(default)]
+    pub memory_threshold_mb: Option<f64>,
+    /// `auto` (default), `http` or `browser`.
+    #[serde(default)]
+    pub render: Option<Render>,
+    #[serde(flatten)]
+    pub options: CrawlOptions,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct MultiUrlParams {
+    /// A JSON array of URLs, or of objects `{"url": ..., "content_type": "documentation" |
+    /// "article" | "general"}`. Without a content_type the URL decides (`/docs/` → documentation,
+    /// `/blog/` → article, else general).
+    pub urls_json: String,
+    /// URLs crawled at the same time, 1-100. Default 5.
+    #[serde(default)]
+    pub max_concurrent: Option<usize>,
+    /// Maximum chunk size in characters. Default: what fits the embedding model.
+    #[serde(default)]
+    pub chunk_size: Option<usize>,
+    /// `auto` (default), `http` or `browser`.
+    #[serde(default)]
+    pub render: Option<Render>,
+    /// Return a job_id at once and crawl in the background. Default false.
+    #[serde(default)]
+    pub background: Option<bool>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct MemoryCrawlOutput {
+    #[serde(flatten)]
+    pub crawl: SmartCrawlUrlOutput,
+    /// Resident memory over the crawl (absent while the crawl goes on as a job).
+    pub memory_stats: Option<MemoryStats>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct MultiUrlOutput {
+    pub success: bool,
+    pub job_id: String,
+    /// `completed`, or `running` when the crawl goes on in the background.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// One entry per URL, in the order given.
+    pub results: Vec<UrlOutcome>,
+    pub urls_succeeded: usize,
+    pub urls_failed: usize,
+    pub chunks_stored: usize,
+}
+
+impl MultiUrlOutput {
+    pub(crate) fn completed(job_id: String, r: MultiReport) -> Self {
+        Self {
+            success: true,
+            job_id,
+            status: "completed".into(),
+            message: None,
+            results: r.results,
+            urls_succeeded: r.urls_succeeded,
+            urls_failed: r.urls_failed,
+            chunks_stored: r.chunks_stored,
+        }
+    }
+
+    pub(crate) fn running(job_id: String, progress: JobProgress, message: String) -> Self {
+        Self {
+            success: true,
+            job_id,
+            status: "running".into(),
+            message: Some(message),
+            results: Vec::new(),
+            urls_succeeded: usize::try_from(progress.pages_done).unwrap_or(usize::MAX),
+            urls_failed: usize::try_from(progress.pages_failed).unwrap_or(usize::MAX),
+            chunks_stored: usize::try_from(progress.chunks_stored).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

@@ -12,6 +12,7 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tracing::{Instrument, info_span};
 
+use super::crawl_tools::crawl_request;
 use super::dto::{
     CodeResult, CrawlJobOutput, CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT,
     DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_MAX_RESPONSE_TOKENS, DeleteSourceOutput, DeleteSourceParams,
@@ -22,27 +23,30 @@ use super::dto::{
 use super::errors::ToolError;
 use super::progress::McpProgress;
 use crate::app::App;
-use crate::crawl::site::{CrawlRequest, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_DEPTH, DEFAULT_MAX_PAGES};
-use crate::domain::{JobProgress, SourceId};
+use crate::crawl::PagePlan;
+use crate::crawl::site::CrawlRequest;
+use crate::domain::SourceId;
 use crate::error::{Error, Result};
-use crate::jobs::Waited;
 use crate::retrieve::{RagQuery, SearchMode};
 
 #[derive(Clone, Debug)]
 pub struct RagServer {
-    app: Arc<App>,
+    pub(super) app: Arc<App>,
     /// Every tool group, merged; `#[tool_handler]` dispatches through it.
     tool_router: ToolRouter<Self>,
 }
 
 impl RagServer {
     pub fn new(app: Arc<App>) -> Self {
-        Self { app, tool_router: Self::tool_router() + Self::job_router() + Self::admin_router() }
+        Self {
+            app,
+            tool_router: Self::tool_router() + Self::crawl_router() + Self::job_router() + Self::admin_router(),
+        }
     }
 }
 
 /// Run a tool body with a tracing span, metrics, and cancellation by the client.
-async fn run_tool<T>(
+pub(super) async fn run_tool<T>(
     tool: &'static str,
     ctx: &RequestContext<RoleServer>,
     body: impl Future<Output = Result<T>>,
@@ -77,7 +81,12 @@ impl RagServer {
         let report = run_tool(
             "crawl_single_page",
             &ctx,
-            self.app.crawler.crawl_single_page(&p.url, p.chunk_size, p.render.unwrap_or_default(), &progress),
+            self.app.crawler.crawl_single_page(
+                &p.url,
+                p.chunk_size,
+                &PagePlan::new(p.render.unwrap_or_default()),
+                &progress,
+            ),
         )
         .await?;
         Ok(Json(report.into()))
@@ -93,19 +102,10 @@ impl RagServer {
         Parameters(p): Parameters<SmartCrawlUrlParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<SmartCrawlUrlOutput>, ToolError> {
-        let request = CrawlRequest {
-            max_depth: p.max_depth.unwrap_or(DEFAULT_MAX_DEPTH),
-            max_concurrent: p.max_concurrent.unwrap_or(DEFAULT_MAX_CONCURRENT),
-            max_pages: p.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
-            chunk_size: p.chunk_size,
-            scope: p.scope.unwrap_or_default(),
-            include: p.include_patterns.unwrap_or_default(),
-            exclude: p.exclude_patterns.unwrap_or_default(),
-            render: p.render.unwrap_or_default(),
-            ..CrawlRequest::new(p.url)
-        };
+        let request = crawl_request(p.url, p.max_depth, p.max_concurrent, p.chunk_size, &p.options);
+        let request = CrawlRequest { render: p.render.unwrap_or_default(), ..request };
         let output =
-            run_tool("smart_crawl_url", &ctx, self.crawl_as_job("smart_crawl_url", request, p.background, &ctx))
+            run_tool("smart_crawl_url", &ctx, self.site_crawl("smart_crawl_url", request, p.options.background, &ctx))
                 .await?;
         Ok(Json(output))
     }
@@ -193,50 +193,6 @@ impl RagServer {
             count: sources.len(),
             sources: sources.into_iter().map(Into::into).collect(),
         }))
-    }
-}
-
-impl RagServer {
-    /// Run a crawl as a job: answer at once when `background`, else wait for it up to the
-    /// foreground limit and then answer with the job id while the crawl goes on.
-    async fn crawl_as_job(
-        &self,
-        tool: &'static str,
-        request: CrawlRequest,
-        background: Option<bool>,
-        ctx: &RequestContext<RoleServer>,
-    ) -> Result<SmartCrawlUrlOutput> {
-        let url = request.url.clone();
-        let app = Arc::clone(&self.app);
-        let handle = self
-            .app
-            .jobs
-            .start(tool, &url, move |sink| async move {
-                let report = app.crawler.smart_crawl(&request, sink.as_ref()).await?;
-                Ok(report)
-            })
-            .await?;
-        let job_id = handle.job_id.clone();
-        let detached =
-            |progress, message: String| SmartCrawlUrlOutput::running(job_id.clone(), url.clone(), progress, message);
-        if background.unwrap_or(false) {
-            return Ok(detached(
-                JobProgress::default(),
-                "crawling in the background; poll get_crawl_job with this job_id".into(),
-            ));
-        }
-        let wait = self.app.jobs.config().foreground_wait;
-        match handle.wait(wait, Arc::new(McpProgress::from_context(ctx))).await {
-            Waited::Finished(report) => Ok(SmartCrawlUrlOutput::completed(job_id, report?)),
-            Waited::StillRunning(progress) => Ok(detached(
-                progress,
-                format!(
-                    "still crawling after {}s; the crawl goes on as a background job: poll get_crawl_job \
-                     with this job_id (cancel_crawl_job stops it)",
-                    wait.as_secs()
-                ),
-            )),
-        }
     }
 }
 

@@ -81,8 +81,12 @@ async fn private_network_targets_are_refused_by_default() {
         ("http://169.254.169.254/latest/meta-data/".to_owned(), "cloud metadata address"),
         ("http://10.0.0.1/".to_owned(), "private network address"),
     ] {
-        let err =
-            app.crawler.crawl_single_page(&url, None, Default::default(), &NoProgress).await.unwrap_err().to_string();
+        let err = app
+            .crawler
+            .crawl_single_page(&url, None, &crawlrag::crawl::PagePlan::default(), &NoProgress)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("refused") && err.contains(expected), "{url}: {err}");
         assert!(err.contains("CRAWLRAG_ALLOW_PRIVATE_NETWORKS"), "says how to allow it: {err}");
     }

@@ -192,18 +192,30 @@ async fn texts_embedded_once_are_served_from_the_embedding_cache(backend: Backen
         crawlrag::app::App::from_parts(store, embedder, common::loopback_fetcher(), Default::default()).await.unwrap();
     let url = site.url("/docs/reference.html");
 
-    let first = app.crawler.crawl_single_page(&url, Some(800), Default::default(), &NoProgress).await.unwrap();
+    let first = app
+        .crawler
+        .crawl_single_page(&url, Some(800), &crawlrag::crawl::PagePlan::default(), &NoProgress)
+        .await
+        .unwrap();
     let embedded = api.inputs.load(Ordering::SeqCst);
     assert_eq!(embedded, first.chunks_stored, "every new chunk embedded once");
 
     // Same chunking again (forced by an explicit chunk size): every text comes from the cache.
-    let again = app.crawler.crawl_single_page(&url, Some(800), Default::default(), &NoProgress).await.unwrap();
+    let again = app
+        .crawler
+        .crawl_single_page(&url, Some(800), &crawlrag::crawl::PagePlan::default(), &NoProgress)
+        .await
+        .unwrap();
     assert!(!again.unchanged, "an explicit chunk size re-chunks");
     assert_eq!(api.inputs.load(Ordering::SeqCst), embedded, "no embedding call for cached texts");
     assert_eq!(db.chunks(&url).await.len(), again.chunks_stored);
 
     // Different chunking produces new texts: only those are embedded.
-    let rechunked = app.crawler.crawl_single_page(&url, Some(300), Default::default(), &NoProgress).await.unwrap();
+    let rechunked = app
+        .crawler
+        .crawl_single_page(&url, Some(300), &crawlrag::crawl::PagePlan::default(), &NoProgress)
+        .await
+        .unwrap();
     let now = api.inputs.load(Ordering::SeqCst);
     assert!(now > embedded && now - embedded <= rechunked.chunks_stored);
 }

@@ -9,6 +9,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod crawl_site;
+mod crawl_tools;
 mod embedders;
 mod jobs;
 mod ready;

@@ -7,21 +7,25 @@ use std::time::Duration;
 
 use crawlrag::adapters::chromium::{ChromiumConfig, ChromiumRenderer};
 use crawlrag::app::ServiceSettings;
-use crawlrag::crawl::Render;
 use crawlrag::crawl::site::CrawlRequest;
-use crawlrag::ports::Renderer;
+use crawlrag::crawl::{PagePlan, Render};
+use crawlrag::ports::{RenderOptions, Renderer};
 use crawlrag::progress::NoProgress;
 
 use crate::common::site::Site;
 use crate::common::{self, Backend};
 
-fn renderer(executable: std::path::PathBuf, allow_private_networks: bool) -> Arc<dyn Renderer> {
-    Arc::new(ChromiumRenderer::new(ChromiumConfig {
+fn chromium_renderer(executable: std::path::PathBuf, allow_private_networks: bool) -> ChromiumRenderer {
+    ChromiumRenderer::new(ChromiumConfig {
         executable,
         tabs: 2,
         timeout: Duration::from_secs(30),
         allow_private_networks,
-    }))
+    })
+}
+
+fn renderer(executable: std::path::PathBuf, allow_private_networks: bool) -> Arc<dyn Renderer> {
+    Arc::new(chromium_renderer(executable, allow_private_networks))
 }
 
 #[tokio::test]
@@ -33,10 +37,10 @@ async fn script_only_pages_are_rendered_in_chromium_and_http_mode_does_not_prete
     let (app, db) = common::app_with(&services, Backend::Sqlite, "render_auto", settings).await;
     let url = site.url("/js/app.html");
 
-    let err = app.crawler.crawl_single_page(&url, None, Render::Http, &NoProgress).await.unwrap_err();
+    let err = app.crawler.crawl_single_page(&url, None, &PagePlan::new(Render::Http), &NoProgress).await.unwrap_err();
     assert!(err.to_string().contains("no text content"), "{err}");
 
-    let report = app.crawler.crawl_single_page(&url, None, Render::Auto, &NoProgress).await.unwrap();
+    let report = app.crawler.crawl_single_page(&url, None, &PagePlan::new(Render::Auto), &NoProgress).await.unwrap();
     assert_eq!(report.title.as_deref(), Some("Quantum widget manual"), "the JS-set title");
     let stored: String = db.chunks(&url).await.iter().map(|c| c.content.clone()).collect();
     assert!(stored.contains("entangle telemetry streams"), "{stored}");
@@ -57,9 +61,63 @@ async fn the_browser_refuses_private_targets_by_default() {
     let site = Site::start().await;
     let guarded = renderer(chromium, false);
     let url = url::Url::parse(&site.url("/js/app.html")).unwrap();
-    let err = guarded.render(&url).await.unwrap_err().to_string();
+    let err = guarded.render(&url, &RenderOptions::default()).await.unwrap_err().to_string();
     assert!(err.contains("refused") && err.contains("loopback"), "{err}");
     let by_name = url::Url::parse(&format!("http://localhost:{}/js/app.html", site.addr.port())).unwrap();
-    let err = guarded.render(&by_name).await.unwrap_err().to_string();
+    let err = guarded.render(&by_name, &RenderOptions::default()).await.unwrap_err().to_string();
     assert!(err.contains("resolves to"), "{err}");
+}
+
+#[tokio::test]
+async fn stealth_renders_pass_bot_checks_and_wait_for_late_content() {
+    let Some(services) = common::services() else { return };
+    let Some(chromium) = common::chromium(&services) else { return };
+    let site = Site::start().await;
+    let browser = chromium_renderer(chromium, true);
+    let url = url::Url::parse(&site.url("/js/plans.html")).unwrap();
+
+    let plain = browser.render(&url, &RenderOptions::default()).await.unwrap();
+    assert!(plain.text.contains("automated browser detected"), "headless Chromium is detected as a bot");
+
+    let stealth = RenderOptions { stealth: true, ..RenderOptions::default() };
+    let hidden = browser.render(&url, &stealth).await.unwrap();
+    assert!(hidden.text.contains("42 euros per seat"), "{}", hidden.text);
+
+    let waiting = RenderOptions { wait_for_selector: Some("#late".into()), ..stealth.clone() };
+    let full = browser.render(&url, &waiting).await.unwrap();
+    assert!(full.text.contains("Enterprise plans are negotiated"), "{}", full.text);
+
+    let never = RenderOptions { wait_for_selector: Some("#never".into()), ..stealth.clone() };
+    let quick = ChromiumRenderer::new(ChromiumConfig {
+        executable: common::chromium(&services).unwrap(),
+        tabs: 1,
+        timeout: Duration::from_secs(2),
+        allow_private_networks: true,
+    });
+    let err = quick.render(&url, &never).await.unwrap_err().to_string();
+    assert!(err.contains("wait_for_selector '#never' matched nothing"), "{err}");
+    let invalid = RenderOptions { wait_for_selector: Some("div[".into()), ..stealth };
+    let err = quick.render(&url, &invalid).await.unwrap_err().to_string();
+    assert!(err.contains("not a valid CSS selector"), "{err}");
+
+    // A plain render after stealth ones is plain again: stealth tabs are never pooled.
+    let again = browser.render(&url, &RenderOptions::default()).await.unwrap();
+    assert!(again.text.contains("automated browser detected"));
+}
+
+#[tokio::test]
+async fn browser_tabs_are_pooled_and_reused_across_pages() {
+    let Some(services) = common::services() else { return };
+    let Some(chromium) = common::chromium(&services) else { return };
+    let site = Site::start().await;
+    let browser = chromium_renderer(chromium, true);
+    let pages = ["/js/app.html", "/docs/install.html", "/docs/config.html", "/blog/pasta.html"];
+    let renders = pages.iter().cycle().take(8).map(|path| {
+        let url = url::Url::parse(&site.url(path)).unwrap();
+        let browser = &browser;
+        async move { browser.render(&url, &RenderOptions::default()).await.map(|b| b.text.len()) }
+    });
+    let rendered = futures::future::join_all(renders).await;
+    assert!(rendered.iter().all(|r| r.as_ref().is_ok_and(|len| *len > 100)), "{rendered:?}");
+    assert_eq!(browser.tabs_opened(), 2, "8 pages through a pool of 2 tabs");
 }

@@ -12,7 +12,7 @@ use crate::common::{self, Backend, site::Site};
 
 async fn crawl(app: &App, url: &str) -> crawlrag::crawl::SinglePageReport {
     app.crawler
-        .crawl_single_page(url, None, Default::default(), &NoProgress)
+        .crawl_single_page(url, None, &crawlrag::crawl::PagePlan::default(), &NoProgress)
         .await
         .unwrap_or_else(|e| panic!("crawl {url}: {e}"))
 }
@@ -91,7 +91,11 @@ async fn long_pages_chunk_with_header_paths_and_recrawls_are_incremental(backend
     assert_eq!(crawl_times(&db.chunks(&url).await), crawl_times(&before), "unchanged page left as is");
 
     // An explicit chunk size re-chunks the page: all of its chunks are replaced, none duplicated.
-    let rechunked = app.crawler.crawl_single_page(&url, Some(500), Default::default(), &NoProgress).await.unwrap();
+    let rechunked = app
+        .crawler
+        .crawl_single_page(&url, Some(500), &crawlrag::crawl::PagePlan::default(), &NoProgress)
+        .await
+        .unwrap();
     assert!(!rechunked.unchanged && rechunked.chunks_stored > first.chunks_stored);
     let after = db.chunks(&url).await;
     assert_eq!(after.len(), rechunked.chunks_stored, "re-crawl leaves no duplicates");

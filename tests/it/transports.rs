@@ -11,9 +11,12 @@ use crate::common::binary::StoreTarget;
 use crate::common::sse_client::SseClient;
 use crate::common::{self, Backend, binary, site::Site};
 
-const TOOLS: [&str; 9] = [
+const TOOLS: [&str; 12] = [
     "cancel_crawl_job",
     "crawl_single_page",
+    "crawl_with_memory_monitoring",
+    "crawl_with_multi_url_config",
+    "crawl_with_stealth_mode",
     "delete_source",
     "get_available_sources",
     "get_crawl_job",

@@ -111,6 +111,29 @@ setTimeout(function () {
 }, 300);
 </script></body></html>"#;
 
+/// A page that shows its content only to browsers that do not look automated, and adds a late
+/// section 1.5 s after load (past the settle rule; only `wait_for_selector` catches it).
+pub const BOT_CHECK_PAGE: &str = r#"<!doctype html><html><head><title>Plans</title></head><body><main id="root"></main>
+<script>
+var bot = navigator.webdriver || /Headless/.test(navigator.userAgent) || navigator.plugins.length === 0
+  || !navigator.languages || navigator.languages.length === 0;
+var root = document.getElementById('root');
+root.innerHTML = bot ? '<p>Access denied: automated browser detected.</p>'
+  : '<h1>Pricing</h1><p>The team plan costs 42 euros per seat each month, billed yearly.</p>';
+if (!bot) setTimeout(function () {
+  root.insertAdjacentHTML('beforeend', '<div id="late"><p>Enterprise plans are negotiated with the sales team.</p></div>');
+}, 1500);
+</script></body></html>"#;
+
+/// A page in the style of a blog post: a short share line, a byline and real paragraphs, inside
+/// an `<article>` next to a sidebar inside `<main>`.
+pub const BLOG_PAGE: &str = r#"<!doctype html><html><head><title>Release 2.0</title></head><body><main>
+<aside><p>Popular posts</p><p>Tag cloud</p></aside>
+<article><h1>Release 2.0 is out</h1><p>Share this</p>
+<p>Frobnicator 2.0 compresses telemetry archives forty percent faster than the previous release did.</p>
+<p>Upgrading keeps every existing archive readable, so no migration step is needed at all.</p></article>
+</main></body></html>"#;
+
 /// A long page: several sections that must become several chunks.
 pub fn long_page() -> String {
     let mut html =
@@ -212,6 +235,8 @@ fn router(state: &'static SiteState) -> Router {
         )
         .route("/docs/examples.html", get(|| async { html(EXAMPLES_PAGE.to_owned()) }))
         .route("/js/app.html", get(|| async { html(JS_PAGE.to_owned()) }))
+        .route("/js/plans.html", get(|| async { html(BOT_CHECK_PAGE.to_owned()) }))
+        .route("/blog/release-2.html", get(|| async { html(BLOG_PAGE.to_owned()) }))
         .route("/docs/install.html", get(|| async { html(INSTALL_PAGE.to_owned()) }))
         .route("/docs/config.html", get(|| async { html(CONFIG_PAGE.to_owned()) }))
         .route("/blog/pasta.html", get(|| async { html(PASTA_PAGE.to_owned()) }))
