@@ -14,6 +14,7 @@ pub mod adapters;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod cpu;
 pub mod crawl;
 pub mod domain;
 pub mod error;

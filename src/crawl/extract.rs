@@ -1,6 +1,6 @@
 //! HTML -> Markdown extraction: title, links (internal/external) and the page's main content as
 //! Markdown with headings, lists, links and fenced code (with language) kept. Pure and CPU-bound:
-//! callers run it under `spawn_blocking`.
+//! callers run it through `crate::cpu::run`.
 //!
 //! Main content is the first match of the content profile's selectors (general: `<main>`,
 //! `<article>`, `[role=main]`, `#content`, `<body>`), so site chrome (navigation, footers) does not
@@ -32,7 +32,7 @@ pub enum ContentProfile {
     /// Blog posts and news: the article body first; blocks under 10 words (share buttons,
     /// bylines, teasers) dropped.
     Article,
-    /// Anything else: `main`, `article`, `[role=main]`, `#content`, then `body`; blocks under 3 words dropped.
+    /// Anything else: `main`, `article`, `[role=main]`, `#content`, then `body`; one-word blocks (stray "Share", "Menu") dropped.
     #[default]
     General,
 }
@@ -84,7 +84,7 @@ impl ContentProfile {
         match self {
             Self::Documentation => 0,
             Self::Article => 10,
-            Self::General => 3,
+            Self::General => 2,
         }
     }
 }

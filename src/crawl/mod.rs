@@ -230,7 +230,7 @@ async fn to_page(body: FetchedBody, profile: ContentProfile) -> Result<Page> {
     let source_id = SourceId::from_url(&body.final_url)
         .ok_or_else(|| Error::bad_input(format!("{} has no host", body.final_url)))?;
     let FetchedBody { final_url, content_type, text, validators, .. } = body;
-    let (url, extracted) = tokio::task::spawn_blocking(move || {
+    let (url, extracted) = crate::cpu::run("extraction", move || {
         let extracted = if content_type.contains("html") {
             extract::extract_html_as(&text, &final_url, profile)
         } else {
@@ -238,8 +238,7 @@ async fn to_page(body: FetchedBody, profile: ContentProfile) -> Result<Page> {
         };
         (final_url, extracted)
     })
-    .await
-    .map_err(|e| Error::Internal(format!("extraction task failed: {e}")))?;
+    .await?;
     Ok(Page {
         url,
         source_id,

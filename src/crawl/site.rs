@@ -27,6 +27,7 @@ use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
 use super::{Crawler, PagePlan, Render, to_page};
 use crate::domain::{JobProgress, Page, Validators, target};
 use crate::error::{Error, Result};
+use crate::ingest::IngestReport;
 use crate::ports::{Accept, FetchError, Fetched, RenderOptions};
 use crate::progress::{NoProgress, ProgressSink};
 
@@ -63,6 +64,10 @@ pub struct CrawlRequest {
     pub browser: RenderOptions,
     /// Live limit on fetches in flight (memory-aware crawls lower it); `max_concurrent` when unset.
     pub concurrency: Option<Arc<AtomicUsize>>,
+    /// Embed and store pages (the default). Off: fetch, extract and chunk only (dry runs, and the
+    /// crawl benchmark's "without indexing" figures); `chunks_stored` then counts the chunks
+    /// that would have been stored.
+    pub index: bool,
 }
 
 impl CrawlRequest {
@@ -79,6 +84,7 @@ impl CrawlRequest {
             render: Render::Auto,
             browser: RenderOptions::default(),
             concurrency: None,
+            index: true,
         }
     }
 }
@@ -301,7 +307,7 @@ impl Crawler {
         progress: &dyn ProgressSink,
     ) -> Result<()> {
         let hosts = HostPool::new(self.config.per_host_concurrency);
-        let (tx, mut rx) = mpsc::channel::<Page>(request.max_concurrent.max(2));
+        let (tx, mut rx) = mpsc::channel::<(Page, Option<Result<IngestReport>>)>(request.max_concurrent.max(2));
         let hosts = &hosts;
         // Pages queued or in flight in the fetch loop, for progress totals.
         let pending = AtomicUsize::new(0);
@@ -325,17 +331,28 @@ impl Crawler {
                     // database connections the ingest loop needs.
                     let conditional = request.chunk_size.is_none() && !(follow_links && depth + 1 < request.max_depth);
                     let known = if conditional { self.known_validators(&url).await? } else { Validators::default() };
-                    in_flight
-                        .push(async move { (self.fetch_polite(&url, plan, &known, hosts, robots).await, url, depth) });
+                    in_flight.push(async move {
+                        let fetched = self.fetch_polite(&url, plan, &known, hosts, robots).await;
+                        // A dry run chunks here, in parallel, instead of in the one ingest loop.
+                        let chunked = match &fetched {
+                            Ok(PageFetch::Fetched(page)) if !request.index => {
+                                Some(self.pipeline.chunk_only(page, request.chunk_size).await)
+                            }
+                            Ok(_) | Err(_) => None,
+                        };
+                        (fetched, chunked, url, depth)
+                    });
                 }
                 pending.store(frontier.queue.len() + in_flight.len(), Ordering::Relaxed);
-                let Some((outcome, url, depth)) = in_flight.next().await else { break };
+                let Some((outcome, chunked, url, depth)) = in_flight.next().await else { break };
                 match outcome {
                     Ok(PageFetch::NotModified) => {
                         let mut r = lock();
                         r.pages_crawled += 1;
                         r.pages_unchanged += 1;
-                        r.urls_crawled.push(url.to_string());
+                        if r.urls_crawled.len() < LISTED_URLS {
+                            r.urls_crawled.push(url.to_string());
+                        }
                         if let Some(host) = crate::domain::SourceId::from_url(&url) {
                             r.sources_updated.insert(host.to_string());
                         }
@@ -353,7 +370,7 @@ impl Crawler {
                                 }
                             }
                         }
-                        if tx.send(page).await.is_err() {
+                        if tx.send((page, chunked)).await.is_err() {
                             break; // ingestion stopped on a fatal error
                         }
                     }
@@ -386,8 +403,12 @@ impl Crawler {
 
         let ingest_loop = async {
             let mut done = 0u64;
-            while let Some(page) = rx.recv().await {
-                match self.pipeline.ingest_page(&page, request.chunk_size, &NoProgress).await {
+            while let Some((page, chunked)) = rx.recv().await {
+                let stored = match chunked {
+                    Some(chunked) => chunked,
+                    None => self.pipeline.ingest_page(&page, request.chunk_size, &NoProgress).await,
+                };
+                match stored {
                     Ok(stored) => {
                         let mut r = lock();
                         r.pages_crawled += 1;
@@ -395,7 +416,9 @@ impl Crawler {
                         r.chunks_stored += stored.chunks_stored;
                         r.code_examples_stored += stored.code_examples_stored;
                         r.sources_updated.insert(page.source_id.to_string());
-                        r.urls_crawled.push(page.url.to_string());
+                        if r.urls_crawled.len() < LISTED_URLS {
+                            r.urls_crawled.push(page.url.to_string());
+                        }
                     }
                     // The database or embedder is down: every further page would fail too.
                     Err(e @ (Error::Unavailable { .. } | Error::Internal(_))) => return Err(e),

@@ -102,12 +102,11 @@ impl Pipeline {
         }
         let markdown = page.markdown.clone();
         let (extract_code, min_code_chars) = (self.config.extract_code_examples, self.config.min_code_chars);
-        let (chunks, code_examples) = tokio::task::spawn_blocking(move || {
+        let (chunks, code_examples) = crate::cpu::run("chunking", move || {
             let code = if extract_code { extract_code_examples(&markdown, min_code_chars) } else { Vec::new() };
             (split_markdown(&markdown, chunk_size), code)
         })
-        .await
-        .map_err(|e| Error::Internal(format!("chunking task failed: {e}")))?;
+        .await?;
         let total = (chunks.len() + code_examples.len()) as u64 + 1;
         let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
         let embeddings = self.embed_texts(texts, 0, total, progress).await?;
@@ -130,6 +129,29 @@ impl Pipeline {
             unchanged: false,
             chunks_stored: chunks.len(),
             code_examples_stored: code_examples.len(),
+            content_length: page.markdown.chars().count(),
+            word_count: page.word_count(),
+        })
+    }
+
+    /// Chunk a page without embedding or storing it (dry-run crawls); the report counts the
+    /// chunks that would be stored. Chunking runs off the async runtime (it is CPU-bound).
+    ///
+    /// # Errors
+    /// `BadInput` for a chunk size out of range.
+    pub async fn chunk_only(&self, page: &Page, chunk_size: Option<usize>) -> Result<IngestReport> {
+        let chunk_size = chunk_size.unwrap_or_else(|| self.default_chunk_size());
+        if !(64..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+            return Err(Error::bad_input(format!(
+                "chunk_size must be between 64 and {MAX_CHUNK_SIZE} characters, got {chunk_size}"
+            )));
+        }
+        let markdown = page.markdown.clone();
+        let chunks = crate::cpu::run("chunking", move || split_markdown(&markdown, chunk_size).len()).await?;
+        Ok(IngestReport {
+            unchanged: false,
+            chunks_stored: chunks,
+            code_examples_stored: 0,
             content_length: page.markdown.chars().count(),
             word_count: page.word_count(),
         })
