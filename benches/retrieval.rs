@@ -261,7 +261,8 @@ async fn bench_store(
     ] {
         let mut samples = Vec::with_capacity(queries.len());
         for q in queries {
-            let query = RagQuery { query: q.clone(), source: None, match_count: 5, offset: 0, mode: Some(mode) };
+            let query =
+                RagQuery { query: q.clone(), source: None, match_count: 5, offset: 0, mode: Some(mode), rerank: None };
             let t = Instant::now();
             let hits = retriever.search(&query).await.expect("search");
             samples.push(t.elapsed());

@@ -9,17 +9,21 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 
 use crate::adapters::chromium::{ChromiumConfig, ChromiumRenderer};
+use crate::adapters::cross_encoder::{CrossEncoder, DEFAULT_CROSS_ENCODER_REPO};
 use crate::adapters::http_fetcher::HttpFetcher;
+use crate::adapters::http_reranker::HttpReranker;
 use crate::adapters::local_embedder::LocalEmbedder;
 use crate::adapters::model_download::{DEFAULT_HF_REPO, ensure_model};
+use crate::adapters::openai_chat::OpenAiChat;
 use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::adapters::postgres::PgStore;
+use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::sqlite::SqliteStore;
 use crate::config::{Config, EmbeddingProvider, StoreChoice, default_model_dir};
 use crate::crawl::{CrawlConfig, Crawler};
 use crate::ingest::{IngestConfig, Pipeline};
 use crate::jobs::{JobConfig, Jobs};
-use crate::ports::{Embedder, Fetcher, JobStore, Renderer, Store};
+use crate::ports::{ChatModel, Embedder, Fetcher, JobStore, Renderer, Reranker, Store};
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 
@@ -46,6 +50,10 @@ pub struct ServiceSettings {
     pub jobs: JobConfig,
     /// Headless browser for `render = browser | auto`; `None` when none is installed.
     pub renderer: Option<Arc<dyn Renderer>>,
+    /// Reorders query candidates when a query (or USE_RERANKING) asks; `None`: not available.
+    pub reranker: Option<Arc<dyn Reranker>>,
+    /// Chat model for contextual embeddings and summaries; `None`: extractive summaries.
+    pub chat: Option<Arc<dyn ChatModel>>,
 }
 
 /// One dependency's readiness.
@@ -79,9 +87,15 @@ impl App {
         let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
         let retrieve = RetrieveConfig {
             default_mode: if config.retrieval.use_hybrid_search { SearchMode::Hybrid } else { SearchMode::Vector },
+            rerank_by_default: config.retrieval.use_reranking,
         };
-        let ingest =
-            IngestConfig { extract_code_examples: config.retrieval.use_agentic_rag, ..IngestConfig::default() };
+        let reranker = build_reranker(config, progress).await?;
+        let chat = build_chat(config)?;
+        let ingest = IngestConfig {
+            extract_code_examples: config.retrieval.use_agentic_rag,
+            contextual_embeddings: config.retrieval.use_contextual_embeddings,
+            ..IngestConfig::default()
+        };
         let renderer = config.chromium_path().map(|executable| {
             Arc::new(ChromiumRenderer::new(ChromiumConfig {
                 executable,
@@ -91,7 +105,8 @@ impl App {
             })) as Arc<dyn Renderer>
         });
         let jobs = config.jobs();
-        Self::from_parts(store, embedder, fetcher, ServiceSettings { crawl, ingest, retrieve, jobs, renderer }).await
+        let settings = ServiceSettings { crawl, ingest, retrieve, jobs, renderer, reranker, chat };
+        Self::from_parts(store, embedder, fetcher, settings).await
     }
 
     /// Build the services from ready ports; binds the store to the embedder's model.
@@ -104,19 +119,19 @@ impl App {
         fetcher: Arc<dyn Fetcher>,
         settings: ServiceSettings,
     ) -> anyhow::Result<Self> {
-        let ServiceSettings { crawl, ingest, retrieve, jobs, renderer } = settings;
+        let ServiceSettings { crawl, ingest, retrieve, jobs, renderer, reranker, chat } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         let jobs = Arc::new(Jobs::new(Arc::clone(&store) as Arc<dyn JobStore>, jobs));
         let interrupted = jobs.interrupt_stale().await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "crawl jobs whose process stopped were marked interrupted");
         }
-        let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), ingest));
+        let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), ingest).with_chat(chat));
         Ok(Self {
             crawler: Crawler::new(fetcher, renderer, Arc::clone(&pipeline), crawl),
             pipeline,
             jobs,
-            retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store), retrieve),
+            retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store), retrieve).with_reranker(reranker),
             store,
             embedder,
         })
@@ -168,6 +183,61 @@ pub async fn build_embedder(config: &Config, progress: &dyn ProgressSink) -> any
             ..OpenAiEmbedderConfig::default()
         })?),
     })
+}
+
+/// The reranker the configuration asks for: a /rerank service, a local cross-encoder folder, or
+/// (with USE_RERANKING) the default cross-encoder from the hub; `None` when none is configured.
+///
+/// # Errors
+/// When USE_RERANKING=true or a reranker is configured but cannot be had: the server refuses to
+/// start rather than pretend to rerank.
+pub async fn build_reranker(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Option<Arc<dyn Reranker>>> {
+    let r = &config.retrieval;
+    if let Some(url) = &r.rerank_url {
+        let provider = ProviderConfig {
+            base_url: url.clone(),
+            api_key: r.rerank_api_key.clone(),
+            timeout: PROVIDER_TIMEOUT,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        };
+        return Ok(Some(Arc::new(HttpReranker::new(provider, &r.rerank_model)?)));
+    }
+    let dir = match (&r.rerank_model_path, r.use_reranking) {
+        (Some(dir), _) => dir.clone(),
+        (None, false) => return Ok(None),
+        (None, true) => {
+            let cache = default_model_dir()
+                .and_then(|d| d.parent().map(|p| p.join("ms-marco-MiniLM-L-6-v2")))
+                .context("no cache folder for the reranker ($HOME is not set)")?;
+            ensure_model(&config.embed.hf_endpoint, DEFAULT_CROSS_ENCODER_REPO, &cache, progress).await.with_context(
+                || "USE_RERANKING=true but no cross-encoder could be had: set CRAWLRAG_RERANK_MODEL_PATH or CRAWLRAG_RERANK_URL",
+            )?
+        }
+    };
+    let name = r.rerank_model.clone();
+    let encoder = tokio::task::spawn_blocking(move || CrossEncoder::load(&dir, &name)).await??;
+    Ok(Some(Arc::new(encoder)))
+}
+
+/// The chat model named by MODEL_CHOICE at OPENAI_BASE_URL, if any.
+///
+/// # Errors
+/// When USE_CONTEXTUAL_EMBEDDINGS=true without MODEL_CHOICE, or the client cannot be built.
+pub fn build_chat(config: &Config) -> anyhow::Result<Option<Arc<dyn ChatModel>>> {
+    let Some(model) = &config.retrieval.model_choice else {
+        anyhow::ensure!(
+            !config.retrieval.use_contextual_embeddings,
+            "USE_CONTEXTUAL_EMBEDDINGS=true needs a chat model: set MODEL_CHOICE (and OPENAI_BASE_URL / OPENAI_API_KEY)"
+        );
+        return Ok(None);
+    };
+    let provider = ProviderConfig {
+        base_url: config.embed.openai_base_url.clone(),
+        api_key: config.embed.openai_api_key.clone(),
+        timeout: PROVIDER_TIMEOUT,
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+    };
+    Ok(Some(Arc::new(OpenAiChat::new(provider, model)?)))
 }
 
 /// The process-wide Prometheus recorder (installed once; later calls share it).

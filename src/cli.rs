@@ -123,9 +123,9 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Query { text, source, count, mode, json } => {
-            let query =
-                RagQuery { query: text, source: source.map(SourceId::from), match_count: count, offset: 0, mode };
+        Command::Query { text, source, count, mode, rerank, json } => {
+            let source = source.map(SourceId::from);
+            let query = RagQuery { query: text, source, match_count: count, offset: 0, mode, rerank };
             let hits = app.retriever.search(&query).await?;
             if json {
                 out_json(&serde_json::to_value(&hits)?);
@@ -137,7 +137,7 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
                     out(&format!(
                         "{}. [{:.3}] {}\n   {}\n",
                         rank + 1,
-                        hit.rrf_score.or(hit.similarity).unwrap_or_default(),
+                        hit.rerank_score.or(hit.rrf_score).or(hit.similarity).unwrap_or_default(),
                         hit.url,
                         preview.replace('\n', " ")
                     ));

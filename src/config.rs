@@ -72,6 +72,9 @@ pub enum Command {
         /// vector or hybrid (default: hybrid when USE_HYBRID_SEARCH=true).
         #[arg(long, value_enum)]
         mode: Option<crate::retrieve::SearchMode>,
+        /// Rerank the candidates (true/false; default: USE_RERANKING).
+        #[arg(long)]
+        rerank: Option<bool>,
         #[arg(long)]
         json: bool,
     },
@@ -129,6 +132,30 @@ pub struct RetrievalConfig {
     /// search_code_examples.
     #[arg(long, env = "USE_AGENTIC_RAG", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub use_agentic_rag: bool,
+    /// Rerank query results with a cross-encoder (or a /rerank service) unless a query says otherwise.
+    #[arg(long, env = "USE_RERANKING", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub use_reranking: bool,
+    /// Before embedding, have the chat model (MODEL_CHOICE) write a sentence situating each chunk
+    /// within its page, and embed that with the chunk.
+    #[arg(long, env = "USE_CONTEXTUAL_EMBEDDINGS", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub use_contextual_embeddings: bool,
+    /// Chat model (OpenAI-compatible, at OPENAI_BASE_URL) for contextual embeddings and for
+    /// source and code summaries. Unset: summaries are extractive.
+    #[arg(long, env = "MODEL_CHOICE", global = true)]
+    pub model_choice: Option<String>,
+    /// Folder of a local cross-encoder (config.json, model.safetensors, tokenizer.json), e.g.
+    /// cross-encoder/ms-marco-MiniLM-L-6-v2. Unset with USE_RERANKING: downloaded from the hub.
+    #[arg(long, env = "CRAWLRAG_RERANK_MODEL_PATH", global = true)]
+    pub rerank_model_path: Option<PathBuf>,
+    /// Base URL of a /rerank service (Cohere, Jina, vLLM, TEI) used instead of a local cross-encoder.
+    #[arg(long, env = "CRAWLRAG_RERANK_URL", global = true)]
+    pub rerank_url: Option<String>,
+    /// Model name sent to the /rerank service.
+    #[arg(long, env = "CRAWLRAG_RERANK_MODEL", global = true, default_value = crate::adapters::cross_encoder::DEFAULT_CROSS_ENCODER_REPO)]
+    pub rerank_model: String,
+    /// Bearer key for the /rerank service (never logged).
+    #[arg(long, env = "CRAWLRAG_RERANK_API_KEY", global = true, hide_env_values = true)]
+    pub rerank_api_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

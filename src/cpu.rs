@@ -15,6 +15,10 @@ fn slots() -> &'static Semaphore {
 
 /// Run `work` on the blocking pool once a core is free.
 ///
+/// Only for the fetch side of a crawl (extraction, dry-run chunking): a future parked in the
+/// crawl's in-flight set can hold a slot while the fetch loop waits on the ingest loop, so the
+/// ingest side must never wait for a slot.
+///
 /// # Errors
 /// `Internal` when the task panicked.
 pub async fn run<T: Send + 'static>(what: &'static str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::ports::{EmbedError, FetchError, StoreError};
+use crate::ports::{EmbedError, FetchError, ModelError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -72,6 +72,16 @@ impl From<StoreError> for Error {
         match err {
             StoreError::Unavailable(_) | StoreError::EmbeddingMismatch { .. } => Self::unavailable(message),
             StoreError::Migration(_) | StoreError::Query(_) => Self::Internal(message),
+        }
+    }
+}
+
+impl From<ModelError> for Error {
+    fn from(err: ModelError) -> Self {
+        let message = err.to_string();
+        match err {
+            ModelError::Unavailable(_) | ModelError::Malformed(_) => Self::unavailable(message),
+            ModelError::Rejected(_) => Self::BadInput(message),
         }
     }
 }

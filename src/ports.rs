@@ -197,7 +197,7 @@ pub struct DeletedCounts {
 
 /// Where chunks, pages and sources live.
 #[async_trait]
-pub trait Store: JobStore + Send + Sync + std::fmt::Debug {
+pub trait Store: JobStore + TextCache + Send + Sync + std::fmt::Debug {
     /// Bind the store to one embedding model and dimension, or fail if it already holds another.
     ///
     /// # Errors
@@ -312,4 +312,59 @@ pub struct JobEnd<'a> {
     pub progress: &'a JobProgress,
     pub error: Option<&'a str>,
     pub result: Option<&'a serde_json::Value>,
+}
+
+// ---------------------------------------------------------------- rerank and chat
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The model or provider cannot be loaded or reached; retrying later may work.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The request was refused (bad model name, bad key, input too long).
+    #[error("{0}")]
+    Rejected(String),
+    /// The provider answered something that is not the expected wire format.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// Scores how well each document answers a query (cross-encoders, `/rerank` services).
+#[async_trait]
+pub trait Reranker: Send + Sync + std::fmt::Debug {
+    /// What is reranking (reported with results).
+    fn model_id(&self) -> &str;
+
+    /// One relevance score per document, in the documents' order; higher is better.
+    ///
+    /// # Errors
+    /// A [`ModelError`] saying whether to retry.
+    async fn rerank(&self, query: &str, documents: &[String]) -> Result<Vec<f64>, ModelError>;
+}
+
+/// A chat model (OpenAI-compatible `/chat/completions`) for contextual embeddings and summaries.
+#[async_trait]
+pub trait ChatModel: Send + Sync + std::fmt::Debug {
+    fn model_id(&self) -> &str;
+
+    /// The assistant's answer to `system` + `user`, at most `max_tokens` long.
+    ///
+    /// # Errors
+    /// A [`ModelError`] saying whether to retry.
+    async fn complete(&self, system: &str, user: &str, max_tokens: u32) -> Result<String, ModelError>;
+}
+
+/// Cached chat-model answers by (kind, key hash), implemented by each store.
+#[async_trait]
+pub trait TextCache: Send + Sync + std::fmt::Debug {
+    /// The cached values of the keys found.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn cached_texts(&self, kind: &str, keys: &[String]) -> Result<HashMap<String, String>, StoreError>;
+    /// Remember values (existing keys keep their value).
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn cache_texts(&self, kind: &str, entries: &[(String, String)]) -> Result<(), StoreError>;
 }

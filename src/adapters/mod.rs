@@ -3,9 +3,13 @@
 
 pub mod chromium;
 pub mod circuit_breaker;
+pub mod cross_encoder;
 pub mod http_fetcher;
+pub mod http_reranker;
 pub mod local_embedder;
 pub mod model_download;
+pub mod openai_chat;
 pub mod openai_embedder;
 pub mod postgres;
+pub mod provider_http;
 pub mod sqlite;

@@ -21,6 +21,11 @@ pub const DEFAULT_OPENAI_DIMENSIONS: usize = 1536;
 pub const DEFAULT_OPENAI_BATCH_SIZE: usize = 100;
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 4;
+/// OpenAI's limits: 8,191 tokens per input, 300,000 tokens per request (kept below).
+pub const DEFAULT_MAX_INPUT_TOKENS: usize = 8191;
+pub const DEFAULT_MAX_BATCH_TOKENS: usize = 250_000;
+/// Conservative characters-per-token estimate (code and non-English text run below 4).
+const CHARS_PER_TOKEN: usize = 3;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
@@ -33,6 +38,10 @@ pub struct OpenAiEmbedderConfig {
     pub batch_size: usize,
     /// Requests in flight at once.
     pub max_concurrent_requests: usize,
+    /// Largest input the model accepts, in tokens.
+    pub max_input_tokens: usize,
+    /// Most tokens one request may carry (batches are cut to stay under it).
+    pub max_batch_tokens: usize,
     /// Consecutive failed requests that open the circuit breaker.
     pub breaker_threshold: u32,
     /// How long an open circuit fails fast.
@@ -48,6 +57,8 @@ impl Default for OpenAiEmbedderConfig {
             dimensions: DEFAULT_OPENAI_DIMENSIONS,
             batch_size: DEFAULT_OPENAI_BATCH_SIZE,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_input_tokens: DEFAULT_MAX_INPUT_TOKENS,
+            max_batch_tokens: DEFAULT_MAX_BATCH_TOKENS,
             breaker_threshold: DEFAULT_FAILURE_THRESHOLD,
             breaker_cooldown: DEFAULT_COOLDOWN,
         }
@@ -166,6 +177,28 @@ fn is_provider_failure(err: &OpenAIError) -> bool {
     }
 }
 
+fn estimated_tokens(text: &str) -> usize {
+    text.chars().count().div_ceil(CHARS_PER_TOKEN).max(1)
+}
+
+/// Consecutive batches of at most `max_texts` texts and (estimated) `max_tokens` tokens each.
+fn token_batches(texts: &[String], max_texts: usize, max_tokens: usize) -> Vec<&[String]> {
+    let mut batches = Vec::new();
+    let (mut start, mut tokens) = (0, 0);
+    for (i, text) in texts.iter().enumerate() {
+        let cost = estimated_tokens(text);
+        if i > start && (i - start >= max_texts.max(1) || tokens + cost > max_tokens) {
+            batches.push(&texts[start..i]);
+            (start, tokens) = (i, 0);
+        }
+        tokens += cost;
+    }
+    if start < texts.len() {
+        batches.push(&texts[start..]);
+    }
+    batches
+}
+
 #[async_trait]
 impl Embedder for OpenAiEmbedder {
     fn model_id(&self) -> &str {
@@ -183,12 +216,44 @@ impl Embedder for OpenAiEmbedder {
 
     #[instrument(skip_all, fields(texts = texts.len(), model = %self.config.model))]
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if let Some((i, tokens)) = texts
+            .iter()
+            .map(|t| estimated_tokens(t))
+            .enumerate()
+            .find(|(_, tokens)| *tokens > self.config.max_input_tokens)
+        {
+            return Err(EmbedError::Rejected(format!(
+                "text {i} is about {tokens} tokens, over {}'s {}-token input limit; use a smaller chunk_size",
+                self.config.model, self.config.max_input_tokens
+            )));
+        }
         // Batches run concurrently up to the limit; `buffered` keeps their order. (The futures are
         // created up front: a mapping closure here trips a higher-ranked lifetime limitation.)
-        let pending: Vec<_> =
-            texts.chunks(self.config.batch_size.max(1)).map(|batch| self.embed_batch(batch)).collect();
+        let pending: Vec<_> = token_batches(texts, self.config.batch_size, self.config.max_batch_tokens)
+            .into_iter()
+            .map(|batch| self.embed_batch(batch))
+            .collect();
         let batches: Vec<Vec<Vec<f32>>> =
             futures::stream::iter(pending).buffered(self.config.max_concurrent_requests.max(1)).try_collect().await?;
         Ok(batches.into_iter().flatten().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_both_the_text_and_the_token_limits() {
+        let texts: Vec<String> =
+            ["a".repeat(300), "b".repeat(300), "c".repeat(300), "d".repeat(30)].into_iter().collect();
+        let sizes = |b: Vec<&[String]>| b.iter().map(|s| s.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(token_batches(&texts, 100, 1_000_000)), vec![4]);
+        assert_eq!(sizes(token_batches(&texts, 2, 1_000_000)), vec![2, 2]);
+        // 100 tokens each (300 chars / 3): at most two per 250-token batch.
+        assert_eq!(sizes(token_batches(&texts, 100, 250)), vec![2, 2]);
+        // A single text over the batch budget still goes alone, never dropped.
+        assert_eq!(sizes(token_batches(&texts, 100, 50)), vec![1, 1, 1, 1]);
+        assert!(token_batches(&[], 10, 10).is_empty());
     }
 }

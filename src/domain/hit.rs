@@ -20,6 +20,8 @@ pub struct Hit {
     pub keyword_rank: Option<usize>,
     /// Reciprocal rank fusion score, in hybrid mode.
     pub rrf_score: Option<f64>,
+    /// The reranker's relevance score, when results were reranked (higher is better).
+    pub rerank_score: Option<f64>,
 }
 
 /// A crawled source with its summary and size.
@@ -45,4 +47,6 @@ pub struct CodeHit {
     pub metadata: serde_json::Value,
     pub source_id: SourceId,
     pub similarity: f64,
+    /// The reranker's relevance score, when results were reranked.
+    pub rerank_score: Option<f64>,
 }

@@ -1,5 +1,8 @@
-//! The ingest pipeline: a page's Markdown -> chunks -> embeddings (in batches) -> one atomic
-//! write. Knows only the `Embedder` and `Store` ports.
+//! The ingest pipeline: a page's Markdown -> chunks (optionally situated by a chat model) ->
+//! embeddings (in batches) -> one atomic write. Knows only the `Embedder`, `Store` and
+//! `ChatModel` ports.
+
+pub mod enrich;
 
 use std::sync::Arc;
 
@@ -9,8 +12,9 @@ use tracing::instrument;
 use crate::domain::code::{DEFAULT_MIN_CODE_CHARS, extract_code_examples};
 use crate::domain::{CodeExample, Page, SourceId, Validators, split_markdown, summary};
 use crate::error::{Error, Result};
-use crate::ports::{DeletedCounts, Embedder, PageWrite, Store};
+use crate::ports::{ChatModel, DeletedCounts, Embedder, PageWrite, Store, TextCache};
 use crate::progress::ProgressSink;
+use enrich::Enricher;
 
 /// Default number of chunks sent to the embedder at once (best throughput for candle BERT on
 /// 2 cores per stack-notes §3; OpenAI-compatible providers accept far more).
@@ -24,6 +28,8 @@ pub struct IngestConfig {
     /// Extract, summarise and embed code examples (the anchor's `USE_AGENTIC_RAG`).
     pub extract_code_examples: bool,
     pub min_code_chars: usize,
+    /// Situate each chunk with the chat model before embedding (`USE_CONTEXTUAL_EMBEDDINGS`).
+    pub contextual_embeddings: bool,
 }
 
 impl Default for IngestConfig {
@@ -32,6 +38,7 @@ impl Default for IngestConfig {
             embed_batch_size: DEFAULT_EMBED_BATCH_SIZE,
             extract_code_examples: false,
             min_code_chars: DEFAULT_MIN_CODE_CHARS,
+            contextual_embeddings: false,
         }
     }
 }
@@ -45,18 +52,28 @@ pub struct IngestReport {
     pub code_examples_stored: usize,
     pub content_length: usize,
     pub word_count: usize,
+    /// Chunks embedded with a chat-written context.
+    pub chunks_contextualized: usize,
 }
 
 #[derive(Debug)]
 pub struct Pipeline {
     embedder: Arc<dyn Embedder>,
     store: Arc<dyn Store>,
+    enricher: Option<Enricher>,
     config: IngestConfig,
 }
 
 impl Pipeline {
     pub fn new(embedder: Arc<dyn Embedder>, store: Arc<dyn Store>, config: IngestConfig) -> Self {
-        Self { embedder, store, config }
+        Self { embedder, store, enricher: None, config }
+    }
+
+    /// Use `chat` for summaries (and contexts, when configured).
+    #[must_use]
+    pub fn with_chat(self, chat: Option<Arc<dyn ChatModel>>) -> Self {
+        let cache: Arc<dyn TextCache> = Arc::clone(&self.store) as Arc<dyn TextCache>;
+        Self { enricher: chat.map(|chat| Enricher::new(chat, cache)), ..self }
     }
 
     /// The chunk size used when a caller gives none: what fits the embedder's window, so no text
@@ -98,21 +115,36 @@ impl Pipeline {
                 code_examples_stored: 0,
                 content_length: page.markdown.chars().count(),
                 word_count: page.word_count(),
+                chunks_contextualized: 0,
             });
         }
         let markdown = page.markdown.clone();
         let (extract_code, min_code_chars) = (self.config.extract_code_examples, self.config.min_code_chars);
-        let (chunks, code_examples) = crate::cpu::run("chunking", move || {
+        // Not through `cpu::run`: the crawl's fetch futures may hold every CPU slot while they
+        // wait for this very ingest step to drain the channel (a deadlock).
+        let (mut chunks, mut code_examples) = tokio::task::spawn_blocking(move || {
             let code = if extract_code { extract_code_examples(&markdown, min_code_chars) } else { Vec::new() };
             (split_markdown(&markdown, chunk_size), code)
         })
-        .await?;
+        .await
+        .map_err(|e| Error::Internal(format!("chunking task failed: {e}")))?;
+        let mut chunks_contextualized = 0;
+        let mut summary = summary::extractive_summary(&page.markdown, summary::DEFAULT_SUMMARY_CHARS);
+        if let Some(enricher) = &self.enricher {
+            progress.report(0, None, "asking the chat model").await;
+            if self.config.contextual_embeddings {
+                chunks_contextualized = enricher.contextualize(&page.markdown, &mut chunks).await;
+            }
+            enricher.summarize_code(&mut code_examples).await;
+            if let Some(written) = enricher.summarize_source(&page.source_id, &page.markdown).await {
+                summary = written;
+            }
+        }
         let total = (chunks.len() + code_examples.len()) as u64 + 1;
         let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
         let embeddings = self.embed_texts(texts, 0, total, progress).await?;
         let code_texts: Vec<String> = code_examples.iter().map(CodeExample::embedding_text).collect();
         let code_embeddings = self.embed_texts(code_texts, chunks.len() as u64, total, progress).await?;
-        let summary = summary::extractive_summary(&page.markdown, summary::DEFAULT_SUMMARY_CHARS);
         progress.report(total - 1, Some(total), "storing chunks").await;
         self.store
             .replace_page(PageWrite {
@@ -131,6 +163,7 @@ impl Pipeline {
             code_examples_stored: code_examples.len(),
             content_length: page.markdown.chars().count(),
             word_count: page.word_count(),
+            chunks_contextualized,
         })
     }
 
@@ -154,6 +187,7 @@ impl Pipeline {
             code_examples_stored: 0,
             content_length: page.markdown.chars().count(),
             word_count: page.word_count(),
+            chunks_contextualized: 0,
         })
     }
 

@@ -103,6 +103,10 @@ pub(crate) struct PerformRagQueryParams {
     /// else vector.
     #[serde(default)]
     pub mode: Option<SearchMode>,
+    /// Rerank the candidates with the cross-encoder / rerank service (slower, more precise).
+    /// Default: USE_RERANKING. Fails plainly when no reranker is available.
+    #[serde(default)]
+    pub rerank: Option<bool>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -121,6 +125,9 @@ pub(crate) struct RagResult {
     /// Reciprocal-rank-fusion score that ordered the results (hybrid mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rrf_score: Option<f64>,
+    /// The reranker's relevance score that ordered the results (when reranked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerank_score: Option<f64>,
 }
 
 impl RagResult {
@@ -138,6 +145,7 @@ impl RagResult {
             similarity: hit.similarity,
             keyword_rank: hit.keyword_rank,
             rrf_score: hit.rrf_score,
+            rerank_score: hit.rerank_score,
         }
     }
 }
@@ -149,6 +157,9 @@ pub(crate) struct PerformRagQueryOutput {
     pub source_filter: Option<String>,
     /// How results were ranked: `vector` (cosine similarity) or `hybrid` (vector + keywords, RRF).
     pub search_mode: SearchMode,
+    /// The reranker that ordered the results, when they were reranked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reranked_by: Option<String>,
     pub results: Vec<RagResult>,
     pub count: usize,
     /// True when contents were trimmed to keep the response within max_response_tokens.
@@ -565,6 +576,7 @@ mod tests {
             similarity: Some(0.5),
             keyword_rank: None,
             rrf_score: None,
+            rerank_score: None,
         }
     }
 
@@ -595,6 +607,9 @@ pub(crate) struct SearchCodeExamplesParams {
     /// Number of results, 1-100. Default 5.
     #[serde(default)]
     pub match_count: Option<usize>,
+    /// Rerank the candidates (default: USE_RERANKING).
+    #[serde(default)]
+    pub rerank: Option<bool>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -606,6 +621,8 @@ pub(crate) struct CodeResult {
     pub metadata: serde_json::Value,
     pub source_id: String,
     pub similarity: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerank_score: Option<f64>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -614,6 +631,8 @@ pub(crate) struct SearchCodeExamplesOutput {
     pub query: String,
     pub source_filter: Option<String>,
     pub search_mode: SearchMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reranked_by: Option<String>,
     pub results: Vec<CodeResult>,
     pub count: usize,
 }

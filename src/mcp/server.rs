@@ -125,6 +125,7 @@ impl RagServer {
             match_count: p.match_count.unwrap_or(DEFAULT_MATCH_COUNT),
             offset: p.offset.unwrap_or(0),
             mode: p.mode,
+            rerank: p.rerank,
         };
         let (mode, hits) = run_tool("perform_rag_query", &ctx, self.app.retriever.search_with_mode(&query)).await?;
         let max_chars = (!p.include_full_content.unwrap_or(false))
@@ -137,6 +138,7 @@ impl RagServer {
             query: p.query,
             source_filter,
             search_mode: mode,
+            reranked_by: reranked_by(&results, self.app.retriever.reranker_id()),
             count: results.len(),
             results,
             response_truncated,
@@ -158,6 +160,7 @@ impl RagServer {
             match_count: p.match_count.unwrap_or(DEFAULT_MATCH_COUNT),
             offset: 0,
             mode: Some(SearchMode::Vector),
+            rerank: p.rerank,
         };
         let hits = run_tool("search_code_examples", &ctx, self.app.retriever.search_code(&query)).await?;
         let results: Vec<CodeResult> = hits
@@ -169,6 +172,7 @@ impl RagServer {
                 metadata: h.metadata,
                 source_id: h.source_id.to_string(),
                 similarity: h.similarity,
+                rerank_score: h.rerank_score,
             })
             .collect();
         Ok(Json(SearchCodeExamplesOutput {
@@ -176,6 +180,12 @@ impl RagServer {
             query: p.query,
             source_filter,
             search_mode: SearchMode::Vector,
+            reranked_by: results
+                .iter()
+                .any(|r| r.rerank_score.is_some())
+                .then(|| self.app.retriever.reranker_id())
+                .flatten()
+                .map(str::to_owned),
             count: results.len(),
             results,
         }))
@@ -275,3 +285,8 @@ impl RagServer {
         get_available_sources to see what is indexed, and perform_rag_query to retrieve relevant chunks."
 )]
 impl ServerHandler for RagServer {}
+
+/// Which reranker ordered `results`, if they were reranked.
+fn reranked_by(results: &[RagResult], reranker: Option<&str>) -> Option<String> {
+    results.iter().any(|r| r.rerank_score.is_some()).then(|| reranker.map(str::to_owned)).flatten()
+}

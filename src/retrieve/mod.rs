@@ -1,5 +1,6 @@
-//! The retriever service: embed the question, search the store, shape hits. Knows only the
-//! `Embedder` and `Store` ports. (Hybrid search, reranking and graph enrichment come later.)
+//! The retriever service: embed the question, search the store (vector, or hybrid fused by
+//! reciprocal rank), optionally rerank the candidates with a `Reranker`, shape hits. Knows only the
+//! `Embedder`, `Store` and `Reranker` ports.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use crate::domain::fusion::{RRF_K, reciprocal_rank_fusion};
 use crate::domain::{CodeHit, Hit, SourceId, SourceInfo};
 use crate::error::{Error, Result};
-use crate::ports::{Embedder, KeywordQuery, Store, VectorQuery};
+use crate::ports::{Embedder, KeywordQuery, Reranker, Store, VectorQuery};
 
 /// Most results one query may ask for.
 pub const MAX_MATCH_COUNT: usize = 100;
@@ -38,6 +39,8 @@ pub struct RagQuery {
     pub offset: usize,
     /// `None`: the configured default.
     pub mode: Option<SearchMode>,
+    /// Rerank the candidates with the reranker; `None`: the configured default.
+    pub rerank: Option<bool>,
 }
 
 /// Settings of the retriever.
@@ -45,13 +48,19 @@ pub struct RagQuery {
 pub struct RetrieveConfig {
     /// Mode used when a query does not choose one (the anchor's `USE_HYBRID_SEARCH`).
     pub default_mode: SearchMode,
+    /// Rerank unless a query says otherwise (the anchor's `USE_RERANKING`).
+    pub rerank_by_default: bool,
 }
 
 impl Default for RetrieveConfig {
     fn default() -> Self {
-        Self { default_mode: SearchMode::Vector }
+        Self { default_mode: SearchMode::Vector, rerank_by_default: false }
     }
 }
+
+/// Candidates handed to the reranker per result wanted (it reorders, it cannot add).
+const RERANK_CANDIDATES_PER_RESULT: usize = 4;
+const RERANK_MIN_CANDIDATES: usize = 20;
 
 /// Candidates taken from each list before fusing, per result wanted.
 const HYBRID_CANDIDATES_PER_RESULT: usize = 4;
@@ -61,12 +70,38 @@ const HYBRID_MIN_CANDIDATES: usize = 20;
 pub struct Retriever {
     embedder: Arc<dyn Embedder>,
     store: Arc<dyn Store>,
+    reranker: Option<Arc<dyn Reranker>>,
     config: RetrieveConfig,
 }
 
 impl Retriever {
     pub fn new(embedder: Arc<dyn Embedder>, store: Arc<dyn Store>, config: RetrieveConfig) -> Self {
-        Self { embedder, store, config }
+        Self { embedder, store, reranker: None, config }
+    }
+
+    /// Rerank with `reranker` when queries ask for it.
+    #[must_use]
+    pub fn with_reranker(self, reranker: Option<Arc<dyn Reranker>>) -> Self {
+        Self { reranker, ..self }
+    }
+
+    /// Whether `query` is to be reranked, and by what; a plain error when asked with none.
+    fn reranker_for(&self, query: &RagQuery) -> Result<Option<&Arc<dyn Reranker>>> {
+        if !query.rerank.unwrap_or(self.config.rerank_by_default) {
+            return Ok(None);
+        }
+        self.reranker.as_ref().map(Some).ok_or_else(|| {
+            Error::bad_input(
+                "reranking was asked for, but no reranker is available: set CRAWLRAG_RERANK_MODEL_PATH to a \
+                 cross-encoder folder (e.g. cross-encoder/ms-marco-MiniLM-L-6-v2) or CRAWLRAG_RERANK_URL to a \
+                 /rerank service, or query with rerank=false",
+            )
+        })
+    }
+
+    /// The id of the reranker, if one is configured.
+    pub fn reranker_id(&self) -> Option<&str> {
+        self.reranker.as_ref().map(|r| r.model_id())
     }
 
     /// Like [`Retriever::search`], also saying which mode ranked the results.
@@ -85,19 +120,34 @@ impl Retriever {
     #[instrument(skip(self), fields(tool = "perform_rag_query"))]
     pub async fn search(&self, query: &RagQuery) -> Result<Vec<Hit>> {
         validate(query)?;
+        let reranker = self.reranker_for(query)?;
         let mut vectors = self.embedder.embed(std::slice::from_ref(&query.query)).await?;
         let embedding = vectors.pop().ok_or_else(|| Error::Internal("embedder returned no vector".into()))?;
-        match query.mode.unwrap_or(self.config.default_mode) {
-            SearchMode::Vector => Ok(self
-                .store
-                .search_vector(VectorQuery {
-                    embedding: &embedding,
-                    source: query.source.as_ref(),
-                    limit: query.match_count,
-                    offset: query.offset,
-                })
-                .await?),
-            SearchMode::Hybrid => self.search_hybrid(query, &embedding).await,
+        // With a reranker, fetch a wider first page of candidates and let it choose.
+        let first_pass = match reranker {
+            Some(_) => RagQuery { match_count: rerank_candidates(query), offset: 0, ..query.clone() },
+            None => query.clone(),
+        };
+        let hits = match first_pass.mode.unwrap_or(self.config.default_mode) {
+            SearchMode::Vector => {
+                self.store
+                    .search_vector(VectorQuery {
+                        embedding: &embedding,
+                        source: first_pass.source.as_ref(),
+                        limit: first_pass.match_count,
+                        offset: first_pass.offset,
+                    })
+                    .await?
+            }
+            SearchMode::Hybrid => self.search_hybrid(&first_pass, &embedding).await?,
+        };
+        match reranker {
+            Some(reranker) => {
+                let texts: Vec<String> = hits.iter().map(|h| h.content.clone()).collect();
+                let scores = reranker.rerank(&query.query, &texts).await?;
+                Ok(reorder(hits, scores, query, |hit, score| Hit { rerank_score: Some(score), ..hit }))
+            }
+            None => Ok(hits),
         }
     }
 
@@ -145,17 +195,25 @@ impl Retriever {
     #[instrument(skip(self), fields(tool = "search_code_examples"))]
     pub async fn search_code(&self, query: &RagQuery) -> Result<Vec<CodeHit>> {
         validate(query)?;
+        let reranker = self.reranker_for(query)?;
         let mut vectors = self.embedder.embed(std::slice::from_ref(&query.query)).await?;
         let embedding = vectors.pop().ok_or_else(|| Error::Internal("embedder returned no vector".into()))?;
-        Ok(self
+        let (limit, offset) = match reranker {
+            Some(_) => (rerank_candidates(query), 0),
+            None => (query.match_count, query.offset),
+        };
+        let hits = self
             .store
-            .search_code(VectorQuery {
-                embedding: &embedding,
-                source: query.source.as_ref(),
-                limit: query.match_count,
-                offset: query.offset,
-            })
-            .await?)
+            .search_code(VectorQuery { embedding: &embedding, source: query.source.as_ref(), limit, offset })
+            .await?;
+        match reranker {
+            Some(reranker) => {
+                let texts: Vec<String> = hits.iter().map(|h| format!("{}\n\n{}", h.summary, h.code)).collect();
+                let scores = reranker.rerank(&query.query, &texts).await?;
+                Ok(reorder(hits, scores, query, |hit, score| CodeHit { rerank_score: Some(score), ..hit }))
+            }
+            None => Ok(hits),
+        }
     }
 
     /// Every source in the index.
@@ -165,6 +223,17 @@ impl Retriever {
     pub async fn sources(&self) -> Result<Vec<SourceInfo>> {
         Ok(self.store.list_sources().await?)
     }
+}
+
+fn rerank_candidates(query: &RagQuery) -> usize {
+    ((query.offset + query.match_count) * RERANK_CANDIDATES_PER_RESULT).clamp(RERANK_MIN_CANDIDATES, MAX_MATCH_COUNT)
+}
+
+/// Order hits by the reranker's scores (best first), then take the page the query asked for.
+fn reorder<T>(hits: Vec<T>, scores: Vec<f64>, query: &RagQuery, scored: impl Fn(T, f64) -> T) -> Vec<T> {
+    let mut ranked: Vec<(T, f64)> = hits.into_iter().zip(scores).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.into_iter().skip(query.offset).take(query.match_count).map(|(hit, score)| scored(hit, score)).collect()
 }
 
 fn validate(query: &RagQuery) -> Result<()> {

@@ -49,6 +49,7 @@ async fn breadth_first_crawl_respects_depth_scope_robots_and_traps(backend: Back
         match_count: 1,
         offset: 0,
         mode: None,
+        rerank: None,
     };
     let schedulers: Vec<String> = [2, 7, 12, 17].iter().map(|i| site.url(&format!("/docs/page-{i}.html"))).collect();
     let top = &app.retriever.search(&question).await.unwrap()[0].url;

@@ -24,6 +24,7 @@ fn query(text: &str, source: Option<&str>, count: usize) -> RagQuery {
         match_count: count,
         offset: 0,
         mode: None,
+        rerank: None,
     }
 }
 

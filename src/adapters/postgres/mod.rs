@@ -4,6 +4,7 @@
 
 mod jobs;
 mod queries;
+mod text_cache;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -105,6 +106,7 @@ fn hit_from_row(row: &PgRow, similarity: Option<f64>, keyword_rank: Option<usize
         similarity,
         keyword_rank,
         rrf_score: None,
+        rerank_score: None,
     })
 }
 
@@ -350,6 +352,7 @@ impl Store for PgStore {
                     metadata: row.try_get("metadata")?,
                     source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
                     similarity: row.try_get("similarity")?,
+                    rerank_score: None,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

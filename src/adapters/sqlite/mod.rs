@@ -5,6 +5,7 @@
 
 mod jobs;
 mod queries;
+mod text_cache;
 mod vector_cache;
 
 use std::collections::HashMap;
@@ -137,6 +138,7 @@ fn hit_from_row(
         similarity,
         keyword_rank,
         rrf_score: None,
+        rerank_score: None,
     })
 }
 
@@ -334,6 +336,7 @@ impl Store for SqliteStore {
                 metadata: serde_json::from_str(&metadata).unwrap_or(serde_json::Value::Null),
                 source_id: SourceId::from(row.try_get::<String, _>("source_id").map_err(classify)?),
                 similarity: f64::from(score),
+                rerank_score: None,
             });
         }
         Ok(hits)

@@ -1,6 +1,8 @@
-//! A local stand-in for an OpenAI-compatible embeddings API speaking the real wire format:
-//! deterministic vectors, out-of-order `data`, 429 with Retry-After, 400 for unknown models, and a
-//! request counter so tests can prove how many calls were made.
+//! A local stand-in for paid model APIs speaking their real wire formats: OpenAI-compatible
+//! `/v1/embeddings` (deterministic vectors, out-of-order `data`) and `/v1/chat/completions`
+//! (deterministic answers by prompt kind), and a Cohere/TEI-style `/v1/rerank` (scores by query-word
+//! overlap). Each can answer 429 with Retry-After, 5xx, or malformed bodies, and counts requests so
+//! tests can prove how many calls were made.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +23,71 @@ pub struct OpenAiStub {
     /// Answer the first N requests with 429 Retry-After: 0.
     pub throttle_first: usize,
     pub dimensions: usize,
+    pub chat_requests: Arc<AtomicUsize>,
+    pub rerank_requests: Arc<AtomicUsize>,
+    /// Answer the first N chat and rerank requests with 429 Retry-After: 0.
+    pub throttle_models_first: usize,
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    let body = json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}});
+    (status, [("retry-after", "0")], Json(body)).into_response()
+}
+
+async fn chat(State(api): State<OpenAiStub>, Json(req): Json<Value>) -> Response {
+    let n = api.chat_requests.fetch_add(1, Ordering::SeqCst);
+    if n < api.throttle_models_first {
+        return error(StatusCode::TOO_MANY_REQUESTS, "slow down");
+    }
+    match req["model"].as_str() {
+        Some("down-chat") => return error(StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+        Some("garbled-chat") => return Json(json!({"id": "x", "object": "chat.completion"})).into_response(),
+        _ => {}
+    }
+    let prompt = req["messages"][1]["content"].as_str().unwrap_or_default();
+    let title = prompt.lines().find_map(|l| l.strip_prefix("# ")).unwrap_or("untitled").trim().to_owned();
+    let answer = if prompt.contains("<chunk>") {
+        format!("Situated: this chunk belongs to the page titled {title}.")
+    } else if prompt.contains("<code") {
+        "Model summary: the example shows the public API in use.".to_owned()
+    } else if prompt.contains("<source>") {
+        format!("Model summary of the source: documentation titled {title}.")
+    } else {
+        "I do not know.".to_owned()
+    };
+    Json(json!({
+        "id": "chatcmpl-stub", "object": "chat.completion", "model": req["model"],
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    }))
+    .into_response()
+}
+
+/// Share of the query's words that occur in `doc`.
+fn overlap(query: &str, doc: &str) -> f64 {
+    let doc = doc.to_lowercase();
+    let words: Vec<String> =
+        query.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    let hits = words.iter().filter(|w| doc.contains(w.as_str())).count();
+    hits as f64 / words.len().max(1) as f64
+}
+
+async fn rerank(State(api): State<OpenAiStub>, Json(req): Json<Value>) -> Response {
+    let n = api.rerank_requests.fetch_add(1, Ordering::SeqCst);
+    if n < api.throttle_models_first {
+        return error(StatusCode::TOO_MANY_REQUESTS, "slow down");
+    }
+    let query = req["query"].as_str().unwrap_or_default();
+    let docs: Vec<&str> =
+        req["documents"].as_array().map(|d| d.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let mut scored: Vec<(usize, f64)> = docs.iter().enumerate().map(|(i, d)| (i, overlap(query, d))).collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    match req["model"].as_str() {
+        Some("tei") => Json(json!(scored.iter().map(|(i, s)| json!({"index": i, "score": s})).collect::<Vec<_>>())).into_response(),
+        Some("garbled") => Json(json!({"results": "nope"})).into_response(),
+        _ => Json(json!({"results": scored.iter().map(|(i, s)| json!({"index": i, "relevance_score": s})).collect::<Vec<_>>()}))
+            .into_response(),
+    }
 }
 
 async fn embeddings(State(api): State<OpenAiStub>, Json(req): Json<Value>) -> Response {
@@ -69,7 +136,11 @@ impl OpenAiStub {
         let api = self;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = axum::Router::new().route("/v1/embeddings", post(embeddings)).with_state(api);
+        let router = axum::Router::new()
+            .route("/v1/embeddings", post(embeddings))
+            .route("/v1/chat/completions", post(chat))
+            .route("/v1/rerank", post(rerank))
+            .with_state(api);
         tokio::spawn(async move { axum::serve(listener, router).await });
         format!("http://{addr}/v1")
     }
