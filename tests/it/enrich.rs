@@ -90,3 +90,22 @@ async fn a_garbled_chat_provider_falls_back_without_failing_the_crawl() {
     let err = chat(&base, "garbled-chat").complete("s", "u", 10).await.unwrap_err().to_string();
     assert!(err.contains("without choices[0].message.content"), "{err}");
 }
+
+#[tokio::test]
+async fn chat_provider_failures_are_retried_then_reported_precisely() {
+    let api = OpenAiStub::default();
+    let base = api.clone().start().await;
+    // 503 with Retry-After: 0, every time: four attempts, then a clear error.
+    let err = chat(&base, "down-chat").complete("s", "u", 10).await.unwrap_err().to_string();
+    assert!(err.contains("failed after 4 attempts") && err.contains("503"), "{err}");
+    assert_eq!(api.chat_requests.load(Ordering::SeqCst), 4);
+    // Slower than the timeout: reported as such, not hung.
+    let provider =
+        ProviderConfig { base_url: base.clone(), api_key: None, timeout: Duration::from_millis(300), max_in_flight: 1 };
+    let slow = OpenAiChat::new(provider, "slow-chat").unwrap();
+    let err = slow.complete("s", "u", 10).await.unwrap_err().to_string();
+    assert!(err.contains("no answer within 300ms"), "{err}");
+    // A rejected request (4xx other than 429) is not retried.
+    let missing = chat(&format!("{base}/nowhere"), "gpt-test").complete("s", "u", 10).await.unwrap_err().to_string();
+    assert!(missing.contains("HTTP 404"), "{missing}");
+}

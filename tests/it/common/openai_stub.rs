@@ -42,6 +42,7 @@ async fn chat(State(api): State<OpenAiStub>, Json(req): Json<Value>) -> Response
     match req["model"].as_str() {
         Some("down-chat") => return error(StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
         Some("garbled-chat") => return Json(json!({"id": "x", "object": "chat.completion"})).into_response(),
+        Some("slow-chat") => tokio::time::sleep(std::time::Duration::from_secs(3)).await,
         _ => {}
     }
     let prompt = req["messages"][1]["content"].as_str().unwrap_or_default();
