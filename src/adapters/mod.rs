@@ -6,6 +6,7 @@ pub mod circuit_breaker;
 pub mod cross_encoder;
 pub mod http_fetcher;
 pub mod http_reranker;
+pub(crate) mod job_row;
 pub mod local_embedder;
 pub mod model_download;
 pub mod openai_chat;

@@ -3,41 +3,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, classify};
-use crate::domain::{JobProgress, JobRecord, JobState};
+use crate::adapters::job_row::{COLUMNS, JobRow, counts};
+use crate::domain::{JobProgress, JobRecord};
 use crate::ports::{JobEnd, JobStore, StoreError};
-
-const COLUMNS: &str = "job_id, tool, target, state, pages_done, pages_queued, pages_failed, chunks_stored, error, \
-                       result, cancel_requested, created_at, updated_at";
-
-fn counts(progress: &JobProgress) -> [i64; 4] {
-    [progress.pages_done, progress.pages_queued, progress.pages_failed, progress.chunks_stored]
-        .map(|n| i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-fn to_record(row: &SqliteRow) -> Result<JobRecord, sqlx::Error> {
-    let count = |name: &str| row.try_get::<i64, _>(name).map(|n| u64::try_from(n).unwrap_or_default());
-    Ok(JobRecord {
-        job_id: row.try_get("job_id")?,
-        tool: row.try_get("tool")?,
-        target: row.try_get("target")?,
-        state: JobState::parse(row.try_get("state")?),
-        progress: JobProgress {
-            pages_done: count("pages_done")?,
-            pages_queued: count("pages_queued")?,
-            pages_failed: count("pages_failed")?,
-            chunks_stored: count("chunks_stored")?,
-        },
-        error: row.try_get("error")?,
-        result: row.try_get("result")?,
-        cancel_requested: row.try_get("cancel_requested")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 #[async_trait]
 impl JobStore for SqliteStore {
@@ -84,7 +54,7 @@ impl JobStore for SqliteStore {
         .bind(failed)
         .bind(chunks)
         .bind(end.error)
-        .bind(end.result)
+        .bind(end.result.map(sqlx::types::Json))
         .execute(&self.pool)
         .await
         .map_err(classify)
@@ -93,19 +63,19 @@ impl JobStore for SqliteStore {
 
     async fn get_job(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError> {
         let sql = format!("select {COLUMNS} from crawl_jobs where job_id = ?1");
-        let row =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(job_id).fetch_optional(&self.pool).await.map_err(classify)?;
-        row.as_ref().map(to_record).transpose().map_err(classify)
+        let row: Option<JobRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(job_id).fetch_optional(&self.pool).await.map_err(classify)?;
+        Ok(row.map(Into::into))
     }
 
     async fn list_jobs(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         let sql = format!("select {COLUMNS} from crawl_jobs order by created_at desc limit ?1");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await
             .map_err(classify)?;
-        rows.iter().map(to_record).collect::<Result<_, _>>().map_err(classify)
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn request_job_cancel(&self, job_id: &str) -> Result<bool, StoreError> {
