@@ -32,6 +32,9 @@ pub(crate) struct CrawlSinglePageParams {
     /// or `browser` (always render JavaScript).
     #[serde(default)]
     pub render: Option<Render>,
+    /// Return a job_id at once and crawl in the background (poll get_crawl_job). Default false.
+    #[serde(default)]
+    pub background: Option<bool>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -43,6 +46,12 @@ pub(crate) struct LinksCount {
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct CrawlSinglePageOutput {
     pub success: bool,
+    /// The crawl job (get_crawl_job reports on it).
+    pub job_id: String,
+    /// `completed`, or `running` when the crawl goes on in the background (the counts are then 0).
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// The URL stored (after redirects).
     pub url: String,
     pub source_id: String,
@@ -61,6 +70,9 @@ impl From<SinglePageReport> for CrawlSinglePageOutput {
     fn from(r: SinglePageReport) -> Self {
         Self {
             success: true,
+            job_id: String::new(),
+            status: "completed".into(),
+            message: None,
             url: r.url,
             source_id: r.source_id.to_string(),
             title: r.title,
@@ -70,6 +82,27 @@ impl From<SinglePageReport> for CrawlSinglePageOutput {
             content_length: r.content_length,
             total_word_count: r.total_word_count,
             links_count: LinksCount { internal: r.links.internal.len(), external: r.links.external.len() },
+        }
+    }
+}
+
+impl CrawlSinglePageOutput {
+    /// A page crawl that goes on as a background job.
+    pub(crate) fn running(job_id: String, url: String, message: String) -> Self {
+        Self {
+            success: true,
+            job_id,
+            status: "running".into(),
+            message: Some(message),
+            url,
+            source_id: String::new(),
+            title: None,
+            unchanged: false,
+            chunks_stored: 0,
+            code_examples_stored: 0,
+            content_length: 0,
+            total_word_count: 0,
+            links_count: LinksCount { internal: 0, external: 0 },
         }
     }
 }

@@ -12,7 +12,7 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tracing::{Instrument, info_span};
 
-use super::crawl_tools::crawl_request;
+use super::crawl_tools::{JobAnswer, crawl_request};
 use super::dto::{
     CodeResult, CrawlJobOutput, CrawlSinglePageOutput, CrawlSinglePageParams, DEFAULT_MATCH_COUNT,
     DEFAULT_MAX_CONTENT_LENGTH, DEFAULT_MAX_RESPONSE_TOKENS, DeleteSourceOutput, DeleteSourceParams,
@@ -21,11 +21,10 @@ use super::dto::{
     SmartCrawlUrlParams, fit_to_budget,
 };
 use super::errors::ToolError;
-use super::progress::McpProgress;
 use crate::app::App;
 use crate::crawl::PagePlan;
 use crate::crawl::site::CrawlRequest;
-use crate::domain::SourceId;
+use crate::domain::{SourceId, target};
 use crate::error::{Error, Result};
 use crate::retrieve::{RagQuery, SearchMode};
 
@@ -77,19 +76,26 @@ impl RagServer {
         Parameters(p): Parameters<CrawlSinglePageParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<CrawlSinglePageOutput>, ToolError> {
-        let progress = McpProgress::from_context(&ctx);
-        let report = run_tool(
-            "crawl_single_page",
-            &ctx,
-            self.app.crawler.crawl_single_page(
-                &p.url,
-                p.chunk_size,
-                &PagePlan::new(p.render.unwrap_or_default()),
-                &progress,
-            ),
-        )
+        let output = run_tool("crawl_single_page", &ctx, async {
+            // A bad URL is refused now, not reported later by a background job.
+            target::parse_target(&p.url).map_err(Error::BadInput)?;
+            let app = Arc::clone(&self.app);
+            let (url, chunk_size, plan) = (p.url.clone(), p.chunk_size, PagePlan::new(p.render.unwrap_or_default()));
+            let answer = self
+                .run_job("crawl_single_page", &p.url, p.background, &ctx, move |sink| async move {
+                    let report = app.crawler.crawl_single_page(&url, chunk_size, &plan, sink.as_ref()).await?;
+                    Ok(CrawlSinglePageOutput::from(report))
+                })
+                .await?;
+            Ok(match answer {
+                JobAnswer::Done(job_id, output) => CrawlSinglePageOutput { job_id, ..output },
+                JobAnswer::Running(job_id, _, message) => {
+                    CrawlSinglePageOutput::running(job_id, p.url.clone(), message)
+                }
+            })
+        })
         .await?;
-        Ok(Json(report.into()))
+        Ok(Json(output))
     }
 
     #[tool(description = "Crawl a whole target and store every page: a sitemap (all listed pages, sitemap indexes \

@@ -66,6 +66,19 @@ async fn background_crawls_answer_at_once_and_report_their_result(backend: Backe
     let source = sources["sources"].as_array().unwrap().iter().find(|s| s["source_id"] == site.source_id()).unwrap();
     assert_eq!(source["pages"], SLOW_PAGES, "{source}");
 
+    // A single page can go to the background too.
+    let page = site.url("/slow/page-30.html");
+    let answer = binary::body(
+        &binary::call(&client, "crawl_single_page", json!({"url": page, "background": true})).await.unwrap(),
+    );
+    assert_eq!(answer["status"], "running", "{answer}");
+    let single = until_finished(&client, answer["job_id"].as_str().unwrap()).await;
+    assert_eq!(single["state"], "succeeded", "{single}");
+    assert_eq!(single["tool"], "crawl_single_page");
+    assert!(single["result"]["chunks_stored"].as_u64().unwrap() >= 1, "{single}");
+    let invalid = binary::call(&client, "crawl_single_page", json!({"url": "ftp://x", "background": true})).await;
+    assert!(format!("{invalid:?}").contains("ftp"), "refused at once: {invalid:?}");
+
     let listed = binary::body(&binary::call(&client, "list_crawl_jobs", json!({})).await.unwrap());
     assert!(listed["jobs"].as_array().unwrap().iter().any(|j| j["job_id"] == job_id.as_str()), "{listed}");
 
