@@ -144,7 +144,7 @@ impl RagServer {
             query: p.query,
             source_filter,
             search_mode: mode,
-            reranked_by: reranked_by(&results, self.app.retriever.reranker_id()),
+            reranked_by: reranked_by(results.iter().map(|r| r.rerank_score), self.app.retriever.reranker_id()),
             count: results.len(),
             results,
             response_truncated,
@@ -186,12 +186,7 @@ impl RagServer {
             query: p.query,
             source_filter,
             search_mode: SearchMode::Vector,
-            reranked_by: results
-                .iter()
-                .any(|r| r.rerank_score.is_some())
-                .then(|| self.app.retriever.reranker_id())
-                .flatten()
-                .map(str::to_owned),
+            reranked_by: reranked_by(results.iter().map(|r| r.rerank_score), self.app.retriever.reranker_id()),
             count: results.len(),
             results,
         }))
@@ -292,7 +287,7 @@ impl RagServer {
 )]
 impl ServerHandler for RagServer {}
 
-/// Which reranker ordered `results`, if they were reranked.
-fn reranked_by(results: &[RagResult], reranker: Option<&str>) -> Option<String> {
-    results.iter().any(|r| r.rerank_score.is_some()).then(|| reranker.map(str::to_owned)).flatten()
+/// Which reranker ordered the results, if any result carries a rerank score.
+fn reranked_by(mut scores: impl Iterator<Item = Option<f64>>, reranker: Option<&str>) -> Option<String> {
+    scores.any(|s| s.is_some()).then(|| reranker.map(str::to_owned)).flatten()
 }

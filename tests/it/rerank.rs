@@ -15,6 +15,9 @@ use crawlrag::ports::Reranker;
 use crawlrag::progress::NoProgress;
 use crawlrag::retrieve::{RagQuery, SearchMode};
 
+use serde_json::json;
+
+use crate::common::binary::{self, StoreTarget};
 use crate::common::openai_stub::OpenAiStub;
 use crate::common::site::{ERROR_CODES, Site};
 use crate::common::{self, Backend};
@@ -104,4 +107,28 @@ async fn the_local_cross_encoder_ranks_the_answer_first_where_its_weights_exist(
     let scores = encoder.rerank("how do I install frobnicator", &docs).await.unwrap();
     let best = scores.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
     assert_eq!(best, 1, "{scores:?}");
+}
+
+#[tokio::test]
+async fn the_server_reranks_through_a_configured_rerank_service() {
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let base = OpenAiStub::default().start().await;
+    let store = StoreTarget::fresh(&services, Backend::Sqlite, "rerank_mcp");
+    let env = [("CRAWLRAG_RERANK_URL", base.as_str()), ("CRAWLRAG_RERANK_MODEL", "rerank-stub")];
+    let client = binary::stdio_client_env(&services, &store, (), &env).await;
+    for path in ["/docs/install.html", "/docs/config.html", "/blog/pasta.html"] {
+        binary::call(&client, "crawl_single_page", json!({"url": site.url(path)})).await.unwrap();
+    }
+    let args = json!({"query": "compression level key", "rerank": true, "match_count": 2});
+    let body = binary::body(&binary::call(&client, "perform_rag_query", args).await.unwrap());
+    assert_eq!(body["reranked_by"], format!("http:rerank-stub@{base}"), "{body}");
+    assert!(body["results"][0]["url"].as_str().unwrap().ends_with("/docs/config.html"), "{body}");
+    assert!(
+        body["results"][0]["rerank_score"].as_f64().unwrap() >= body["results"][1]["rerank_score"].as_f64().unwrap()
+    );
+    let plain =
+        binary::body(&binary::call(&client, "perform_rag_query", json!({"query": "compression level"})).await.unwrap());
+    assert!(plain.get("reranked_by").is_none() && plain["results"][0].get("rerank_score").is_none(), "{plain}");
+    client.cancel().await.unwrap();
 }
