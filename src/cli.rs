@@ -12,9 +12,12 @@ use serde_json::json;
 
 use crate::app::{App, build_embedder};
 use crate::config::{Command, Config, StoreChoice};
+use crate::crawl::Render;
 use crate::crawl::site::CrawlRequest;
 use crate::domain::SourceId;
 use crate::error::Error;
+use crate::jobs::LIST_LIMIT;
+use crate::ports::RenderOptions;
 use crate::progress::ProgressSink;
 use crate::retrieve::RagQuery;
 
@@ -92,14 +95,17 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// The command's failure, for `main` to print and map to an exit code.
 pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Crawl { url, depth, max_pages, concurrency, chunk_size, scope, render, json } => {
+        Command::Crawl { url, depth, max_pages, concurrency, chunk_size, scope, render, stealth, dry_run, json } => {
+            let browser = RenderOptions { stealth, ..RenderOptions::default() };
             let request = CrawlRequest {
-                render,
+                render: if stealth { Render::Browser } else { render },
+                browser,
                 max_depth: depth,
                 max_pages,
                 max_concurrent: concurrency,
                 chunk_size,
                 scope,
+                index: !dry_run,
                 ..CrawlRequest::new(url)
             };
             let bar = BarProgress::new();
@@ -140,6 +146,32 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
                         hit.rerank_score.or(hit.rrf_score).or(hit.similarity).unwrap_or_default(),
                         hit.url,
                         preview.replace('\n', " ")
+                    ));
+                }
+            }
+        }
+        Command::Jobs { cancel, json } => {
+            let jobs = match cancel {
+                Some(job_id) => vec![app.jobs.cancel(&job_id).await?],
+                None => app.jobs.list(LIST_LIMIT).await?,
+            };
+            if json {
+                out_json(&serde_json::to_value(&jobs)?);
+            } else {
+                out(&format!(
+                    "{:<36} {:<12} {:>6} {:>7} {:>7}  tool / target\n",
+                    "job", "state", "pages", "failed", "chunks"
+                ));
+                for j in &jobs {
+                    out(&format!(
+                        "{:<36} {:<12} {:>6} {:>7} {:>7}  {} {}\n",
+                        j.job_id,
+                        j.state.as_str(),
+                        j.progress.pages_done,
+                        j.progress.pages_failed,
+                        j.progress.chunks_stored,
+                        j.tool,
+                        j.target
                     ));
                 }
             }

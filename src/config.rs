@@ -56,7 +56,21 @@ pub enum Command {
         /// auto (HTTP, Chromium for script-only pages), http, or browser.
         #[arg(long, value_enum, default_value_t = crate::crawl::Render::Auto)]
         render: crate::crawl::Render,
+        /// Render every page in Chromium with automation fingerprints hidden.
+        #[arg(long)]
+        stealth: bool,
+        /// Fetch, extract and chunk without embedding or storing anything (counts only).
+        #[arg(long)]
+        dry_run: bool,
         /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List recent crawl jobs (started by MCP clients), or cancel one.
+    Jobs {
+        /// Cancel this job (on whichever server runs it).
+        #[arg(long)]
+        cancel: Option<String>,
         #[arg(long)]
         json: bool,
     },

@@ -64,6 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             served
         }
         command @ (Command::Crawl { .. }
+        | Command::Jobs { .. }
         | Command::Query { .. }
         | Command::Sources { .. }
         | Command::Delete { .. }

@@ -119,3 +119,57 @@ async fn first_run_downloads_the_model_from_the_hub_and_offline_says_what_to_set
     assert!(stderr.contains("CRAWLRAG_EMBEDDING_MODEL_PATH") && stderr.contains("scripts/model.sh"), "{stderr}");
     assert!(!offline.join("crawlrag/models/all-MiniLM-L6-v2/model.safetensors").exists(), "no half model left behind");
 }
+
+#[tokio::test]
+async fn dry_runs_store_nothing_and_jobs_can_be_listed_and_cancelled_from_the_cli() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crawlrag::app::{App, ServiceSettings};
+    use crawlrag::crawl::site::CrawlRequest;
+    use crawlrag::jobs::{JobConfig, Waited};
+
+    let Some(services) = common::services() else { return };
+    let site = DocsSite::start().await;
+    let name = common::unique_schema("cli_jobs");
+    let store = StoreTarget::Sqlite(common::sqlite_path(&name));
+
+    let args = ["crawl", &site.url("/docs/index.html"), "--depth", "2", "--dry-run", "--json"];
+    let (code, crawled, err) = run(&services, &store, &args).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(crawled["pages_crawled"], 12, "{crawled}");
+    assert!(crawled["chunks_stored"].as_u64().unwrap() >= 12, "chunks counted: {crawled}");
+    let (_, sources, _) = run(&services, &store, &["sources", "--json"]).await;
+    assert_eq!(sources, serde_json::json!([]), "a dry run stores nothing");
+
+    // A job running in a server process on the same store, seen and cancelled from the CLI.
+    let (db, _) = common::open_store(&services, Backend::Sqlite, &name).await;
+    let settings = ServiceSettings {
+        jobs: JobConfig { heartbeat: Duration::from_millis(200), ..JobConfig::default() },
+        ..ServiceSettings::default()
+    };
+    let server =
+        Arc::new(App::from_parts(db, common::embedder(&services), common::loopback_fetcher(), settings).await.unwrap());
+    let request = CrawlRequest { max_concurrent: 1, ..CrawlRequest::new(site.url("/slow-sitemap.xml")) };
+    let app = Arc::clone(&server);
+    let handle = server
+        .jobs
+        .start("smart_crawl_url", &request.url.clone(), move |sink| async move {
+            app.crawler.smart_crawl(&request, sink.as_ref()).await
+        })
+        .await
+        .unwrap();
+    let (code, jobs, err) = run(&services, &store, &["jobs", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (jobs[0]["job_id"].as_str(), jobs[0]["state"].as_str()),
+        (Some(handle.job_id.as_str()), Some("running"))
+    );
+    let (code, cancelled, err) = run(&services, &store, &["jobs", "--cancel", &handle.job_id, "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cancelled[0]["cancel_requested"], true, "{cancelled}");
+    let waited = handle.wait(Duration::from_secs(30), Arc::new(crawlrag::progress::NoProgress)).await;
+    assert!(matches!(waited, Waited::Finished(Err(crawlrag::error::Error::Cancelled))), "{waited:?}");
+    let (code, _, err) = run(&services, &store, &["jobs", "--cancel", "no-such-job"]).await;
+    assert_eq!(code, 3, "unknown job is exit code 3: {err}");
+}
