@@ -184,12 +184,14 @@ impl Jobs {
         self.tasks.spawn(
             async move {
                 info!("job started");
+                metrics::gauge!("crawlrag_jobs_running").increment(1.0);
                 let ran = tokio::select! {
                     result = work => Some(result),
                     () = job_token.cancelled() => None,
                     () = this.heartbeat(&id, &job_sink, &job_token) => None,
                 };
                 let outcome = this.finish(&id, &job_sink, ran).await;
+                metrics::gauge!("crawlrag_jobs_running").decrement(1.0);
                 this.local.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
                 let _ = tx.send(outcome);
             }
@@ -233,6 +235,7 @@ impl Jobs {
             warn!(error = %e, "could not record the job's end; it will read as interrupted");
         }
         info!(state = state.as_str(), pages = progress.pages_done, "job ended");
+        metrics::counter!("crawlrag_jobs_total", "state" => state.as_str()).increment(1);
         outcome
     }
 

@@ -156,6 +156,7 @@ impl CrawlReport {
     }
 
     fn fail(&mut self, url: &str, error: String) {
+        metrics::counter!("crawlrag_pages_total", "outcome" => "failed").increment(1);
         self.pages_failed += 1;
         if self.failed.len() < LISTED_URLS {
             self.failed.push(PageFailure { url: url.to_owned(), error });
@@ -163,6 +164,7 @@ impl CrawlReport {
     }
 
     fn skip(&mut self, url: &str, reason: String) {
+        metrics::counter!("crawlrag_pages_total", "outcome" => "skipped").increment(1);
         self.pages_skipped += 1;
         if self.skipped.len() < LISTED_URLS {
             self.skipped.push(PageFailure { url: url.to_owned(), error: reason });
@@ -410,6 +412,9 @@ impl Crawler {
                 };
                 match stored {
                     Ok(stored) => {
+                        let outcome = if stored.unchanged { "unchanged" } else { "stored" };
+                        metrics::counter!("crawlrag_pages_total", "outcome" => outcome).increment(1);
+                        metrics::counter!("crawlrag_chunks_stored_total").increment(stored.chunks_stored as u64);
                         let mut r = lock();
                         r.pages_crawled += 1;
                         r.pages_unchanged += usize::from(stored.unchanged);

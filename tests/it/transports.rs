@@ -120,6 +120,11 @@ async fn streamable_http_serves_every_tool_and_reports_health_and_metrics() {
             && l.contains("outcome=\"ok\"")),
         "{metrics}"
     );
+    assert!(
+        metrics.lines().any(|l| l.starts_with("crawlrag_jobs_total") && l.contains("state=\"succeeded\"")),
+        "{metrics}"
+    );
+    assert!(metrics.lines().any(|l| l.starts_with("crawlrag_jobs_running ")), "{metrics}");
 
     // A foreign Host header is refused (DNS-rebinding guard), and the server keeps serving.
     let foreign =
