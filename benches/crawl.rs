@@ -110,6 +110,7 @@ async fn run() {
                 tabs,
                 timeout: Duration::from_secs(30),
                 allow_private_networks: true,
+                trusted_hosts: Default::default(),
             }));
             let browser = app("browser", Some(renderer)).await;
             let request = CrawlRequest { index: false, ..crawl(&base, 300, Render::Browser) };

@@ -21,6 +21,7 @@ use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as P
 use crate::adapters::sqlite::SqliteStore;
 use crate::config::{Config, EmbeddingProvider, StoreChoice, default_model_dir};
 use crate::crawl::{CrawlConfig, Crawler};
+use crate::domain::target::TrustedHosts;
 use crate::ingest::{IngestConfig, Pipeline};
 use crate::jobs::{JobConfig, Jobs};
 use crate::ports::{ChatModel, Embedder, Fetcher, JobStore, Renderer, Reranker, Store};
@@ -102,6 +103,7 @@ impl App {
                 tabs: config.fetch.browser_tabs,
                 timeout: Duration::from_secs(config.fetch.fetch_timeout_secs.max(10)),
                 allow_private_networks: config.fetch.allow_private_networks,
+                trusted_hosts: TrustedHosts::new(config.fetch.trusted_hosts.clone()),
             })) as Arc<dyn Renderer>
         });
         let jobs = config.jobs();

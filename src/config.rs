@@ -16,6 +16,7 @@ use crate::adapters::openai_embedder::{
     DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_BATCH_SIZE, DEFAULT_OPENAI_DIMENSIONS, DEFAULT_OPENAI_MODEL,
 };
 use crate::adapters::postgres::{DEFAULT_MAX_CONNECTIONS, PgConfig};
+use crate::domain::target::TrustedHosts;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -230,6 +231,10 @@ pub struct FetchConfig {
     /// Allow crawling loopback, private, link-local and metadata addresses (local use only).
     #[arg(long, env = "CRAWLRAG_ALLOW_PRIVATE_NETWORKS", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub allow_private_networks: bool,
+    /// Private hosts crawled anyway, comma-separated names or IPs (e.g. an internal docs server);
+    /// every other private target stays refused.
+    #[arg(long, env = "CRAWLRAG_TRUSTED_HOSTS", global = true, value_delimiter = ',')]
+    pub trusted_hosts: Vec<String>,
     /// Largest page body accepted, in bytes.
     #[arg(long, env = "CRAWLRAG_MAX_PAGE_BYTES", global = true, default_value_t = DEFAULT_MAX_PAGE_BYTES)]
     pub max_page_bytes: usize,
@@ -370,6 +375,7 @@ impl Config {
             max_page_bytes: self.fetch.max_page_bytes,
             user_agent: self.fetch.user_agent.clone(),
             allow_private_networks: self.fetch.allow_private_networks,
+            trusted_hosts: TrustedHosts::new(self.fetch.trusted_hosts.clone()),
         }
     }
 

@@ -8,8 +8,11 @@
 //! user agent, empty languages and plugins, the WebGL vendor) with scripts that run before any
 //! page script; such tabs are closed after use rather than pooled, so plain renders stay plain.
 //!
-//! SSRF: the page URL is checked after DNS resolution before Chromium is asked to load it; the
-//! browser's own subresource and redirect requests are not re-checked (documented limitation).
+//! SSRF: the page URL is checked after DNS resolution before Chromium is asked to load it, and
+//! while the guard is on every request the page makes (redirects, scripts, images, `fetch()`) is
+//! paused through the DevTools Fetch domain and let through only if its host is not private after
+//! resolution — so a page's script cannot read an internal service into the stored text. Guarded
+//! tabs are not pooled (their interception lives with the render).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chromiumoxide::cdp::browser_protocol::fetch::{self, EventRequestPaused};
+use chromiumoxide::cdp::browser_protocol::network::ErrorReason;
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures::StreamExt;
 use tokio::sync::{Mutex, Semaphore};
@@ -25,7 +30,7 @@ use tracing::{info, warn};
 use url::Url;
 
 use crate::domain::Validators;
-use crate::domain::target::{forbidden_reason, literal_ip};
+use crate::domain::target::{TrustedHosts, forbidden_reason};
 use crate::ports::{FetchError, FetchedBody, RenderOptions, Renderer};
 
 pub const DEFAULT_TABS: usize = 4;
@@ -50,6 +55,8 @@ pub struct ChromiumConfig {
     pub tabs: usize,
     pub timeout: Duration,
     pub allow_private_networks: bool,
+    /// Private hosts let through anyway (`CRAWLRAG_TRUSTED_HOSTS`).
+    pub trusted_hosts: TrustedHosts,
 }
 
 /// Find a Chromium-family browser on PATH.
@@ -175,6 +182,10 @@ impl ChromiumRenderer {
             if options.stealth {
                 hide_automation(&page).await?;
             }
+            let _guard = match self.config.allow_private_networks {
+                false => Some(guard_requests(&page, self.config.trusted_hosts.clone()).await?),
+                true => None,
+            };
             page.goto(url.as_str()).await.map_err(|e| e.to_string())?;
             settle(&page).await;
             if let Some(selector) = &options.wait_for_selector {
@@ -187,7 +198,8 @@ impl ChromiumRenderer {
             Ok((final_url, html))
         }
         .await;
-        self.return_tab(page, outcome.is_ok() && !options.stealth).await;
+        let reusable = outcome.is_ok() && !options.stealth && self.config.allow_private_networks;
+        self.return_tab(page, reusable).await;
         outcome
     }
 
@@ -195,21 +207,65 @@ impl ChromiumRenderer {
         if self.config.allow_private_networks {
             return Ok(());
         }
-        let blocked = |reason: String| FetchError::Blocked { url: url.to_string(), reason };
-        if let Some(reason) = literal_ip(url).and_then(forbidden_reason) {
-            return Err(blocked(reason.to_owned()));
-        }
-        let host = url.host_str().unwrap_or_default();
-        let port = url.port_or_known_default().unwrap_or(80);
-        let addrs = tokio::net::lookup_host((host, port))
+        request_refusal(url, &self.config.trusted_hosts)
             .await
-            .map_err(|e| FetchError::Unreachable { url: url.to_string(), reason: e.to_string() })?;
-        for addr in addrs {
-            if let Some(reason) = forbidden_reason(addr.ip()) {
-                return Err(blocked(format!("{host} resolves to {}, a {reason}", addr.ip())));
+            .map_err(|reason| FetchError::Blocked { url: url.to_string(), reason })
+    }
+}
+
+/// Why the guard refuses a request to `url` (`Err(reason)`), checked after DNS resolution.
+async fn request_refusal(url: &Url, trusted: &TrustedHosts) -> Result<(), String> {
+    let host = url.host_str().unwrap_or_default();
+    if !matches!(url.scheme(), "http" | "https" | "ws" | "wss") || trusted.contains(host) {
+        return Ok(()); // data:, blob: and the like never leave the browser
+    }
+    if let Some(reason) = trusted.literal_refusal(url) {
+        return Err(reason.to_owned());
+    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?;
+    for addr in addrs {
+        if let Some(reason) = forbidden_reason(addr.ip()) {
+            return Err(format!("{host} resolves to {}, a {reason}", addr.ip()));
+        }
+    }
+    Ok(())
+}
+
+/// Pause every request of `page` and let through only those the guard allows; the returned task
+/// (aborted on drop) answers the pauses for as long as the render lasts.
+async fn guard_requests(page: &Page, trusted: TrustedHosts) -> Result<AbortOnDrop, String> {
+    let mut paused = page.event_listener::<EventRequestPaused>().await.map_err(|e| e.to_string())?;
+    page.execute(fetch::EnableParams::default()).await.map_err(|e| e.to_string())?;
+    let page = page.clone();
+    let task = tokio::spawn(async move {
+        while let Some(event) = paused.next().await {
+            let verdict = match Url::parse(&event.request.url) {
+                Ok(url) => request_refusal(&url, &trusted).await,
+                Err(e) => Err(format!("invalid URL: {e}")),
+            };
+            let id = event.request_id.clone();
+            let answered = match verdict {
+                Ok(()) => page.execute(fetch::ContinueRequestParams::new(id)).await.map(|_| ()),
+                Err(reason) => {
+                    warn!(url = %event.request.url, %reason, "browser request refused");
+                    page.execute(fetch::FailRequestParams::new(id, ErrorReason::BlockedByClient)).await.map(|_| ())
+                }
+            };
+            if answered.is_err() {
+                break; // the tab is gone
             }
         }
-        Ok(())
+    });
+    Ok(AbortOnDrop(task))
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -16,7 +16,7 @@ use tracing::{debug, instrument};
 use url::Url;
 
 use crate::domain::Validators;
-use crate::domain::target::{forbidden_reason, literal_ip};
+use crate::domain::target::{TrustedHosts, forbidden_reason};
 use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,6 +45,8 @@ pub struct HttpFetcherConfig {
     pub user_agent: String,
     /// Allow loopback/private/link-local targets (local use and tests only).
     pub allow_private_networks: bool,
+    /// Private hosts let through anyway (`CRAWLRAG_TRUSTED_HOSTS`).
+    pub trusted_hosts: TrustedHosts,
 }
 
 impl Default for HttpFetcherConfig {
@@ -55,6 +57,7 @@ impl Default for HttpFetcherConfig {
             max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             allow_private_networks: false,
+            trusted_hosts: TrustedHosts::default(),
         }
     }
 }
@@ -88,13 +91,17 @@ struct BlockedAddress {
 /// Resolves with the system resolver and refuses answers that contain any forbidden address, so
 /// DNS names pointing at internal services are caught before a connection is made.
 #[derive(Debug)]
-struct GuardedResolver;
+struct GuardedResolver(TrustedHosts);
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
+        let trusted = self.0.contains(&host);
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if trusted {
+                return Ok(Box::new(addrs.into_iter()) as Addrs);
+            }
             if let Some((ip, reason)) = addrs.iter().find_map(|a| forbidden_reason(a.ip()).map(|r| (a.ip(), r))) {
                 return Err(Box::new(BlockedAddress { host, ip, reason }) as Box<dyn StdError + Send + Sync>);
             }
@@ -109,6 +116,7 @@ impl HttpFetcher {
     pub fn new(config: HttpFetcherConfig) -> Result<Self, FetchError> {
         let max_redirects = config.max_redirects;
         let allow_private = config.allow_private_networks;
+        let trusted = config.trusted_hosts.clone();
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
             let next = attempt.url().clone();
             if attempt.previous().iter().any(|u| u == &next) {
@@ -121,7 +129,7 @@ impl HttpFetcher {
                 let reason = format!("scheme '{}' is not allowed", next.scheme());
                 return attempt.error(RedirectRefusal::Blocked { url: next.to_string(), reason });
             }
-            if !allow_private && let Some(reason) = literal_ip(&next).and_then(forbidden_reason) {
+            if !allow_private && let Some(reason) = trusted.literal_refusal(&next) {
                 return attempt.error(RedirectRefusal::Blocked { url: next.to_string(), reason: reason.to_owned() });
             }
             attempt.follow()
@@ -132,7 +140,7 @@ impl HttpFetcher {
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .redirect(policy);
         if !allow_private {
-            builder = builder.dns_resolver(Arc::new(GuardedResolver));
+            builder = builder.dns_resolver(Arc::new(GuardedResolver(config.trusted_hosts.clone())));
         }
         let client = builder.build().map_err(|e| FetchError::Other { url: String::new(), reason: chain(&e) })?;
         Ok(Self { client, config })
@@ -180,7 +188,7 @@ impl HttpFetcher {
     #[instrument(skip(self, known), fields(url = %url))]
     async fn fetch_with(&self, url: &Url, accept: Accept, known: &Validators) -> Result<Fetched, FetchError> {
         if !self.config.allow_private_networks
-            && let Some(reason) = literal_ip(url).and_then(forbidden_reason)
+            && let Some(reason) = self.config.trusted_hosts.literal_refusal(url)
         {
             return Err(FetchError::Blocked { url: url.to_string(), reason: reason.to_owned() });
         }

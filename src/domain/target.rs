@@ -80,6 +80,35 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
 }
 
 /// The literal IP of `url`'s host, if it is one.
+/// Hosts the private-network guard lets through (e.g. an internal docs server the operator names
+/// in `CRAWLRAG_TRUSTED_HOSTS`); everything else private stays refused.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedHosts(std::sync::Arc<[String]>);
+
+impl TrustedHosts {
+    pub fn new(hosts: impl IntoIterator<Item = String>) -> Self {
+        Self(
+            hosts
+                .into_iter()
+                .map(|h| h.trim().trim_matches(['[', ']']).to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Whether `host` (a name or an IP literal, brackets allowed) was named trusted.
+    pub fn contains(&self, host: &str) -> bool {
+        let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+        self.0.contains(&host)
+    }
+
+    /// Why the guard refuses `url` without resolving it: a literal private IP not trusted.
+    pub fn literal_refusal(&self, url: &Url) -> Option<&'static str> {
+        let reason = literal_ip(url).and_then(forbidden_reason)?;
+        (!self.contains(url.host_str().unwrap_or_default())).then_some(reason)
+    }
+}
+
 pub fn literal_ip(url: &Url) -> Option<IpAddr> {
     match url.host()? {
         url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
@@ -91,6 +120,17 @@ pub fn literal_ip(url: &Url) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_hosts_exempt_only_what_they_name() {
+        let trusted = TrustedHosts::new(["Docs.Internal".to_owned(), "10.0.0.5".to_owned(), " ".to_owned()]);
+        assert!(trusted.contains("docs.internal") && trusted.contains("10.0.0.5"));
+        assert!(!trusted.contains("10.0.0.6") && !trusted.contains(""));
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(trusted.literal_refusal(&url("http://10.0.0.5/x")), None);
+        assert!(trusted.literal_refusal(&url("http://10.0.0.6/x")).is_some());
+        assert_eq!(trusted.literal_refusal(&url("http://example.org/x")), None, "names are checked after DNS");
+    }
 
     #[test]
     fn rejects_bad_targets_with_reasons() {

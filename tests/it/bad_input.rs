@@ -91,3 +91,27 @@ async fn private_network_targets_are_refused_by_default() {
         assert!(err.contains("CRAWLRAG_ALLOW_PRIVATE_NETWORKS"), "says how to allow it: {err}");
     }
 }
+
+#[tokio::test]
+async fn a_trusted_host_is_crawled_while_other_private_targets_stay_refused() {
+    use crawlrag::adapters::http_fetcher::{HttpFetcher, HttpFetcherConfig};
+    use crawlrag::domain::target::TrustedHosts;
+
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let (store, _) = common::open_store(&services, Backend::Sqlite, &common::unique_schema("bad_trusted")).await;
+    let config = HttpFetcherConfig { trusted_hosts: TrustedHosts::new(["127.0.0.1".to_owned()]), ..Default::default() };
+    let fetcher = std::sync::Arc::new(HttpFetcher::new(config).unwrap());
+    let app =
+        crawlrag::app::App::from_parts(store, common::embedder(&services), fetcher, Default::default()).await.unwrap();
+    let plan = crawlrag::crawl::PagePlan::default();
+    let trusted = app.crawler.crawl_single_page(&site.url("/docs/install.html"), None, &plan, &NoProgress).await;
+    assert!(trusted.is_ok_and(|r| r.chunks_stored >= 1), "the named host is crawled");
+    let by_name = format!("http://localhost:{}/docs/config.html", site.addr.port());
+    let err = app.crawler.crawl_single_page(&by_name, None, &plan, &NoProgress).await.unwrap_err().to_string();
+    assert!(err.contains("resolves to"), "another name for a private address stays refused: {err}");
+    // Another private address, not named, stays refused.
+    let err =
+        app.crawler.crawl_single_page("http://127.0.0.2/", None, &plan, &NoProgress).await.unwrap_err().to_string();
+    assert!(err.contains("loopback address"), "{err}");
+}

@@ -9,6 +9,7 @@ use crawlrag::adapters::chromium::{ChromiumConfig, ChromiumRenderer};
 use crawlrag::app::ServiceSettings;
 use crawlrag::crawl::site::CrawlRequest;
 use crawlrag::crawl::{PagePlan, Render};
+use crawlrag::domain::target::TrustedHosts;
 use crawlrag::ports::{RenderOptions, Renderer};
 use crawlrag::progress::NoProgress;
 
@@ -21,6 +22,7 @@ fn chromium_renderer(executable: std::path::PathBuf, allow_private_networks: boo
         tabs: 2,
         timeout: Duration::from_secs(30),
         allow_private_networks,
+        trusted_hosts: TrustedHosts::default(),
     })
 }
 
@@ -93,6 +95,7 @@ async fn stealth_renders_pass_bot_checks_and_wait_for_late_content() {
         tabs: 1,
         timeout: Duration::from_secs(2),
         allow_private_networks: true,
+        trusted_hosts: TrustedHosts::default(),
     });
     let err = quick.render(&url, &never).await.unwrap_err().to_string();
     assert!(err.contains("wait_for_selector '#never' matched nothing"), "{err}");
@@ -120,4 +123,29 @@ async fn browser_tabs_are_pooled_and_reused_across_pages() {
     let rendered = futures::future::join_all(renders).await;
     assert!(rendered.iter().all(|r| r.as_ref().is_ok_and(|len| *len > 100)), "{rendered:?}");
     assert_eq!(browser.tabs_opened(), 2, "8 pages through a pool of 2 tabs");
+}
+
+#[tokio::test]
+async fn a_page_script_cannot_read_a_private_service_through_the_browser() {
+    let Some(services) = common::services() else { return };
+    let Some(chromium) = common::chromium(&services) else { return };
+    let site = Site::start().await;
+    let url = url::Url::parse(&site.url("/js/ssrf.html")).unwrap();
+
+    // Without the guard the page's script reads the "internal" service: the premise holds.
+    let open = chromium_renderer(chromium.clone(), true).render(&url, &RenderOptions::default()).await.unwrap();
+    assert!(open.text.contains("LEAKED metadata-token-1234"), "{}", open.text);
+
+    // The operator trusts the docs host (127.0.0.1) only; the script's request to `localhost`
+    // resolves to loopback and is refused inside the browser.
+    let guarded = ChromiumRenderer::new(ChromiumConfig {
+        executable: chromium,
+        tabs: 1,
+        timeout: Duration::from_secs(30),
+        allow_private_networks: false,
+        trusted_hosts: TrustedHosts::new(["127.0.0.1".to_owned()]),
+    });
+    let page = guarded.render(&url, &RenderOptions::default()).await.unwrap();
+    assert!(page.text.contains("request refused"), "{}", page.text);
+    assert!(!page.text.contains("metadata-token"), "{}", page.text);
 }

@@ -125,6 +125,17 @@ if (!bot) setTimeout(function () {
 }, 1500);
 </script></body></html>"#;
 
+/// A page whose script reads an "internal service" (this site under the name `localhost`) and
+/// writes what it got into the page: what an SSRF through the browser would store.
+pub const SSRF_PAGE: &str = r#"<!doctype html><html><head><title>Status</title></head><body><main>
+<h1>Service status</h1><p>The status of every service appears below once it has been fetched.</p><p id="out">pending</p>
+<script>
+fetch('http://localhost:' + location.port + '/internal/secret.txt')
+  .then(function (r) { return r.text(); })
+  .then(function (t) { document.getElementById('out').textContent = 'LEAKED ' + t; })
+  .catch(function () { document.getElementById('out').textContent = 'request refused'; });
+</script></main></body></html>"#;
+
 /// A page in the style of a blog post: a short share line, a byline and real paragraphs, inside
 /// an `<article>` next to a sidebar inside `<main>`.
 pub const BLOG_PAGE: &str = r#"<!doctype html><html><head><title>Release 2.0</title></head><body><main>
@@ -236,6 +247,11 @@ fn router(state: &'static SiteState) -> Router {
         .route("/docs/examples.html", get(|| async { html(EXAMPLES_PAGE.to_owned()) }))
         .route("/js/app.html", get(|| async { html(JS_PAGE.to_owned()) }))
         .route("/js/plans.html", get(|| async { html(BOT_CHECK_PAGE.to_owned()) }))
+        .route("/js/ssrf.html", get(|| async { html(SSRF_PAGE.to_owned()) }))
+        .route(
+            "/internal/secret.txt",
+            get(|| async { ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], "metadata-token-1234") }),
+        )
         .route("/blog/release-2.html", get(|| async { html(BLOG_PAGE.to_owned()) }))
         .route("/docs/install.html", get(|| async { html(INSTALL_PAGE.to_owned()) }))
         .route("/docs/config.html", get(|| async { html(CONFIG_PAGE.to_owned()) }))
