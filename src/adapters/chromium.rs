@@ -74,6 +74,8 @@ struct Running {
     profile: PathBuf,
     /// Tabs parked on about:blank, ready for the next page.
     idle: std::sync::Mutex<Vec<Page>>,
+    /// Which launch this is: a failed render restarts only the browser it failed on.
+    generation: usize,
 }
 
 impl Drop for Running {
@@ -116,10 +118,17 @@ impl ChromiumRenderer {
     }
 
     /// A tab for one page: a parked one, or a new one (stealth tabs are always new).
-    async fn take_tab(&self, stealth: bool) -> Result<Page, String> {
-        let browser = self.browser().await?;
+    async fn take_tab(&self, stealth: bool, generation: &mut Option<usize>) -> Result<Page, String> {
+        let (browser, current) = self.browser().await?;
+        *generation = Some(current);
         if !stealth {
-            let parked = self.running.lock().await.as_ref().and_then(|r| r.idle.lock().ok()?.pop());
+            let parked = self
+                .running
+                .lock()
+                .await
+                .as_ref()
+                .filter(|r| r.generation == current)
+                .and_then(|r| r.idle.lock().ok()?.pop());
             if let Some(page) = parked {
                 return Ok(page);
             }
@@ -143,13 +152,15 @@ impl ChromiumRenderer {
         let _ = page.close().await;
     }
 
-    async fn browser(&self) -> Result<Arc<Browser>, String> {
+    async fn browser(&self) -> Result<(Arc<Browser>, usize), String> {
         let mut running = self.running.lock().await;
         if let Some(r) = running.as_ref() {
-            return Ok(Arc::clone(&r.browser));
+            return Ok((Arc::clone(&r.browser), r.generation));
         }
         let n = self.launches.fetch_add(1, Ordering::Relaxed);
-        let profile = std::env::temp_dir().join(format!("crawlrag-chromium-{}-{n}", std::process::id()));
+        // Unique per launch, not per renderer: two renderers in one process must never share a
+        // profile (Chromium refuses a locked one and the first to exit takes the other down).
+        let profile = std::env::temp_dir().join(format!("crawlrag-chromium-{}", uuid::Uuid::new_v4()));
         let config = BrowserConfig::builder()
             .chrome_executable(&self.config.executable)
             .no_sandbox()
@@ -166,18 +177,28 @@ impl ChromiumRenderer {
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
         info!(executable = %self.config.executable.display(), "chromium launched");
         let browser = Arc::new(browser);
-        *running = Some(Running { browser: Arc::clone(&browser), handler, profile, idle: std::sync::Mutex::default() });
-        Ok(browser)
+        let idle = std::sync::Mutex::default();
+        *running = Some(Running { browser: Arc::clone(&browser), handler, profile, idle, generation: n });
+        Ok((browser, n))
     }
 
-    /// Drop the current browser (killed once the last tab lets go) so the next use relaunches.
-    async fn restart(&self) {
-        warn!("restarting chromium");
-        self.running.lock().await.take();
+    /// Drop the browser a render failed on so the next use relaunches; a browser another render
+    /// already relaunched is left alone (restarting it would fail every render in flight on it).
+    async fn restart(&self, failed_on: Option<usize>) {
+        let mut running = self.running.lock().await;
+        if running.as_ref().is_some_and(|r| Some(r.generation) == failed_on) {
+            warn!("restarting chromium");
+            running.take();
+        }
     }
 
-    async fn render_once(&self, url: &Url, options: &RenderOptions) -> Result<(Url, String), String> {
-        let page = self.take_tab(options.stealth).await?;
+    async fn render_once(
+        &self,
+        url: &Url,
+        options: &RenderOptions,
+        generation: &mut Option<usize>,
+    ) -> Result<(Url, String), String> {
+        let page = self.take_tab(options.stealth, generation).await?;
         let outcome = async {
             if options.stealth {
                 hide_automation(&page).await?;
@@ -335,7 +356,13 @@ impl Renderer for ChromiumRenderer {
         for attempt in 0..2 {
             // Room for the selector wait and the extra wait on top of loading.
             let limit = self.config.timeout * 2 + options.extra_wait;
-            match tokio::time::timeout(limit, self.render_once(url, options)).await {
+            let mut generation = None;
+            // Launching (slow on a busy machine) does not count against the page's time.
+            if let Err(e) = self.browser().await {
+                last_error = e;
+                continue;
+            }
+            match tokio::time::timeout(limit, self.render_once(url, options, &mut generation)).await {
                 Ok(Ok((final_url, html))) => {
                     return Ok(FetchedBody {
                         final_url,
@@ -352,7 +379,7 @@ impl Renderer for ChromiumRenderer {
             if last_error.contains("wait_for_selector") || last_error.contains("not a valid CSS selector") {
                 break; // the page rendered; the selector is what failed, and would again
             }
-            self.restart().await;
+            self.restart(generation).await;
         }
         Err(FetchError::Other { url: url.to_string(), reason: format!("browser rendering failed: {last_error}") })
     }

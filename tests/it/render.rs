@@ -93,7 +93,7 @@ async fn stealth_renders_pass_bot_checks_and_wait_for_late_content() {
     let quick = ChromiumRenderer::new(ChromiumConfig {
         executable: common::chromium(&services).unwrap(),
         tabs: 1,
-        timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(3),
         allow_private_networks: true,
         trusted_hosts: TrustedHosts::default(),
     });
