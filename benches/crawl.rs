@@ -46,6 +46,7 @@ fn main() {
         println!("crawl benchmark: run it with `cargo bench --bench crawl`");
         return;
     }
+    crawlrag::memory::return_freed_memory_promptly();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(run());

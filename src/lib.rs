@@ -21,6 +21,7 @@ pub mod error;
 pub mod ingest;
 pub mod jobs;
 pub mod mcp;
+pub mod memory;
 pub mod ports;
 pub mod progress;
 pub mod retrieve;

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc; // +50% candle throughput (stack-notes §3)
 
 fn main() -> ExitCode {
+    crawlrag::memory::return_freed_memory_promptly();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let stdio = matches!(&cli.command, Command::Serve(args) if args.http.is_none());

@@ -6,7 +6,7 @@
 //! tokens (+[CLS]/[SEP]); the embedding is the mean over all windows' token states, then
 //! normalised. For text within one window this is exactly sentence-transformers' output.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,7 +14,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config, DTYPE};
 use tokenizers::Tokenizer;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 use tracing::{info, instrument};
 
 use crate::ports::{EmbedError, Embedder};
@@ -38,7 +38,12 @@ struct Model {
 }
 
 pub struct LocalEmbedder {
-    model: Arc<Model>,
+    dir: PathBuf,
+    name: String,
+    config: Config,
+    /// The weights, loaded on the first embedding: a server that only crawls, or has not been
+    /// asked anything yet, does not hold ~90 MB of tensors (and starts at once).
+    model: OnceCell<Arc<Model>>,
     model_id: String,
     /// One forward pass at a time: candle already spreads a pass over every core.
     gate: Semaphore,
@@ -50,43 +55,76 @@ impl std::fmt::Debug for LocalEmbedder {
     }
 }
 
+fn load_error(dir: &Path, what: &str, e: &dyn std::fmt::Display) -> EmbedError {
+    EmbedError::Load(format!(
+        "{what} in {}: {e} (set CRAWLRAG_EMBEDDING_MODEL_PATH to a sentence-transformers model folder, e.g. the output of scripts/model.sh)",
+        dir.display()
+    ))
+}
+
 impl LocalEmbedder {
-    /// Load a sentence-transformers BERT folder (`config.json`, `model.safetensors`, `tokenizer.json`).
+    /// Open a sentence-transformers BERT folder (`config.json`, `model.safetensors`,
+    /// `tokenizer.json`): every file is checked now, the weights are loaded on first use.
     ///
     /// # Errors
     /// [`EmbedError::Load`] naming the missing or unreadable file.
     pub fn load(dir: &Path, name: &str) -> Result<Self, EmbedError> {
-        let load_err = |what: &str, e: &dyn std::fmt::Display| {
-            EmbedError::Load(format!(
-                "{what} in {}: {e} (set CRAWLRAG_EMBEDDING_MODEL_PATH to a sentence-transformers model folder, e.g. the output of scripts/model.sh)",
-                dir.display()
-            ))
-        };
-        let config_text =
-            std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_err("cannot read config.json", &e))?;
-        let config: Config = serde_json::from_str(&config_text).map_err(|e| load_err("invalid config.json", &e))?;
-        let mut tokenizer =
-            Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| load_err("cannot load tokenizer.json", &e))?;
-        // We window and pad ourselves; the file's truncation (128) would drop text.
-        tokenizer.with_truncation(None).map_err(|e| load_err("tokenizer", &e))?;
-        tokenizer.with_padding(None);
-        let cls = tokenizer.token_to_id("[CLS]").ok_or_else(|| load_err("tokenizer", &"no [CLS] token"))?;
-        let sep = tokenizer.token_to_id("[SEP]").ok_or_else(|| load_err("tokenizer", &"no [SEP] token"))?;
-        let device = Device::Cpu;
-        let weights = dir.join("model.safetensors");
-        if !weights.is_file() {
-            return Err(load_err("missing model.safetensors", &"file not found"));
+        let config_text = std::fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| load_error(dir, "cannot read config.json", &e))?;
+        let config: Config =
+            serde_json::from_str(&config_text).map_err(|e| load_error(dir, "invalid config.json", &e))?;
+        load_tokenizer(dir)?;
+        if !dir.join("model.safetensors").is_file() {
+            return Err(load_error(dir, "missing model.safetensors", &"file not found"));
         }
-        // SAFETY: the file is mapped read-only and not modified while the model lives.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &device) }
-            .map_err(|e| load_err("cannot map model.safetensors", &e))?;
-        let bert = BertModel::load(vb, &config).map_err(|e| load_err("cannot build BERT", &e))?;
-        info!(model = name, dimensions = config.hidden_size, "local embedding model loaded");
         Ok(Self {
-            model: Arc::new(Model { bert, tokenizer, device, cls, sep, dimensions: config.hidden_size }),
+            dir: dir.to_owned(),
+            name: name.to_owned(),
+            config,
+            model: OnceCell::new(),
             model_id: format!("local:{name}"),
             gate: Semaphore::new(1),
         })
+    }
+
+    async fn model(&self) -> Result<Arc<Model>, EmbedError> {
+        let model = self
+            .model
+            .get_or_try_init(|| {
+                let (dir, name, config) = (self.dir.clone(), self.name.clone(), self.config.clone());
+                async move {
+                    tokio::task::spawn_blocking(move || Model::load(&dir, &name, &config))
+                        .await
+                        .map_err(|e| EmbedError::Internal(format!("model loading failed: {e}")))?
+                        .map(Arc::new)
+                }
+            })
+            .await?;
+        Ok(Arc::clone(model))
+    }
+}
+
+fn load_tokenizer(dir: &Path) -> Result<(Tokenizer, u32, u32), EmbedError> {
+    let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+        .map_err(|e| load_error(dir, "cannot load tokenizer.json", &e))?;
+    // We window and pad ourselves; the file's truncation (128) would drop text.
+    tokenizer.with_truncation(None).map_err(|e| load_error(dir, "tokenizer", &e))?;
+    tokenizer.with_padding(None);
+    let cls = tokenizer.token_to_id("[CLS]").ok_or_else(|| load_error(dir, "tokenizer", &"no [CLS] token"))?;
+    let sep = tokenizer.token_to_id("[SEP]").ok_or_else(|| load_error(dir, "tokenizer", &"no [SEP] token"))?;
+    Ok((tokenizer, cls, sep))
+}
+
+impl Model {
+    fn load(dir: &Path, name: &str, config: &Config) -> Result<Self, EmbedError> {
+        let (tokenizer, cls, sep) = load_tokenizer(dir)?;
+        let device = Device::Cpu;
+        // SAFETY: the file is mapped read-only and not modified while the model lives.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DTYPE, &device) }
+            .map_err(|e| load_error(dir, "cannot map model.safetensors", &e))?;
+        let bert = BertModel::load(vb, config).map_err(|e| load_error(dir, "cannot build BERT", &e))?;
+        info!(model = name, dimensions = config.hidden_size, "local embedding model loaded");
+        Ok(Self { bert, tokenizer, device, cls, sep, dimensions: config.hidden_size })
     }
 }
 
@@ -97,7 +135,7 @@ impl Embedder for LocalEmbedder {
     }
 
     fn dimensions(&self) -> usize {
-        self.model.dimensions
+        self.config.hidden_size
     }
 
     fn preferred_chunk_chars(&self) -> usize {
@@ -107,7 +145,7 @@ impl Embedder for LocalEmbedder {
     #[instrument(skip_all, fields(texts = texts.len()))]
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let _permit = self.gate.acquire().await.map_err(|e| EmbedError::Internal(e.to_string()))?;
-        let model = Arc::clone(&self.model);
+        let model = self.model().await?;
         let texts = texts.to_vec();
         tokio::task::spawn_blocking(move || model.embed_blocking(&texts))
             .await
