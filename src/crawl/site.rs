@@ -258,7 +258,7 @@ impl Crawler {
     /// `BadInput` for an invalid start URL or options, or a start page/sitemap that cannot be
     /// read; `Unavailable` when the embedder or database fails. Single pages failing are values
     /// in the report, not errors.
-    #[instrument(skip(self, progress), fields(url = %request.url, max_pages = request.max_pages))]
+    #[instrument(skip(self, request, progress), fields(url = %request.url, max_pages = request.max_pages))]
     pub async fn smart_crawl(&self, request: &CrawlRequest, progress: &dyn ProgressSink) -> Result<CrawlReport> {
         let start = target::parse_target(&request.url).map_err(Error::BadInput)?;
         validate(request)?;
