@@ -18,6 +18,8 @@
 //! Run: `eval "$(scripts/services.sh)"; cargo bench --bench crawl`
 #![allow(clippy::disallowed_macros, clippy::cast_precision_loss)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use crawlrag::adapters::http_fetcher::{HttpFetcher, HttpFetcherConfig};
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::sqlite::SqliteStore;
 use crawlrag::app::{App, ServiceSettings};
+use crawlrag::crawl::memory::status_mb;
 use crawlrag::crawl::site::CrawlRequest;
 use crawlrag::crawl::{CrawlConfig, Render};
 use crawlrag::ports::{Embedder, Renderer};
@@ -157,14 +160,7 @@ async fn measure(app: &App, label: &str, request: &CrawlRequest) {
 }
 
 fn rss_mb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
-                .and_then(|v| v.split_whitespace().next().and_then(|kb| kb.parse::<f64>().ok()))
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    status_mb(field).unwrap_or_default()
 }
 
 /// Reset the kernel's peak-RSS counter for this process (Linux: "5" > /proc/self/clear_refs).
@@ -173,12 +169,7 @@ fn reset_peak_rss() {
 }
 
 fn source_pages() -> Vec<PathBuf> {
-    let rust_book =
-        std::fs::read_dir(PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".rustup/toolchains"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(Result::ok)
-            .map(|e| e.path().join("share/doc/rust/html/book"));
+    let rust_book = common::rust_book_dir();
     let dir = std::env::var_os("CRAWLRAG_BENCH_HTML_DIR").map(PathBuf::from).or(rust_book).unwrap_or_default();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|entries| {

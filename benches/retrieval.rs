@@ -16,6 +16,8 @@
 //! CRAWLRAG_BENCH_QUERIES (default 100).
 #![allow(clippy::disallowed_macros, clippy::cast_precision_loss, clippy::cast_possible_truncation)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,15 +112,9 @@ async fn run() {
 
 /// Real chunks: the Rust book (or CRAWLRAG_BENCH_HTML_DIR), extracted and chunked by crawlrag.
 fn real_chunks(limit: usize) -> Vec<Chunk> {
-    let dir = std::env::var("CRAWLRAG_BENCH_HTML_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        let toolchains = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".rustup/toolchains");
-        std::fs::read_dir(&toolchains)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(Result::ok)
-            .map(|e| e.path().join("share/doc/rust/html/book"))
-            .unwrap_or_default()
-    });
+    let dir = std::env::var("CRAWLRAG_BENCH_HTML_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| common::rust_book_dir().unwrap_or_default());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "html")).collect())
         .unwrap_or_default();

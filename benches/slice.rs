@@ -11,6 +11,8 @@
 //! Run: `eval "$(scripts/services.sh)"; cargo bench --bench slice`
 #![allow(clippy::disallowed_macros, clippy::cast_precision_loss)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,12 +53,7 @@ async fn run() {
 }
 
 fn load_pages() -> Vec<(String, String)> {
-    let rust_book =
-        std::fs::read_dir(PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".rustup/toolchains"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(Result::ok)
-            .map(|e| e.path().join("share/doc/rust/html/book"));
+    let rust_book = common::rust_book_dir();
     let dirs: Vec<PathBuf> = match std::env::var("CRAWLRAG_BENCH_HTML_DIR") {
         Ok(dir) => vec![PathBuf::from(dir)],
         Err(_) => std::iter::once(PathBuf::from("/usr/share/doc/python3.11/html")).chain(rust_book).collect(),

@@ -36,8 +36,14 @@ pub struct MemoryStats {
 
 /// Resident memory of this process in MB (Linux `/proc/self/status`; `None` elsewhere).
 pub fn rss_mb() -> Option<f64> {
+    status_mb("VmRSS")
+}
+
+/// A memory field of `/proc/self/status` (`VmRSS`, `VmHWM` for the peak, ...) in MB.
+pub fn status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.split_whitespace().next()?.parse().ok()?;
+    let value = status.lines().find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))?;
+    let kb: f64 = value.split_whitespace().next()?.parse().ok()?;
     Some(kb / 1024.0)
 }
 

@@ -82,6 +82,17 @@ impl Pipeline {
         self.embedder.preferred_chunk_chars()
     }
 
+    /// The chunk size to use: the caller's, or the embedder's default; out of range is `BadInput`.
+    fn checked_chunk_size(&self, chunk_size: Option<usize>) -> Result<usize> {
+        let chunk_size = chunk_size.unwrap_or_else(|| self.default_chunk_size());
+        if !(64..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+            return Err(Error::bad_input(format!(
+                "chunk_size must be between 64 and {MAX_CHUNK_SIZE} characters, got {chunk_size}"
+            )));
+        }
+        Ok(chunk_size)
+    }
+
     /// Chunk, embed and store `page`, replacing any chunks stored earlier for its URL.
     ///
     /// # Errors
@@ -95,12 +106,7 @@ impl Pipeline {
         progress: &dyn ProgressSink,
     ) -> Result<IngestReport> {
         let explicit_chunk_size = chunk_size;
-        let chunk_size = chunk_size.unwrap_or_else(|| self.default_chunk_size());
-        if !(64..=MAX_CHUNK_SIZE).contains(&chunk_size) {
-            return Err(Error::bad_input(format!(
-                "chunk_size must be between 64 and {MAX_CHUNK_SIZE} characters, got {chunk_size}"
-            )));
-        }
+        let chunk_size = self.checked_chunk_size(chunk_size)?;
         if page.markdown.trim().is_empty() {
             return Err(Error::bad_input(format!("no text content could be extracted from {}", page.url)));
         }
@@ -173,12 +179,7 @@ impl Pipeline {
     /// # Errors
     /// `BadInput` for a chunk size out of range.
     pub async fn chunk_only(&self, page: &Page, chunk_size: Option<usize>) -> Result<IngestReport> {
-        let chunk_size = chunk_size.unwrap_or_else(|| self.default_chunk_size());
-        if !(64..=MAX_CHUNK_SIZE).contains(&chunk_size) {
-            return Err(Error::bad_input(format!(
-                "chunk_size must be between 64 and {MAX_CHUNK_SIZE} characters, got {chunk_size}"
-            )));
-        }
+        let chunk_size = self.checked_chunk_size(chunk_size)?;
         let markdown = page.markdown.clone();
         let chunks = crate::cpu::run("chunking", move || split_markdown(&markdown, chunk_size).len()).await?;
         Ok(IngestReport {

@@ -13,6 +13,11 @@ use crate::crawl::{Render, SinglePageReport};
 use crate::domain::{Hit, JobProgress, JobRecord, JobState, SourceInfo};
 use crate::retrieve::SearchMode;
 
+/// A job counter as a result field.
+fn count(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
 pub(crate) const DEFAULT_MATCH_COUNT: usize = 5;
 pub(crate) const DEFAULT_MAX_CONTENT_LENGTH: usize = 1000;
 /// Default response budget: clients reject tool results over about 25k tokens.
@@ -417,9 +422,9 @@ impl MultiUrlOutput {
             status: "running".into(),
             message: Some(message),
             results: Vec::new(),
-            urls_succeeded: usize::try_from(progress.pages_done).unwrap_or(usize::MAX),
-            urls_failed: usize::try_from(progress.pages_failed).unwrap_or(usize::MAX),
-            chunks_stored: usize::try_from(progress.chunks_stored).unwrap_or(usize::MAX),
+            urls_succeeded: count(progress.pages_done),
+            urls_failed: count(progress.pages_failed),
+            chunks_stored: count(progress.chunks_stored),
         }
     }
 }
@@ -491,7 +496,6 @@ impl SmartCrawlUrlOutput {
 
     /// A crawl that goes on as a background job, with its progress so far.
     pub(crate) fn running(job_id: String, url: String, progress: JobProgress, message: String) -> Self {
-        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Self {
             success: true,
             job_id,

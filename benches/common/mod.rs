@@ -1,0 +1,12 @@
+//! What the benchmarks share: where their real documentation corpus lives.
+
+use std::path::PathBuf;
+
+/// The Rust book that ships with the installed toolchain's docs, if present.
+pub(crate) fn rust_book_dir() -> Option<PathBuf> {
+    std::fs::read_dir(PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".rustup/toolchains"))
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(Result::ok)
+        .map(|e| e.path().join("share/doc/rust/html/book"))
+}
