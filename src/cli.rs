@@ -1,25 +1,144 @@
-//! The command-line front end: runs one command against the app and renders the outcome as
-//! tables and progress bars for people, or JSON (`--json`) for scripts. Output goes to stdout;
+//! The command line: the grammar (`Cli`, `Command`), the one dispatcher every subcommand goes
+//! through ([`run`]: serve, worker, doctor and the one-shot commands), and rendering outcomes as
+//! tables and progress bars for people or JSON (`--json`) for scripts. Output goes to stdout;
 //! progress and logs go to stderr.
 
 use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
-use crate::app::{App, build_embedder};
-use crate::config::{Command, Config, StoreChoice};
+use crate::app::{self, App, build_embedder};
+use crate::config::Config;
 use crate::crawl::Render;
 use crate::crawl::site::CrawlRequest;
 use crate::domain::SourceId;
 use crate::error::Error;
-use crate::jobs::LIST_LIMIT;
+use crate::jobs::{JobAnswer, JobOutput, JobSpec, LIST_LIMIT, Wait};
 use crate::ports::RenderOptions;
 use crate::progress::ProgressSink;
 use crate::retrieve::RagQuery;
+use crate::transport::{self, http::HttpOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crawlrag",
+    version,
+    about = "Crawl web pages into a vector index and serve them to AI assistants over MCP"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (default) or HTTP (`--http ADDR`: streamable HTTP at /mcp, legacy SSE
+    /// at /sse, plus /health, /ready and /metrics). Also runs queued jobs.
+    Serve(ServeArgs),
+    /// Run queued jobs (claimed from the database) until stopped; no MCP server.
+    Worker,
+    /// Crawl a page, a whole site (breadth-first), a sitemap or an llms.txt into the index.
+    Crawl {
+        url: String,
+        /// Link levels to follow; 1 = only this page.
+        #[arg(long, default_value_t = 1)]
+        depth: usize,
+        /// Most pages to crawl.
+        #[arg(long, default_value_t = crate::crawl::site::DEFAULT_MAX_PAGES)]
+        max_pages: usize,
+        /// Pages fetched at the same time.
+        #[arg(long, default_value_t = crate::crawl::site::DEFAULT_MAX_CONCURRENT)]
+        concurrency: usize,
+        /// Chunk size in characters (default: what fits the embedding model).
+        #[arg(long)]
+        chunk_size: Option<usize>,
+        /// How far links may lead: prefix (under the start folder), host, or domain.
+        #[arg(long, value_enum, default_value_t = crate::crawl::url::Scope::Prefix)]
+        scope: crate::crawl::url::Scope,
+        /// auto (HTTP, Chromium for script-only pages), http, or browser.
+        #[arg(long, value_enum, default_value_t = crate::crawl::Render::Auto)]
+        render: crate::crawl::Render,
+        /// Render every page in Chromium with automation fingerprints hidden.
+        #[arg(long)]
+        stealth: bool,
+        /// Fetch, extract and chunk without embedding or storing anything (counts only).
+        #[arg(long)]
+        dry_run: bool,
+        /// Queue the crawl for a worker (`crawlrag serve` or `crawlrag worker`) and print its job id.
+        #[arg(long)]
+        background: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List recent jobs (started by MCP clients or the CLI), or cancel one.
+    Jobs {
+        /// Cancel this job (on whichever server runs it).
+        #[arg(long)]
+        cancel: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the index a question.
+    Query {
+        text: String,
+        /// Only search this source (see `crawlrag sources`).
+        #[arg(long)]
+        source: Option<String>,
+        /// Number of results.
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+        /// vector or hybrid (default: hybrid when USE_HYBRID_SEARCH=true).
+        #[arg(long, value_enum)]
+        mode: Option<crate::retrieve::SearchMode>,
+        /// Rerank the candidates (true/false; default: USE_RERANKING).
+        #[arg(long)]
+        rerank: Option<bool>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List crawled sources.
+    Sources {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a source and everything stored under it.
+    Delete {
+        source: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check configuration, database and embedding model, and say what to fix.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply database migrations and bind the database to the embedding model, then exit.
+    Migrate {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Serve HTTP on this address instead of stdio, e.g. 127.0.0.1:8051.
+    #[arg(long, env = "CRAWLRAG_HTTP_ADDR")]
+    pub http: Option<SocketAddr>,
+    /// Host names HTTP clients may use besides loopback (DNS-rebinding guard), comma-separated.
+    #[arg(long, env = "CRAWLRAG_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+}
 
 /// Exit codes: what a script can branch on.
 pub mod exit {
@@ -89,13 +208,93 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     }
 }
 
-/// Run a non-serving command.
-///
-/// # Errors
-/// The command's failure, for `main` to print and map to an exit code.
-pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
+/// Run the command line: the one entry point `main` calls. Answers the process's exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let Cli { config, command } = cli;
+    if let Command::Doctor { json } = command {
+        let healthy = doctor(&config, json).await;
+        return ExitCode::from(if healthy { exit::OK } else { exit::FAILURE });
+    }
+    if let Err(message) = app::preflight(&config) {
+        eprintln!("crawlrag: {message}");
+        return ExitCode::from(exit::CONFIG);
+    }
+    match execute(&config, command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crawlrag: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// Build the app and run `command` until it ends or a signal arrives; then stop this process's
+/// jobs (recorded as interrupted, never left "running").
+async fn execute(config: &Config, command: Command) -> anyhow::Result<()> {
+    let bar = BarProgress::new();
+    let built = App::build(config, &bar).await;
+    bar.finish();
+    let app = Arc::new(built?);
+    let shutdown = CancellationToken::new();
+    transport::cancel_on_signal(shutdown.clone());
+    let outcome = match command {
+        Command::Serve(args) => serve(&app, args, shutdown).await,
+        Command::Worker => {
+            app.work(shutdown).await;
+            Ok(())
+        }
+        command @ (Command::Crawl { .. }
+        | Command::Jobs { .. }
+        | Command::Query { .. }
+        | Command::Sources { .. }
+        | Command::Delete { .. }
+        | Command::Doctor { .. }
+        | Command::Migrate { .. }) => {
+            tokio::select! {
+                result = one_shot(&app, command) => result,
+                () = shutdown.cancelled() => Err(Error::Cancelled.into()),
+            }
+        }
+    };
+    app.jobs.shutdown().await;
+    outcome
+}
+
+/// Serve MCP (stdio or HTTP) with a worker loop beside it for queued jobs.
+async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let stop_worker = shutdown.child_token();
+    let worker = {
+        let (app, stop) = (Arc::clone(app), stop_worker.clone());
+        tokio::spawn(async move { app.work(stop).await })
+    };
+    let served = match args.http {
+        Some(addr) => {
+            let options = HttpOptions { allowed_hosts: args.allowed_hosts };
+            transport::http::serve(Arc::clone(app), addr, options, shutdown).await
+        }
+        None => transport::stdio::serve(Arc::clone(app), shutdown).await,
+    };
+    stop_worker.cancel();
+    let _ = worker.await;
+    served
+}
+
+/// Run a command that does one thing and exits.
+async fn one_shot(app: &Arc<App>, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Crawl { url, depth, max_pages, concurrency, chunk_size, scope, render, stealth, dry_run, json } => {
+        Command::Crawl {
+            url,
+            depth,
+            max_pages,
+            concurrency,
+            chunk_size,
+            scope,
+            render,
+            stealth,
+            dry_run,
+            background,
+            json,
+        } => {
             let browser = RenderOptions { stealth, ..RenderOptions::default() };
             let request = CrawlRequest {
                 render: if stealth { Render::Browser } else { render },
@@ -108,10 +307,25 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
                 index: !dry_run,
                 ..CrawlRequest::new(url)
             };
-            let bar = BarProgress::new();
-            let report = app.crawler.smart_crawl(&request, &bar).await;
+            let spec = if stealth { JobSpec::StealthCrawl { request } } else { JobSpec::SmartCrawl { request } };
+            if background {
+                let job_id = app.jobs.enqueue(&spec).await?;
+                if json {
+                    out_json(&json!({"success": true, "job_id": job_id, "status": "queued"}));
+                } else {
+                    out(&format!("queued job {job_id}; a worker (crawlrag serve / crawlrag worker) runs it\n"));
+                }
+                return Ok(());
+            }
+            let bar = Arc::new(BarProgress::new());
+            let answer = app.jobs.answer(spec, Wait::UntilDone, Arc::clone(&bar) as Arc<dyn ProgressSink>).await;
             bar.finish();
-            let report = report?;
+            let report = match answer? {
+                JobAnswer::Done { output: JobOutput::Site(report), .. } => report,
+                JobAnswer::Done { .. } | JobAnswer::Running { .. } => {
+                    return Err(Error::Internal("the crawl job answered something other than its report".into()).into());
+                }
+            };
             if json {
                 out_json(&serde_json::to_value(&report)?);
             } else {
@@ -177,7 +391,7 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Sources { json } => {
-            let sources = app.retriever.sources().await?;
+            let sources = app.sources.list().await?;
             if json {
                 out_json(&serde_json::to_value(&sources)?);
             } else {
@@ -195,7 +409,7 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Delete { source, json } => {
-            let counts = app.pipeline.delete_source(&SourceId::from(source.clone())).await?;
+            let counts = app.sources.delete(&SourceId::from(source.clone())).await?;
             if json {
                 out_json(&json!({"success": true, "source_id": source, "deleted": counts}));
             } else {
@@ -209,7 +423,7 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
                 out("database migrated and bound to the embedding model\n");
             }
         }
-        Command::Serve(_) | Command::Doctor { .. } => {}
+        Command::Serve(_) | Command::Worker | Command::Doctor { .. } => {}
     }
     Ok(())
 }
@@ -217,7 +431,7 @@ pub async fn run(app: Arc<App>, command: Command) -> anyhow::Result<()> {
 /// Chromium is optional (only `render=browser|auto` on script-only pages needs it): a missing one
 /// is reported as such, a broken one as a failure.
 async fn check_browser(config: &Config) -> Result<String, String> {
-    let Some(path) = config.chromium_path() else {
+    let Some(path) = app::chromium_path(config) else {
         return Ok("not installed: JavaScript-only pages cannot be rendered (scripts/chromium.sh installs Chromium, \
                    or set CRAWLRAG_CHROMIUM_PATH)"
             .to_owned());
@@ -243,19 +457,16 @@ async fn check_browser(config: &Config) -> Result<String, String> {
 /// checks passed.
 pub async fn doctor(config: &Config, json: bool) -> bool {
     let mut checks: Vec<(&str, Result<String, String>)> = Vec::new();
-    checks.push(("config", config.validate().map(|()| "valid".to_owned())));
-    let store = match config.store() {
-        StoreChoice::Postgres(pg) => match crate::adapters::postgres::PgStore::connect(&pg).await {
-            Ok(_) => Ok("postgres reachable, migrations applied".to_owned()),
-            Err(e) => Err(format!("{e} (check DATABASE_URL; scripts/postgres.sh start runs a local one)")),
-        },
-        StoreChoice::Sqlite(path) => match crate::adapters::sqlite::SqliteStore::open(&path).await {
-            Ok(_) => Ok(format!("sqlite {}", path.display())),
-            Err(e) => Err(format!("{e} (check CRAWLRAG_DB)")),
-        },
+    checks.push(("config", app::preflight(config).map(|()| "valid".to_owned())));
+    let store = match app::open_store(config).await {
+        Ok(_) => Ok(match config.store() {
+            crate::config::StoreChoice::Postgres(_) => "postgres reachable, migrations applied".to_owned(),
+            crate::config::StoreChoice::Sqlite(path) => format!("sqlite {}", path.display()),
+        }),
+        Err(e) => Err(format!("{e:#} (scripts/postgres.sh start runs a local Postgres)")),
     };
     checks.push(("database", store));
-    let embedder = if config.validate().is_ok() {
+    let embedder = if app::preflight(config).is_ok() {
         let bar = BarProgress::new();
         let built = build_embedder(config, &bar).await;
         bar.finish();
@@ -294,4 +505,22 @@ pub async fn doctor(config: &Config, json: bool) -> bool {
         }
     }
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_and_worker_parse() {
+        let cli =
+            Cli::try_parse_from(["crawlrag", "--embedding-model-path", "/m", "serve", "--http", "127.0.0.1:8051"]);
+        let Command::Serve(args) = cli.unwrap().command else { panic!("expected serve") };
+        assert_eq!(args.http, Some("127.0.0.1:8051".parse().unwrap()));
+        let cli = Cli::try_parse_from(["crawlrag", "--job-slots", "2", "worker"]).unwrap();
+        assert!(matches!(cli.command, Command::Worker));
+        assert_eq!(cli.config.jobs.job_slots, 2);
+        let cli = Cli::try_parse_from(["crawlrag", "crawl", "https://x.y/", "--background"]).unwrap();
+        assert!(matches!(cli.command, Command::Crawl { background: true, .. }));
+    }
 }

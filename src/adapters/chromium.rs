@@ -33,7 +33,7 @@ use crate::domain::Validators;
 use crate::domain::target::{TrustedHosts, forbidden_reason};
 use crate::ports::{FetchError, FetchedBody, RenderOptions, Renderer};
 
-pub const DEFAULT_TABS: usize = 4;
+pub use crate::domain::defaults::DEFAULT_BROWSER_TABS as DEFAULT_TABS;
 const SETTLE_POLL: Duration = Duration::from_millis(100);
 /// The DOM must stop growing for this long before the page counts as rendered.
 const SETTLE_STABLE: Duration = Duration::from_millis(400);

@@ -17,7 +17,7 @@ use tracing::{info, instrument};
 
 use crate::ports::{ModelError, Reranker};
 
-pub const DEFAULT_CROSS_ENCODER_REPO: &str = "cross-encoder/ms-marco-MiniLM-L-6-v2";
+pub use crate::domain::defaults::DEFAULT_CROSS_ENCODER_REPO;
 const MAX_TOKENS: usize = 512;
 /// Pairs per forward pass.
 const PAIRS_PER_PASS: usize = 16;

@@ -20,10 +20,7 @@ use crate::domain::target::{TrustedHosts, forbidden_reason};
 use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-pub const DEFAULT_MAX_REDIRECTS: usize = 10;
-pub const DEFAULT_MAX_PAGE_BYTES: usize = 10 * 1024 * 1024;
-pub const DEFAULT_USER_AGENT: &str =
-    concat!("crawlrag/", env!("CARGO_PKG_VERSION"), " (+https://github.com/crawlrag/crawlrag)");
+pub use crate::domain::defaults::{DEFAULT_MAX_PAGE_BYTES, DEFAULT_MAX_REDIRECTS, DEFAULT_USER_AGENT};
 
 /// Content types we turn into Markdown; everything else is refused before the body is read.
 const TEXT_TYPES: &[&str] = &["text/html", "application/xhtml+xml", "text/plain", "text/markdown", "text/x-markdown"];

@@ -20,7 +20,7 @@ use tracing::{info, instrument};
 use crate::ports::{EmbedError, Embedder};
 
 /// Model name recorded in the database when none is configured.
-pub const DEFAULT_LOCAL_MODEL_NAME: &str = "sentence-transformers/all-MiniLM-L6-v2";
+pub use crate::domain::defaults::DEFAULT_LOCAL_MODEL_NAME;
 /// Tokens per window, leaving room for [CLS] and [SEP] in the 256-token input.
 const WINDOW_TOKENS: usize = 254;
 /// About 4 characters per token for English prose: one chunk fits one window.

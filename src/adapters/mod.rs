@@ -1,16 +1,16 @@
 //! Adapters: the only home of driver crates (reqwest, sqlx, candle, async-openai). Each file
-//! implements one port from `ports.rs`; adapters never import services, `mcp` or each other.
+//! implements ports from `ports/`; adapters never import services, `mcp` or each other.
 
 pub mod chromium;
 pub mod circuit_breaker;
 pub mod cross_encoder;
 pub mod http_fetcher;
 pub mod http_reranker;
-pub(crate) mod job_row;
 pub mod local_embedder;
 pub mod model_download;
 pub mod openai_chat;
 pub mod openai_embedder;
 pub mod postgres;
 pub mod provider_http;
+pub(crate) mod sql_job_queue;
 pub mod sqlite;

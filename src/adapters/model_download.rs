@@ -11,7 +11,7 @@ use tracing::info;
 use crate::ports::EmbedError;
 use crate::progress::ProgressSink;
 
-pub const DEFAULT_HF_ENDPOINT: &str = "https://huggingface.co";
+pub use crate::domain::defaults::DEFAULT_HF_ENDPOINT;
 pub const DEFAULT_HF_REPO: &str = "sentence-transformers/all-MiniLM-L6-v2";
 /// What the local embedder needs from a sentence-transformers repository.
 const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];

@@ -16,10 +16,9 @@ use tracing::{instrument, warn};
 use super::circuit_breaker::{CircuitBreaker, DEFAULT_COOLDOWN, DEFAULT_FAILURE_THRESHOLD};
 use crate::ports::{EmbedError, Embedder};
 
-pub const DEFAULT_OPENAI_MODEL: &str = "text-embedding-3-small";
-pub const DEFAULT_OPENAI_DIMENSIONS: usize = 1536;
-pub const DEFAULT_OPENAI_BATCH_SIZE: usize = 100;
-pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub use crate::domain::defaults::{
+    DEFAULT_OPENAI_BASE_URL, DEFAULT_OPENAI_BATCH_SIZE, DEFAULT_OPENAI_DIMENSIONS, DEFAULT_OPENAI_MODEL,
+};
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 4;
 /// OpenAI's limits: 8,191 tokens per input, 300,000 tokens per request (kept below).
 pub const DEFAULT_MAX_INPUT_TOKENS: usize = 8191;

@@ -1,11 +1,13 @@
-//! The crawler service. For now: one page, fetched over HTTP, extracted to Markdown and handed to
-//! the ingest pipeline. Knows the `Fetcher` port and the ingest service, never a driver crate.
+//! The crawler service: fetch pages (HTTP, or Chromium when a page needs it), extract them to
+//! Markdown, and hand each one to a [`PageSink`] (the ingest pipeline implements it). Knows the
+//! `Fetcher`, `Renderer` and `PageStore` ports and the sink, never a driver crate or another service.
 
 pub mod extract;
 pub mod hosts;
-pub mod memory;
+pub mod memory_aware;
 pub mod multi;
 pub mod robots;
+pub mod sink;
 pub mod site;
 pub mod sitemap;
 pub mod url;
@@ -16,17 +18,25 @@ use std::time::Duration;
 use tracing::instrument;
 
 use crate::domain::target::DEFAULT_USER_AGENT;
+use ::url::Url;
+use extract::ContentProfile;
+use serde::{Deserialize, Serialize};
+pub use sink::PageSink;
+
 use crate::domain::{Links, Page, SourceId, Validators, target};
 use crate::error::{Error, Result};
-use crate::ingest::Pipeline;
-use ::url::Url;
-
-use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher, RenderOptions, Renderer};
+use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher, PageStore, RenderOptions, Renderer};
 use crate::progress::ProgressSink;
-use extract::ContentProfile;
+
+/// How many links a page has, on its own host and elsewhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkCounts {
+    pub internal: usize,
+    pub external: usize,
+}
 
 /// What `crawl_single_page` stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SinglePageReport {
     pub url: String,
     pub source_id: SourceId,
@@ -37,11 +47,14 @@ pub struct SinglePageReport {
     pub code_examples_stored: usize,
     pub content_length: usize,
     pub total_word_count: usize,
+    pub links_count: LinkCounts,
+    /// The links themselves (not kept with a job's stored result: the counts are).
+    #[serde(skip)]
     pub links: Links,
 }
 
 /// How pages are fetched.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Render {
     /// Plain HTTP first; Chromium when the HTML is a script-only shell.
@@ -54,7 +67,7 @@ pub enum Render {
 }
 
 /// How the pages of one crawl are fetched and extracted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PagePlan {
     pub render: Render,
     /// Browser behaviour when a page is rendered (stealth, selector wait, extra wait).
@@ -101,18 +114,26 @@ pub struct Crawler {
     fetcher: Arc<dyn Fetcher>,
     /// Headless browser, when one is installed.
     renderer: Option<Arc<dyn Renderer>>,
-    pipeline: Arc<Pipeline>,
+    /// The validators of stored pages, for conditional re-crawls.
+    pages: Arc<dyn PageStore>,
+    /// Where fetched pages go (the ingest pipeline).
+    sink: Arc<dyn PageSink>,
     config: CrawlConfig,
 }
 
+/// What the crawler is built from.
+#[derive(Debug, Clone)]
+pub struct CrawlerParts {
+    pub fetcher: Arc<dyn Fetcher>,
+    pub renderer: Option<Arc<dyn Renderer>>,
+    pub pages: Arc<dyn PageStore>,
+    pub sink: Arc<dyn PageSink>,
+}
+
 impl Crawler {
-    pub fn new(
-        fetcher: Arc<dyn Fetcher>,
-        renderer: Option<Arc<dyn Renderer>>,
-        pipeline: Arc<Pipeline>,
-        config: CrawlConfig,
-    ) -> Self {
-        Self { fetcher, renderer, pipeline, config }
+    pub fn new(parts: CrawlerParts, config: CrawlConfig) -> Self {
+        let CrawlerParts { fetcher, renderer, pages, sink } = parts;
+        Self { fetcher, renderer, pages, sink, config }
     }
 
     /// Like [`Crawler::fetch_page`], but over plain HTTP asks the server whether the stored copy
@@ -139,7 +160,7 @@ impl Crawler {
 
     /// The validators stored for `url` (empty when the page is new).
     async fn known_validators(&self, url: &Url) -> Result<Validators> {
-        Ok(self.pipeline.page_validators(url.as_str()).await?.unwrap_or_default())
+        Ok(self.pages.page_validators(url.as_str()).await?.unwrap_or_default())
     }
 
     /// In `auto` mode, render a script-only shell in the browser (when one is available).
@@ -205,12 +226,13 @@ impl Crawler {
                     code_examples_stored: 0,
                     content_length: 0,
                     total_word_count: 0,
+                    links_count: LinkCounts::default(),
                     links: Links::default(),
                 });
             }
         };
         let page = to_page(body, plan.profile).await?;
-        let report = self.pipeline.ingest_page(&page, chunk_size, progress).await?;
+        let report = self.sink.store_page(&page, chunk_size, progress).await?;
         Ok(SinglePageReport {
             url: page.url.to_string(),
             source_id: page.source_id,
@@ -220,6 +242,7 @@ impl Crawler {
             code_examples_stored: report.code_examples_stored,
             content_length: report.content_length,
             total_word_count: report.word_count,
+            links_count: LinkCounts { internal: page.links.internal.len(), external: page.links.external.len() },
             links: page.links,
         })
     }

@@ -16,7 +16,7 @@ use crate::progress::{NoProgress, ProgressSink};
 pub const MAX_URLS: usize = 1000;
 
 /// One URL to crawl, with its profile when the caller chose one.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum UrlSpec {
     Plain(String),
@@ -51,7 +51,7 @@ pub fn parse_urls(urls_json: &str) -> Result<Vec<UrlSpec>> {
 }
 
 /// The outcome for one URL.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UrlOutcome {
     pub url: String,
     /// The profile used: `documentation`, `article` or `general`.
@@ -66,7 +66,7 @@ pub struct UrlOutcome {
 }
 
 /// All URLs' outcomes, in the order given.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MultiReport {
     pub results: Vec<UrlOutcome>,
     pub urls_succeeded: usize,

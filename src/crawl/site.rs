@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tracing::{debug, info, instrument, warn};
 use url::Url;
@@ -25,9 +25,8 @@ use super::robots::Robots;
 use super::sitemap::{self, Sitemap};
 use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
 use super::{Crawler, PagePlan, Render, to_page};
-use crate::domain::{JobProgress, Page, Validators, target};
+use crate::domain::{IngestReport, JobProgress, Page, Validators, target};
 use crate::error::{Error, Result};
-use crate::ingest::IngestReport;
 use crate::ports::{Accept, FetchError, Fetched, RenderOptions};
 use crate::progress::{NoProgress, ProgressSink};
 
@@ -45,8 +44,8 @@ const MAX_QUERIES_PER_PATH: usize = 25;
 const MAX_SITEMAPS: usize = 100;
 const MAX_SITEMAP_NESTING: usize = 3;
 
-/// A whole-site crawl as the tools describe it.
-#[derive(Debug, Clone)]
+/// A whole-site crawl as the tools describe it: plain data, so it can travel in a job spec.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CrawlRequest {
     pub url: String,
     /// Link levels: 1 = only the start page (the anchor's meaning).
@@ -62,8 +61,6 @@ pub struct CrawlRequest {
     pub render: Render,
     /// Browser behaviour for rendered pages (stealth crawls, selector waits).
     pub browser: RenderOptions,
-    /// Live limit on fetches in flight (memory-aware crawls lower it); `max_concurrent` when unset.
-    pub concurrency: Option<Arc<AtomicUsize>>,
     /// Embed and store pages (the default). Off: fetch, extract and chunk only (dry runs, and the
     /// crawl benchmark's "without indexing" figures); `chunks_stored` then counts the chunks
     /// that would have been stored.
@@ -83,14 +80,13 @@ impl CrawlRequest {
             exclude: Vec::new(),
             render: Render::Auto,
             browser: RenderOptions::default(),
-            concurrency: None,
             index: true,
         }
     }
 }
 
 /// What kind of target was crawled (the anchor's `crawl_type` values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CrawlType {
     Sitemap,
@@ -99,14 +95,14 @@ pub enum CrawlType {
 }
 
 /// A page that was not stored, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PageFailure {
     pub url: String,
     pub error: String,
 }
 
 /// The outcome of a crawl: counts, what was stored, and every page left out with its reason.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CrawlReport {
     pub url: String,
     pub crawl_type: CrawlType,
@@ -258,8 +254,22 @@ impl Crawler {
     /// `BadInput` for an invalid start URL or options, or a start page/sitemap that cannot be
     /// read; `Unavailable` when the embedder or database fails. Single pages failing are values
     /// in the report, not errors.
-    #[instrument(skip(self, request, progress), fields(url = %request.url, max_pages = request.max_pages))]
     pub async fn smart_crawl(&self, request: &CrawlRequest, progress: &dyn ProgressSink) -> Result<CrawlReport> {
+        self.smart_crawl_limited(request, None, progress).await
+    }
+
+    /// [`Crawler::smart_crawl`] whose fetches in flight follow the live `limit` (at most
+    /// `max_concurrent`); memory-aware crawls lower it while the crawl runs.
+    ///
+    /// # Errors
+    /// As [`Crawler::smart_crawl`].
+    #[instrument(skip(self, request, limit, progress), fields(url = %request.url, max_pages = request.max_pages))]
+    pub async fn smart_crawl_limited(
+        &self,
+        request: &CrawlRequest,
+        limit: Option<&AtomicUsize>,
+        progress: &dyn ProgressSink,
+    ) -> Result<CrawlReport> {
         let start = target::parse_target(&request.url).map_err(Error::BadInput)?;
         validate(request)?;
         let crawl_type = classify_target(&start);
@@ -286,7 +296,7 @@ impl Crawler {
             }
         }
         let report = std::sync::Mutex::new(report);
-        self.run(request, frontier, &robots, &report, progress).await?;
+        self.run(request, limit, frontier, &robots, &report, progress).await?;
         let mut report = report.into_inner().unwrap_or_else(PoisonError::into_inner);
         progress.tally(&report.tally()).await;
         if report.pages_crawled == 0
@@ -303,6 +313,7 @@ impl Crawler {
     async fn run(
         &self,
         request: &CrawlRequest,
+        live_limit: Option<&AtomicUsize>,
         mut frontier: Frontier,
         robots: &RobotsCache,
         report: &Mutex<CrawlReport>,
@@ -322,7 +333,7 @@ impl Crawler {
             let mut in_flight = FuturesUnordered::new();
             let mut scheduled = 0usize;
             loop {
-                let limit = request.concurrency.as_ref().map_or(request.max_concurrent, |c| c.load(Ordering::Relaxed));
+                let limit = live_limit.map_or(request.max_concurrent, |c| c.load(Ordering::Relaxed));
                 while in_flight.len() < limit.clamp(1, request.max_concurrent) && scheduled < request.max_pages {
                     let Some((url, depth)) = frontier.queue.pop_front() else { break };
                     scheduled += 1;
@@ -338,7 +349,7 @@ impl Crawler {
                         // A dry run chunks here, in parallel, instead of in the one ingest loop.
                         let chunked = match &fetched {
                             Ok(PageFetch::Fetched(page)) if !request.index => {
-                                Some(self.pipeline.chunk_only(page, request.chunk_size).await)
+                                Some(self.sink.chunk_page(page, request.chunk_size).await)
                             }
                             Ok(_) | Err(_) => None,
                         };
@@ -379,9 +390,9 @@ impl Crawler {
                     Err(PageError::Skipped(reason)) => lock().skip(url.as_str(), reason),
                     Err(PageError::Gone(error)) => {
                         // A page the site removed: drop what was stored for it, too.
-                        let pruned = self.pipeline.prune_page(url.as_str()).await?;
+                        let pruned = self.sink.page_gone(url.as_str()).await?;
                         let mut r = lock();
-                        r.pages_pruned += usize::try_from(pruned.pages).unwrap_or(usize::MAX);
+                        r.pages_pruned += usize::try_from(pruned).unwrap_or(usize::MAX);
                         r.fail(url.as_str(), error);
                     }
                     Err(PageError::Failed(error)) => lock().fail(url.as_str(), error),
@@ -408,7 +419,7 @@ impl Crawler {
             while let Some((page, chunked)) = rx.recv().await {
                 let stored = match chunked {
                     Some(chunked) => chunked,
-                    None => self.pipeline.ingest_page(&page, request.chunk_size, &NoProgress).await,
+                    None => self.sink.store_page(&page, request.chunk_size, &NoProgress).await,
                 };
                 match stored {
                     Ok(stored) => {

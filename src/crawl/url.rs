@@ -34,7 +34,18 @@ pub fn normalize(url: &Url) -> Url {
 }
 
 /// How far a crawl may wander from its start URL.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Same host and port, under the start URL's directory (`/docs/` stays in `/docs/`).

@@ -1,12 +1,14 @@
-//! Background crawl jobs as the store keeps them: any replica can answer for any job.
+//! Jobs as the queue keeps them: any replica can answer for any job.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// A job's life: `running` until it ends in one of the other states.
+/// A job's life: `queued` until a worker claims it, `running` until it ends in one of the
+/// other states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
+    Queued,
     Running,
     Succeeded,
     Failed,
@@ -18,6 +20,7 @@ pub enum JobState {
 impl JobState {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Queued => "queued",
             Self::Running => "running",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
@@ -29,6 +32,7 @@ impl JobState {
     /// Parse a stored state; unknown text (a newer binary's state) reads as interrupted.
     pub fn parse(text: &str) -> Self {
         match text {
+            "queued" => Self::Queued,
             "running" => Self::Running,
             "succeeded" => Self::Succeeded,
             "failed" => Self::Failed,
@@ -38,7 +42,7 @@ impl JobState {
     }
 
     pub fn is_finished(self) -> bool {
-        self != Self::Running
+        !matches!(self, Self::Queued | Self::Running)
     }
 }
 
@@ -77,12 +81,19 @@ mod tests {
 
     #[test]
     fn states_round_trip_and_unknown_reads_as_interrupted() {
-        for state in
-            [JobState::Running, JobState::Succeeded, JobState::Failed, JobState::Cancelled, JobState::Interrupted]
-        {
+        for state in [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Cancelled,
+            JobState::Interrupted,
+        ] {
             assert_eq!(JobState::parse(state.as_str()), state);
         }
         assert_eq!(JobState::parse("paused"), JobState::Interrupted);
-        assert!(!JobState::Running.is_finished() && JobState::Cancelled.is_finished());
+        assert!(
+            !JobState::Running.is_finished() && !JobState::Queued.is_finished() && JobState::Cancelled.is_finished()
+        );
     }
 }

@@ -2,19 +2,22 @@
 //! No I/O and no driver crates here; everything in this module is unit-testable as is.
 
 pub mod chunk;
-pub mod code;
+pub mod code_example;
+pub mod defaults;
 pub mod fusion;
 pub mod hit;
 pub mod job;
 pub mod page;
+pub mod secret;
 pub mod source;
 pub mod summary;
 pub mod target;
 pub mod vector;
 
 pub use chunk::{Chunk, split_markdown};
-pub use code::CodeExample;
+pub use code_example::CodeExample;
 pub use hit::{CodeHit, Hit, SourceInfo};
 pub use job::{JobProgress, JobRecord, JobState};
-pub use page::{Links, Page, Validators};
+pub use page::{IngestReport, Links, Page, Validators};
+pub use secret::Secret;
 pub use source::SourceId;

@@ -42,3 +42,16 @@ impl Page {
         self.markdown.split_whitespace().count()
     }
 }
+
+/// What storing one page did (or, in a dry run, would have done).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// The page's content was already stored unchanged: nothing was re-chunked or re-embedded.
+    pub unchanged: bool,
+    pub chunks_stored: usize,
+    pub code_examples_stored: usize,
+    pub content_length: usize,
+    pub word_count: usize,
+    /// Chunks embedded with a chat-written context.
+    pub chunks_contextualized: usize,
+}

@@ -6,9 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::Url;
 
-/// The user agent sent to sites and matched against robots.txt rules.
-pub const DEFAULT_USER_AGENT: &str =
-    concat!("crawlrag/", env!("CARGO_PKG_VERSION"), " (+https://github.com/crawlrag/crawlrag)");
+pub use super::defaults::DEFAULT_USER_AGENT;
 
 /// Parse a user-supplied crawl target: absolute http(s) URL with a host.
 ///

@@ -1,18 +1,21 @@
 //! The ingest pipeline: a page's Markdown -> chunks (optionally situated by a chat model) ->
-//! embeddings (in batches) -> one atomic write. Knows only the `Embedder`, `Store` and
-//! `ChatModel` ports.
+//! embeddings (in batches) -> one atomic write. Implements the crawler's `PageSink`; knows only
+//! the `Embedder`, `PageStore`, `EmbeddingCache`, `TextCache` and `ChatModel` ports.
 
 pub mod enrich;
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
-use crate::domain::code::{DEFAULT_MIN_CODE_CHARS, extract_code_examples};
-use crate::domain::{CodeExample, Page, SourceId, Validators, split_markdown, summary};
+use crate::crawl::PageSink;
+pub use crate::domain::IngestReport;
+use crate::domain::code_example::{DEFAULT_MIN_CODE_CHARS, extract_code_examples};
+use crate::domain::{CodeExample, Page, split_markdown, summary};
 use crate::error::{Error, Result};
-use crate::ports::{ChatModel, DeletedCounts, Embedder, PageWrite, Store, TextCache};
+use crate::ports::{ChatModel, Embedder, EmbeddingCache, PageStore, PageWrite, TextCache};
 use crate::progress::ProgressSink;
 use enrich::Enricher;
 
@@ -43,36 +46,28 @@ impl Default for IngestConfig {
     }
 }
 
-/// Counts of what one page's ingestion stored.
-#[derive(Debug, Clone, Default)]
-pub struct IngestReport {
-    /// The page's content was already stored unchanged: nothing was re-chunked or re-embedded.
-    pub unchanged: bool,
-    pub chunks_stored: usize,
-    pub code_examples_stored: usize,
-    pub content_length: usize,
-    pub word_count: usize,
-    /// Chunks embedded with a chat-written context.
-    pub chunks_contextualized: usize,
-}
-
 #[derive(Debug)]
 pub struct Pipeline {
     embedder: Arc<dyn Embedder>,
-    store: Arc<dyn Store>,
+    pages: Arc<dyn PageStore>,
+    embeddings: Arc<dyn EmbeddingCache>,
     enricher: Option<Enricher>,
     config: IngestConfig,
 }
 
 impl Pipeline {
-    pub fn new(embedder: Arc<dyn Embedder>, store: Arc<dyn Store>, config: IngestConfig) -> Self {
-        Self { embedder, store, enricher: None, config }
+    pub fn new(
+        embedder: Arc<dyn Embedder>,
+        pages: Arc<dyn PageStore>,
+        embeddings: Arc<dyn EmbeddingCache>,
+        config: IngestConfig,
+    ) -> Self {
+        Self { embedder, pages, embeddings, enricher: None, config }
     }
 
-    /// Use `chat` for summaries (and contexts, when configured).
+    /// Use `chat` for summaries (and contexts, when configured), its answers cached in `cache`.
     #[must_use]
-    pub fn with_chat(self, chat: Option<Arc<dyn ChatModel>>) -> Self {
-        let cache: Arc<dyn TextCache> = Arc::clone(&self.store) as Arc<dyn TextCache>;
+    pub fn with_chat(self, chat: Option<Arc<dyn ChatModel>>, cache: Arc<dyn TextCache>) -> Self {
         Self { enricher: chat.map(|chat| Enricher::new(chat, cache)), ..self }
     }
 
@@ -113,7 +108,7 @@ impl Pipeline {
         let content_hash = hex_sha256(&page.markdown);
         // Incremental re-crawl: identical content (and no explicit re-chunking) costs no embedding.
         if explicit_chunk_size.is_none()
-            && self.store.page_hash(page.url.as_str()).await?.as_deref() == Some(&content_hash)
+            && self.pages.page_hash(page.url.as_str()).await?.as_deref() == Some(&content_hash)
         {
             return Ok(IngestReport {
                 unchanged: true,
@@ -152,7 +147,7 @@ impl Pipeline {
         let code_texts: Vec<String> = code_examples.iter().map(CodeExample::embedding_text).collect();
         let code_embeddings = self.embed_texts(code_texts, chunks.len() as u64, total, progress).await?;
         progress.report(total - 1, Some(total), "storing chunks").await;
-        self.store
+        self.pages
             .replace_page(PageWrite {
                 page,
                 chunks: &chunks,
@@ -192,38 +187,6 @@ impl Pipeline {
         })
     }
 
-    /// The HTTP validators stored for `url` (for conditional re-crawls).
-    ///
-    /// # Errors
-    /// `Unavailable` when the database fails.
-    pub async fn page_validators(&self, url: &str) -> Result<Option<Validators>> {
-        Ok(self.store.page_validators(url).await?)
-    }
-
-    /// Delete one stored page (gone from its site: 404/410) with its chunks and code examples.
-    ///
-    /// # Errors
-    /// `Unavailable` when the database fails.
-    #[instrument(skip(self))]
-    pub async fn prune_page(&self, url: &str) -> Result<DeletedCounts> {
-        Ok(self.store.delete_page(url).await?)
-    }
-
-    /// Delete a source and everything stored under it.
-    ///
-    /// # Errors
-    /// `NotFound` when no such source exists; `Unavailable` when the database fails.
-    #[instrument(skip(self))]
-    pub async fn delete_source(&self, source: &SourceId) -> Result<DeletedCounts> {
-        let counts = self.store.delete_source(source).await?;
-        if counts.sources == 0 {
-            return Err(Error::NotFound(format!(
-                "no source '{source}' is stored; get_available_sources lists the source ids"
-            )));
-        }
-        Ok(counts)
-    }
-
     /// Embed `texts` in batches, reporting progress from `done` towards `total`. Texts embedded
     /// before by the same model (same hash) come from the cache and cost no embedding call.
     async fn embed_texts(
@@ -235,7 +198,7 @@ impl Pipeline {
     ) -> Result<Vec<Vec<f32>>> {
         let model = self.embedder.model_id().to_owned();
         let hashes: Vec<String> = texts.iter().map(|t| hex_sha256(t)).collect();
-        let mut known = self.store.cached_embeddings(&model, &hashes).await?;
+        let mut known = self.embeddings.cached_embeddings(&model, &hashes).await?;
         let missing: Vec<usize> = (0..texts.len()).filter(|&i| !known.contains_key(&hashes[i])).collect();
         let mut fresh = Vec::with_capacity(missing.len());
         for batch in missing.chunks(self.config.embed_batch_size.max(1)) {
@@ -253,12 +216,33 @@ impl Pipeline {
             }
             progress.report(done + fresh.len() as u64, Some(total), "embedding").await;
         }
-        self.store.cache_embeddings(&model, &fresh).await?;
+        self.embeddings.cache_embeddings(&model, &fresh).await?;
         known.extend(fresh);
         hashes
             .iter()
             .map(|h| known.get(h).cloned().ok_or_else(|| Error::Internal("embedding missing after embedding".into())))
             .collect()
+    }
+}
+
+#[async_trait]
+impl PageSink for Pipeline {
+    async fn store_page(
+        &self,
+        page: &Page,
+        chunk_size: Option<usize>,
+        progress: &dyn ProgressSink,
+    ) -> Result<IngestReport> {
+        self.ingest_page(page, chunk_size, progress).await
+    }
+
+    async fn chunk_page(&self, page: &Page, chunk_size: Option<usize>) -> Result<IngestReport> {
+        self.chunk_only(page, chunk_size).await
+    }
+
+    #[instrument(skip(self))]
+    async fn page_gone(&self, url: &str) -> Result<u64> {
+        Ok(self.pages.delete_page(url).await?.pages)
     }
 }
 

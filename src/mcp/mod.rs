@@ -1,10 +1,11 @@
-//! The MCP surface: the only home of `rmcp`. Tools parse and validate parameters, call a
-//! service, and shape results; `errors.rs` maps crate errors to tool errors.
+//! The MCP surface: the only home of `rmcp`. `server.rs` holds the server value, `tools/` the
+//! tools per group, `dto/` their parameters and results, `errors.rs` the one mapping of crate
+//! errors to tool errors, `progress.rs` progress notifications.
 
-mod crawl_tools;
 mod dto;
 mod errors;
 mod progress;
 mod server;
+mod tools;
 
 pub use server::RagServer;

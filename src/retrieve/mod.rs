@@ -1,6 +1,6 @@
 //! The retriever service: embed the question, search the store (vector, or hybrid fused by
 //! reciprocal rank), optionally rerank the candidates with a `Reranker`, shape hits. Knows only the
-//! `Embedder`, `Store` and `Reranker` ports.
+//! `Embedder`, `SearchIndex` and `Reranker` ports.
 
 use std::sync::Arc;
 
@@ -9,9 +9,9 @@ use tracing::instrument;
 use std::collections::HashMap;
 
 use crate::domain::fusion::{RRF_K, reciprocal_rank_fusion};
-use crate::domain::{CodeHit, Hit, SourceId, SourceInfo};
+use crate::domain::{CodeHit, Hit, SourceId};
 use crate::error::{Error, Result};
-use crate::ports::{Embedder, KeywordQuery, Reranker, Store, VectorQuery};
+use crate::ports::{Embedder, KeywordQuery, Reranker, SearchIndex, VectorQuery};
 
 /// Most results one query may ask for.
 pub const MAX_MATCH_COUNT: usize = 100;
@@ -69,14 +69,14 @@ const HYBRID_MIN_CANDIDATES: usize = 20;
 #[derive(Debug)]
 pub struct Retriever {
     embedder: Arc<dyn Embedder>,
-    store: Arc<dyn Store>,
+    index: Arc<dyn SearchIndex>,
     reranker: Option<Arc<dyn Reranker>>,
     config: RetrieveConfig,
 }
 
 impl Retriever {
-    pub fn new(embedder: Arc<dyn Embedder>, store: Arc<dyn Store>, config: RetrieveConfig) -> Self {
-        Self { embedder, store, reranker: None, config }
+    pub fn new(embedder: Arc<dyn Embedder>, index: Arc<dyn SearchIndex>, config: RetrieveConfig) -> Self {
+        Self { embedder, index, reranker: None, config }
     }
 
     /// Rerank with `reranker` when queries ask for it.
@@ -130,7 +130,7 @@ impl Retriever {
         };
         let hits = match first_pass.mode.unwrap_or(self.config.default_mode) {
             SearchMode::Vector => {
-                self.store
+                self.index
                     .search_vector(VectorQuery {
                         embedding: &embedding,
                         source: first_pass.source.as_ref(),
@@ -156,13 +156,13 @@ impl Retriever {
         let wanted = query.match_count + query.offset;
         let candidates = (wanted * HYBRID_CANDIDATES_PER_RESULT).max(HYBRID_MIN_CANDIDATES);
         let (vector, keyword) = tokio::try_join!(
-            self.store.search_vector(VectorQuery {
+            self.index.search_vector(VectorQuery {
                 embedding,
                 source: query.source.as_ref(),
                 limit: candidates,
                 offset: 0
             }),
-            self.store.search_keyword(KeywordQuery {
+            self.index.search_keyword(KeywordQuery {
                 text: &query.query,
                 source: query.source.as_ref(),
                 limit: candidates
@@ -203,7 +203,7 @@ impl Retriever {
             None => (query.match_count, query.offset),
         };
         let hits = self
-            .store
+            .index
             .search_code(VectorQuery { embedding: &embedding, source: query.source.as_ref(), limit, offset })
             .await?;
         match reranker {
@@ -214,14 +214,6 @@ impl Retriever {
             }
             None => Ok(hits),
         }
-    }
-
-    /// Every source in the index.
-    ///
-    /// # Errors
-    /// `Unavailable` when the database fails.
-    pub async fn sources(&self) -> Result<Vec<SourceInfo>> {
-        Ok(self.store.list_sources().await?)
     }
 }
 

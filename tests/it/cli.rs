@@ -127,7 +127,7 @@ async fn dry_runs_store_nothing_and_jobs_can_be_listed_and_cancelled_from_the_cl
 
     use crawlrag::app::{App, ServiceSettings};
     use crawlrag::crawl::site::CrawlRequest;
-    use crawlrag::jobs::{JobConfig, Waited};
+    use crawlrag::jobs::{JobConfig, JobSpec, Waited};
 
     let Some(services) = common::services() else { return };
     let site = DocsSite::start().await;
@@ -151,14 +151,7 @@ async fn dry_runs_store_nothing_and_jobs_can_be_listed_and_cancelled_from_the_cl
     let server =
         Arc::new(App::from_parts(db, common::embedder(&services), common::loopback_fetcher(), settings).await.unwrap());
     let request = CrawlRequest { max_concurrent: 1, ..CrawlRequest::new(site.url("/slow-sitemap.xml")) };
-    let app = Arc::clone(&server);
-    let handle = server
-        .jobs
-        .start("smart_crawl_url", &request.url.clone(), move |sink| async move {
-            app.crawler.smart_crawl(&request, sink.as_ref()).await
-        })
-        .await
-        .unwrap();
+    let handle = server.jobs.submit(JobSpec::SmartCrawl { request }).await.unwrap();
     let (code, jobs, err) = run(&services, &store, &["jobs", "--json"]).await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(

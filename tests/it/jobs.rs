@@ -9,7 +9,7 @@ use crawlrag::app::{App, ServiceSettings};
 use crawlrag::crawl::site::CrawlRequest;
 use crawlrag::domain::JobState;
 use crawlrag::error::Error;
-use crawlrag::jobs::{JobConfig, Waited};
+use crawlrag::jobs::{JobConfig, JobSpec, Waited};
 use crawlrag::progress::NoProgress;
 use rmcp::RoleClient;
 use rmcp::service::{RunningService, ServiceExt};
@@ -138,14 +138,7 @@ async fn a_cancel_sent_to_another_replica_stops_the_job(backend: Backend) {
     let (b, _) = replica(settings).await;
 
     let request = CrawlRequest { max_concurrent: 1, ..CrawlRequest::new(site.url("/slow-sitemap.xml")) };
-    let crawler = Arc::clone(&a);
-    let handle = a
-        .jobs
-        .start("smart_crawl_url", &request.url.clone(), move |sink| async move {
-            crawler.crawler.smart_crawl(&request, sink.as_ref()).await
-        })
-        .await
-        .unwrap();
+    let handle = a.jobs.submit(JobSpec::SmartCrawl { request }).await.unwrap();
     let job_id = handle.job_id.clone();
     tokio::time::sleep(Duration::from_millis(1500)).await;
 

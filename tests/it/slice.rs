@@ -63,7 +63,7 @@ async fn crawl_single_page_stores_chunks_metadata_embeddings_and_source(backend:
     assert_eq!(total_words as usize, report.total_word_count);
     assert!(summary.contains("Frobnicator is a command-line tool"), "{summary}");
 
-    let sources = app.retriever.sources().await.unwrap();
+    let sources = app.sources.list().await.unwrap();
     assert_eq!(sources.len(), 1);
     assert_eq!((sources[0].pages, sources[0].chunks), (1, report.chunks_stored as i64));
 }
@@ -227,7 +227,7 @@ async fn code_examples_are_extracted_summarised_and_searchable(backend: Backend)
     let report = crawl(&app, &site.url("/docs/examples.html")).await;
     assert_eq!(report.code_examples_stored, 2, "two long examples; the one-line snippet is not one");
     assert_eq!(db.count("code_examples").await, 2);
-    assert_eq!(app.retriever.sources().await.unwrap()[0].code_examples, 2, "sources report code examples");
+    assert_eq!(app.sources.list().await.unwrap()[0].code_examples, 2, "sources report code examples");
 
     let python =
         app.retriever.search_code(&query("load settings from a TOML config file in python", None, 2)).await.unwrap();
@@ -274,7 +274,7 @@ async fn sqlite_vector_cache_sees_writes_from_another_process() {
         "the reader's cache reloaded after the other writer's commit"
     );
 
-    writer.pipeline.delete_source(&SourceId::from(site.source_id())).await.unwrap();
+    writer.sources.delete(&SourceId::from(site.source_id())).await.unwrap();
     let third = reader.retriever.search(&query("how much salt for pasta water", None, 5)).await.unwrap();
     assert!(third.is_empty(), "deleted chunks are gone from the cache: {third:?}");
 }
@@ -325,7 +325,7 @@ async fn pages_gone_from_a_recrawled_sitemap_are_pruned(backend: Backend) {
     assert!(second.failed.iter().any(|f| f.url == retired && f.error.contains("410")), "{second:?}");
     assert!(db.chunks(&retired).await.is_empty(), "the gone page's chunks are deleted");
     assert_eq!(db.chunks(&install).await, install_rows, "other pages untouched");
-    let sources = app.retriever.sources().await.unwrap();
+    let sources = app.sources.list().await.unwrap();
     let source = sources.iter().find(|s| s.source_id.as_str() == site.source_id()).unwrap();
     assert_eq!(source.pages, 1, "{source:?}");
 }

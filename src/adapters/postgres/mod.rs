@@ -16,19 +16,33 @@ use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 use tracing::{info, instrument};
 
 use crate::domain::{CodeHit, Hit, SourceId, SourceInfo, Validators};
-use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
+use crate::ports::{
+    DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, StoreAdmin,
+    StoreError, VectorQuery,
+};
 
 /// Default size of the connection pool.
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+pub use crate::domain::defaults::DEFAULT_PG_MAX_CONNECTIONS as DEFAULT_MAX_CONNECTIONS;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connection settings of the Postgres store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgConfig {
     pub url: String,
     /// Schema holding crawlrag's tables (created if missing); `None` = the server's default.
     pub schema: Option<String>,
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for PgConfig {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConfig")
+            .field("url", &"***")
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -140,7 +154,7 @@ fn classify(err: sqlx::Error) -> StoreError {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl StoreAdmin for PgStore {
     #[instrument(skip(self))]
     async fn ensure_embedding_space(&self, model: &str, dimensions: usize) -> Result<(), StoreError> {
         let dim = i32::try_from(dimensions).map_err(|_| StoreError::Query("dimension too large".into()))?;
@@ -196,6 +210,13 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await.map_err(classify).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl PageStore for PgStore {
     #[instrument(skip_all, fields(url = %write.page.url, chunks = write.chunks.len()))]
     async fn replace_page(&self, write: PageWrite<'_>) -> Result<(), StoreError> {
         let page = write.page;
@@ -304,7 +325,10 @@ impl Store for PgStore {
         tx.commit().await.map_err(classify)?;
         Ok(counts)
     }
+}
 
+#[async_trait]
+impl EmbeddingCache for PgStore {
     async fn cached_embeddings(&self, model: &str, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
         let rows: Vec<(String, Vec<f32>)> = sqlx::query_as(queries::CACHED_EMBEDDINGS)
             .bind(model)
@@ -330,7 +354,10 @@ impl Store for PgStore {
             .map_err(classify)
             .map(|_| ())
     }
+}
 
+#[async_trait]
+impl SearchIndex for PgStore {
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
     async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError> {
         let rows = self.nearest_rows(queries::SEARCH_CHUNKS, &query).await?;
@@ -382,7 +409,10 @@ impl Store for PgStore {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
     }
+}
 
+#[async_trait]
+impl SourceCatalog for PgStore {
     async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
         let rows = sqlx::query(queries::LIST_SOURCES).fetch_all(&self.pool).await.map_err(classify)?;
         rows.iter()
@@ -418,10 +448,6 @@ impl Store for PgStore {
         }
         tx.commit().await.map_err(classify)?;
         Ok(counts)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await.map_err(classify).map(|_| ())
     }
 }
 

@@ -23,7 +23,10 @@ use tracing::{info, instrument};
 use self::vector_cache::VectorCache;
 use crate::domain::vector::{TopK, cosine, from_le_bytes, to_le_bytes};
 use crate::domain::{CodeHit, Hit, SourceId, SourceInfo, Validators};
-use crate::ports::{DeletedCounts, KeywordQuery, PageWrite, Store, StoreError, VectorQuery};
+use crate::ports::{
+    DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, StoreAdmin,
+    StoreError, VectorQuery,
+};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: u32 = 4;
@@ -157,7 +160,7 @@ fn to_i64(n: usize) -> i64 {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl StoreAdmin for SqliteStore {
     async fn ensure_embedding_space(&self, model: &str, dimensions: usize) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(classify)?;
         let stored: Option<(String, i64)> =
@@ -184,6 +187,13 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1").execute(&self.pool).await.map_err(classify).map(|_| ())
+    }
+}
+
+#[async_trait]
+impl PageStore for SqliteStore {
     #[instrument(skip_all, fields(url = %write.page.url, chunks = write.chunks.len()))]
     async fn replace_page(&self, write: PageWrite<'_>) -> Result<(), StoreError> {
         let page = write.page;
@@ -280,7 +290,10 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(classify)?;
         Ok(counts)
     }
+}
 
+#[async_trait]
+impl EmbeddingCache for SqliteStore {
     async fn cached_embeddings(&self, model: &str, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>, StoreError> {
         let mut found = HashMap::new();
         for hash in hashes {
@@ -310,7 +323,10 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(classify)
     }
+}
 
+#[async_trait]
+impl SearchIndex for SqliteStore {
     #[instrument(skip_all, fields(limit = query.limit, offset = query.offset))]
     async fn search_vector(&self, query: VectorQuery<'_>) -> Result<Vec<Hit>, StoreError> {
         let ranked = self.nearest_chunks(&query).await?;
@@ -365,7 +381,10 @@ impl Store for SqliteStore {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
     }
+}
 
+#[async_trait]
+impl SourceCatalog for SqliteStore {
     async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
         let rows = sqlx::query(queries::LIST_SOURCES).fetch_all(&self.pool).await.map_err(classify)?;
         rows.iter()
@@ -402,10 +421,6 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(classify)?;
         Ok(counts)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("select 1").execute(&self.pool).await.map_err(classify).map(|_| ())
     }
 }
 

@@ -2,23 +2,23 @@
 //! memory. A sampler reads RSS every [`SAMPLE_EVERY`]; above the threshold it halves the crawl's
 //! live concurrency limit (down to 1), below 80% of it the limit climbs back one step at a time.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::{info, instrument};
 
 use super::Crawler;
 use super::site::{CrawlReport, CrawlRequest};
 use crate::error::Result;
+use crate::process_memory::rss_mb;
 use crate::progress::ProgressSink;
 
 pub const DEFAULT_MEMORY_THRESHOLD_MB: f64 = 500.0;
 const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 
 /// What the sampler saw over the crawl, in MB (the anchor's fields plus how concurrency moved).
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemoryStats {
     pub start_mb: f64,
     pub end_mb: f64,
@@ -34,17 +34,12 @@ pub struct MemoryStats {
     pub concurrency_changes: usize,
 }
 
-/// Resident memory of this process in MB (Linux `/proc/self/status`; `None` elsewhere).
-pub fn rss_mb() -> Option<f64> {
-    status_mb("VmRSS")
-}
-
-/// A memory field of `/proc/self/status` (`VmRSS`, `VmHWM` for the peak, ...) in MB.
-pub fn status_mb(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let value = status.lines().find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))?;
-    let kb: f64 = value.split_whitespace().next()?.parse().ok()?;
-    Some(kb / 1024.0)
+/// A memory-aware crawl's outcome: the crawl's report and what the sampler saw.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemoryCrawlReport {
+    #[serde(flatten)]
+    pub crawl: CrawlReport,
+    pub memory_stats: MemoryStats,
 }
 
 /// The concurrency the sampler chooses next.
@@ -79,15 +74,14 @@ impl Crawler {
         request: &CrawlRequest,
         threshold_mb: f64,
         progress: &dyn ProgressSink,
-    ) -> Result<(CrawlReport, MemoryStats)> {
+    ) -> Result<MemoryCrawlReport> {
         if !threshold_mb.is_finite() || threshold_mb <= 0.0 {
             return Err(crate::error::Error::bad_input(format!(
                 "memory_threshold_mb must be a positive number of megabytes, got {threshold_mb}"
             )));
         }
         let max = request.max_concurrent;
-        let limit = Arc::new(AtomicUsize::new(max));
-        let request = CrawlRequest { concurrency: Some(Arc::clone(&limit)), ..request.clone() };
+        let limit = AtomicUsize::new(max);
         let start_mb = rss_mb().unwrap_or_default();
         let mut sampler = Sampler {
             started: Instant::now(),
@@ -113,7 +107,7 @@ impl Crawler {
             }
         };
         sample(&mut sampler);
-        let crawl = self.smart_crawl(&request, progress);
+        let crawl = self.smart_crawl_limited(request, Some(&limit), progress);
         tokio::pin!(crawl);
         let report = loop {
             tokio::select! {
@@ -125,9 +119,9 @@ impl Crawler {
         #[expect(clippy::cast_precision_loss, reason = "sample counts are small")]
         let avg_mb = if sampler.samples == 0 { end_mb } else { sampler.sum_mb / sampler.samples as f64 };
         let round = |mb: f64| (mb * 10.0).round() / 10.0;
-        Ok((
-            report,
-            MemoryStats {
+        Ok(MemoryCrawlReport {
+            crawl: report,
+            memory_stats: MemoryStats {
                 start_mb: round(sampler.start_mb),
                 end_mb: round(end_mb),
                 peak_mb: round(sampler.peak_mb.max(end_mb)),
@@ -139,7 +133,7 @@ impl Crawler {
                 min_concurrency: sampler.min_concurrency,
                 concurrency_changes: sampler.changes,
             },
-        ))
+        })
     }
 }
 

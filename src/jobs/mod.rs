@@ -1,0 +1,389 @@
+//! The jobs service: long operations run as jobs whose spec and state live in a [`JobQueue`], so
+//! they outlive the MCP request that started them (clients give up after about 60 s) and any
+//! replica can report on or cancel any job.
+//!
+//! # Architecture
+//! A job is data ([`JobSpec`]). [`Jobs::submit`] records it already claimed by this process and
+//! runs it here; [`Jobs::enqueue`] records it queued, for whichever worker loop ([`Jobs::work`])
+//! claims it first. Either way one function runs a claimed job: the [`JobRunner`] does the work
+//! while a heartbeat writes the live counters every `heartbeat`, extends the claim's lease, and
+//! reads back `cancel_requested` (a cancel sent to another replica). A running job whose lease
+//! ran out belongs to a process that died; [`Jobs::reclaim_expired`] marks it `interrupted`. A
+//! graceful shutdown marks this process's jobs `interrupted` itself, so no job is left "running".
+//! [`Jobs::answer`] is the rule every front end (MCP tools, the CLI) shares: submit, wait up to
+//! the foreground limit while forwarding progress, then answer with the result or the job id.
+
+pub mod runner;
+pub mod sink;
+pub mod spec;
+mod worker;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, info, info_span, warn};
+
+pub use self::runner::{JobRunner, ServiceRunner};
+pub use self::sink::JobSink;
+pub use self::spec::{JobOutput, JobSpec};
+use crate::domain::{JobProgress, JobRecord, JobState};
+use crate::error::{Error, Result};
+use crate::ports::{JobEnd, JobQueue, Lease, NewJob};
+use crate::progress::ProgressSink;
+
+/// How often a running job writes its progress and checks for a cancel.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
+/// How long a tool waits for its job before answering with the job id instead.
+pub const DEFAULT_FOREGROUND_WAIT: Duration = Duration::from_secs(45);
+/// How often an idle worker loop looks for queued jobs (it is also woken at once by this
+/// process's own enqueues).
+pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
+/// Most jobs `list_crawl_jobs` returns.
+pub const LIST_LIMIT: usize = 50;
+
+#[derive(Debug, Clone, Copy)]
+pub struct JobConfig {
+    pub heartbeat: Duration,
+    pub foreground_wait: Duration,
+    pub poll: Duration,
+}
+
+impl Default for JobConfig {
+    fn default() -> Self {
+        Self { heartbeat: DEFAULT_HEARTBEAT, foreground_wait: DEFAULT_FOREGROUND_WAIT, poll: DEFAULT_POLL }
+    }
+}
+
+impl JobConfig {
+    /// A claim lasts three heartbeats: a running job silent for this long is considered dead.
+    pub fn lease(&self) -> Duration {
+        self.heartbeat * 3
+    }
+}
+
+/// How long a front end waits for its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Answer with the job id at once.
+    Background,
+    /// Wait up to the configured foreground limit, then answer with the job id.
+    Foreground,
+    /// Wait until the job ends (the CLI, which holds the process anyway).
+    UntilDone,
+}
+
+/// How a job answered its front end.
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "one per request, moved once")]
+pub enum JobAnswer {
+    /// It finished in time.
+    Done { job_id: String, output: JobOutput },
+    /// It goes on in the background: its progress so far, and what to tell the client.
+    Running { job_id: String, progress: JobProgress, message: String },
+}
+
+/// A job this process runs: its id, live progress, and its outcome once done.
+#[derive(Debug)]
+pub struct JobHandle {
+    pub job_id: String,
+    pub sink: Arc<JobSink>,
+    token: CancellationToken,
+    outcome: oneshot::Receiver<Result<JobOutput>>,
+}
+
+/// What waiting in the foreground gave.
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "one per request, moved once")]
+pub enum Waited {
+    Finished(Result<JobOutput>),
+    /// Still running after the wait; it goes on as a background job.
+    StillRunning(JobProgress),
+}
+
+impl JobHandle {
+    /// Wait up to `limit` for the outcome, forwarding progress. If the caller's future is
+    /// dropped meanwhile (the client cancelled the request), the job is cancelled too.
+    pub async fn wait(self, limit: Duration, progress: Arc<dyn ProgressSink>) -> Waited {
+        self.wait_for(Some(limit), progress).await
+    }
+
+    async fn wait_for(mut self, limit: Option<Duration>, progress: Arc<dyn ProgressSink>) -> Waited {
+        self.sink.forward_to(Some(progress));
+        let guard = self.token.clone().drop_guard();
+        let outcome = match limit {
+            Some(limit) => tokio::time::timeout(limit, &mut self.outcome).await.ok(),
+            None => Some((&mut self.outcome).await),
+        };
+        let waited = match outcome {
+            Some(Ok(outcome)) => Waited::Finished(outcome),
+            Some(Err(_)) => Waited::Finished(Err(Error::Internal("the job task ended without an outcome".into()))),
+            None => Waited::StillRunning(self.sink.snapshot()),
+        };
+        guard.disarm();
+        self.sink.forward_to(None);
+        waited
+    }
+}
+
+/// The job service.
+#[derive(Debug)]
+pub struct Jobs {
+    queue: Arc<dyn JobQueue>,
+    runner: Arc<dyn JobRunner>,
+    config: JobConfig,
+    /// This process's name on the claims it holds.
+    worker_id: String,
+    /// Jobs this process runs, by id.
+    local: Mutex<HashMap<String, CancellationToken>>,
+    tasks: TaskTracker,
+    shutting_down: AtomicBool,
+    /// Wakes this process's worker loop when it queued a job itself.
+    queued: Notify,
+}
+
+impl Jobs {
+    pub fn new(queue: Arc<dyn JobQueue>, runner: Arc<dyn JobRunner>, config: JobConfig) -> Self {
+        Self {
+            queue,
+            runner,
+            config,
+            worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()),
+            local: Mutex::new(HashMap::new()),
+            tasks: TaskTracker::new(),
+            shutting_down: AtomicBool::new(false),
+            queued: Notify::new(),
+        }
+    }
+
+    pub fn config(&self) -> JobConfig {
+        self.config
+    }
+
+    fn lease(&self) -> Lease<'_> {
+        Lease { worker: &self.worker_id, duration: self.config.lease() }
+    }
+
+    fn refuse_when_stopping(&self) -> Result<()> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Err(Error::unavailable("the server is shutting down; start the job on another replica"));
+        }
+        Ok(())
+    }
+
+    /// Record `spec` as a job claimed by this process and run it here.
+    ///
+    /// # Errors
+    /// `BadInput` for a spec that could never run; `Unavailable` when the job cannot be recorded
+    /// (database down). Nothing runs then.
+    pub async fn submit(self: &Arc<Self>, spec: JobSpec) -> Result<JobHandle> {
+        self.refuse_when_stopping()?;
+        self.runner.check(&spec)?;
+        let job_id = uuid::Uuid::new_v4().to_string();
+        let encoded = encode(&spec)?;
+        let target = spec.target();
+        let job =
+            NewJob { job_id: &job_id, tool: spec.tool(), target: &target, spec: &encoded, claim: Some(self.lease()) };
+        self.queue.enqueue(job).await?;
+        let sink = Arc::new(JobSink::default());
+        let token = CancellationToken::new();
+        let outcome = self.spawn_run(job_id.clone(), spec, Arc::clone(&sink), token.clone(), None);
+        Ok(JobHandle { job_id, sink, token, outcome })
+    }
+
+    /// Record `spec` as a queued job for whichever worker claims it first; answers its id.
+    ///
+    /// # Errors
+    /// `Unavailable` when the job cannot be recorded.
+    pub async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
+        self.refuse_when_stopping()?;
+        let job_id = uuid::Uuid::new_v4().to_string();
+        let encoded = encode(spec)?;
+        let target = spec.target();
+        let job = NewJob { job_id: &job_id, tool: spec.tool(), target: &target, spec: &encoded, claim: None };
+        self.queue.enqueue(job).await?;
+        self.queued.notify_one();
+        Ok(job_id)
+    }
+
+    /// Submit `spec` and answer as `wait` says: at once with the job id, after the job (when it
+    /// ends within the foreground limit), or with the job id and its progress so far.
+    ///
+    /// # Errors
+    /// `Unavailable` when the job cannot be recorded; the job's own error when it failed while
+    /// the caller waited.
+    pub async fn answer(
+        self: &Arc<Self>,
+        spec: JobSpec,
+        wait: Wait,
+        progress: Arc<dyn ProgressSink>,
+    ) -> Result<JobAnswer> {
+        let handle = self.submit(spec).await?;
+        let job_id = handle.job_id.clone();
+        let limit = match wait {
+            Wait::Background => {
+                let message = "running in the background; poll get_crawl_job with this job_id".to_owned();
+                return Ok(JobAnswer::Running { job_id, progress: JobProgress::default(), message });
+            }
+            Wait::Foreground => Some(self.config.foreground_wait),
+            Wait::UntilDone => None,
+        };
+        Ok(match handle.wait_for(limit, progress).await {
+            Waited::Finished(outcome) => JobAnswer::Done { job_id, output: outcome? },
+            Waited::StillRunning(progress) => JobAnswer::Running {
+                job_id,
+                progress,
+                message: format!(
+                    "still running after {}s; the job goes on in the background: poll get_crawl_job with this \
+                     job_id (cancel_crawl_job stops it)",
+                    self.config.foreground_wait.as_secs()
+                ),
+            },
+        })
+    }
+
+    /// Run a job this process holds the claim of, on the task tracker; `slot` (a worker's
+    /// concurrency permit) is held until the job ends.
+    fn spawn_run(
+        self: &Arc<Self>,
+        job_id: String,
+        spec: JobSpec,
+        sink: Arc<JobSink>,
+        token: CancellationToken,
+        slot: Option<OwnedSemaphorePermit>,
+    ) -> oneshot::Receiver<Result<JobOutput>> {
+        self.local.lock().unwrap_or_else(PoisonError::into_inner).insert(job_id.clone(), token.clone());
+        let (tx, outcome) = oneshot::channel();
+        let span = info_span!("job", job_id = %job_id, tool = spec.tool());
+        let this = Arc::clone(self);
+        self.tasks.spawn(
+            async move {
+                info!("job started");
+                metrics::gauge!("crawlrag_jobs_running").increment(1.0);
+                let ran = tokio::select! {
+                    result = this.runner.run(&spec, sink.as_ref()) => Some(result),
+                    () = token.cancelled() => None,
+                    () = this.heartbeat(&job_id, &sink, &token) => None,
+                };
+                let outcome = this.finish(&job_id, &sink, ran).await;
+                metrics::gauge!("crawlrag_jobs_running").decrement(1.0);
+                this.local.lock().unwrap_or_else(PoisonError::into_inner).remove(&job_id);
+                drop(slot);
+                let _ = tx.send(outcome);
+            }
+            .instrument(span),
+        );
+        outcome
+    }
+
+    /// Write progress and extend the lease every interval; cancel the job when the queue says a
+    /// cancel was requested or the claim was lost. Never returns on its own.
+    async fn heartbeat(&self, job_id: &str, sink: &JobSink, token: &CancellationToken) {
+        loop {
+            tokio::time::sleep(self.config.heartbeat).await;
+            match self.queue.heartbeat(job_id, self.lease(), &sink.snapshot()).await {
+                Ok(beat) if beat.lease_lost => {
+                    warn!("the job's claim expired and was taken back; stopping it here");
+                    token.cancel();
+                }
+                Ok(beat) if beat.cancel_requested => token.cancel(),
+                Ok(_) => {}
+                // The job goes on; a missed heartbeat only risks a stale reading.
+                Err(e) => warn!(error = %e, "job heartbeat failed"),
+            }
+        }
+    }
+
+    async fn finish(&self, job_id: &str, sink: &JobSink, ran: Option<Result<JobOutput>>) -> Result<JobOutput> {
+        let progress = sink.snapshot();
+        let interrupted = self.shutting_down.load(Ordering::SeqCst);
+        let (state, error, result, outcome) = match ran {
+            Some(Ok(value)) => (JobState::Succeeded, None, serde_json::to_value(&value).ok(), Ok(value)),
+            Some(Err(Error::Cancelled)) | None if interrupted => (
+                JobState::Interrupted,
+                Some("the server shut down before the job finished".to_owned()),
+                None,
+                Err(Error::Cancelled),
+            ),
+            Some(Err(Error::Cancelled)) | None => {
+                (JobState::Cancelled, Some("cancelled".to_owned()), None, Err(Error::Cancelled))
+            }
+            Some(Err(e)) => (JobState::Failed, Some(e.to_string()), None, Err(e)),
+        };
+        let end = JobEnd { state, progress: &progress, error: error.as_deref(), result: result.as_ref() };
+        if let Err(e) = self.queue.finish(job_id, end).await {
+            warn!(error = %e, "could not record the job's end; it will read as interrupted");
+        }
+        info!(state = state.as_str(), pages = progress.pages_done, "job ended");
+        metrics::counter!("crawlrag_jobs_total", "state" => state.as_str()).increment(1);
+        outcome
+    }
+
+    /// Mark running jobs whose claim expired (their process died) as interrupted.
+    ///
+    /// # Errors
+    /// `Unavailable` when the database fails.
+    pub async fn reclaim_expired(&self) -> Result<u64> {
+        Ok(self.queue.reclaim_expired().await?)
+    }
+
+    /// One job by id.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown id; `Unavailable` when the database fails.
+    pub async fn get(&self, job_id: &str) -> Result<JobRecord> {
+        self.reclaim_expired().await?;
+        self.queue.get(job_id.trim()).await?.ok_or_else(|| unknown(job_id))
+    }
+
+    /// The newest jobs first.
+    ///
+    /// # Errors
+    /// `Unavailable` when the database fails.
+    pub async fn list(&self, limit: usize) -> Result<Vec<JobRecord>> {
+        self.reclaim_expired().await?;
+        Ok(self.queue.list(limit.clamp(1, LIST_LIMIT)).await?)
+    }
+
+    /// Cancel a job: a queued one at once, a running one here or (through the queue) on
+    /// whichever process runs it.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown id, `BadInput` for a job that already ended.
+    pub async fn cancel(&self, job_id: &str) -> Result<JobRecord> {
+        let job_id = job_id.trim();
+        let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(job_id).cloned();
+        let requested = self.queue.request_cancel(job_id).await?;
+        if let Some(token) = local {
+            token.cancel();
+        }
+        let job = self.get(job_id).await?;
+        if !requested && job.state.is_finished() {
+            return Err(Error::bad_input(format!("job {job_id} already ended: {}", job.state.as_str())));
+        }
+        Ok(job)
+    }
+
+    /// Stop this process's jobs, recording them as interrupted, and wait for their tasks.
+    pub async fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.queued.notify_waiters();
+        for token in self.local.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            token.cancel();
+        }
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+fn encode(spec: &JobSpec) -> Result<serde_json::Value> {
+    serde_json::to_value(spec).map_err(|e| Error::Internal(format!("a job spec could not be serialized: {e}")))
+}
+
+fn unknown(job_id: &str) -> Error {
+    Error::NotFound(format!("no crawl job '{job_id}' exists; list_crawl_jobs lists the job ids"))
+}

@@ -1,0 +1,77 @@
+//! Running a job: one `match` from the spec to the service call that does the work. Whoever
+//! claims a job (the process that accepted it, or a worker) runs it through a [`JobRunner`].
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::spec::{JobOutput, JobSpec};
+use crate::crawl::Crawler;
+use crate::domain::target;
+use crate::error::{Error, Result};
+use crate::progress::ProgressSink;
+
+/// Runs job specs.
+#[async_trait]
+pub trait JobRunner: Send + Sync + Debug {
+    /// Refuse at once a spec this runner could never run (an invalid URL, a browser crawl with
+    /// no browser installed), before it is recorded.
+    ///
+    /// # Errors
+    /// `BadInput` saying what to fix.
+    fn check(&self, spec: &JobSpec) -> Result<()>;
+
+    /// Do the work `spec` describes, reporting progress (and running totals) to `progress`.
+    ///
+    /// # Errors
+    /// What the service doing the work answers; cancellation is the caller's (drop the future).
+    async fn run(&self, spec: &JobSpec, progress: &dyn ProgressSink) -> Result<JobOutput>;
+}
+
+/// The runner over the crawl services.
+#[derive(Debug)]
+pub struct ServiceRunner {
+    crawler: Arc<Crawler>,
+}
+
+impl ServiceRunner {
+    pub fn new(crawler: Arc<Crawler>) -> Self {
+        Self { crawler }
+    }
+}
+
+#[async_trait]
+impl JobRunner for ServiceRunner {
+    fn check(&self, spec: &JobSpec) -> Result<()> {
+        match spec {
+            JobSpec::SinglePage { url, .. } => target::parse_target(url).map(drop).map_err(Error::BadInput),
+            JobSpec::StealthCrawl { .. } if !self.crawler.can_render() => Err(Error::bad_input(
+                "crawl_with_stealth_mode needs Chromium: install it (apt-get install chromium) or set \
+                 CRAWLRAG_CHROMIUM_PATH",
+            )),
+            JobSpec::SmartCrawl { .. }
+            | JobSpec::StealthCrawl { .. }
+            | JobSpec::MultiUrl { .. }
+            | JobSpec::MemoryCrawl { .. } => Ok(()),
+        }
+    }
+
+    async fn run(&self, spec: &JobSpec, progress: &dyn ProgressSink) -> Result<JobOutput> {
+        let crawler = &self.crawler;
+        Ok(match spec {
+            JobSpec::SmartCrawl { request } | JobSpec::StealthCrawl { request } => {
+                JobOutput::Site(crawler.smart_crawl(request, progress).await?)
+            }
+            JobSpec::SinglePage { url, chunk_size, plan } => {
+                JobOutput::SinglePage(crawler.crawl_single_page(url, *chunk_size, plan, progress).await?)
+            }
+            JobSpec::MultiUrl { urls, max_concurrent, chunk_size, render } => {
+                JobOutput::Multi(crawler.crawl_many(urls, *max_concurrent, *chunk_size, *render, progress).await?)
+            }
+            JobSpec::MemoryCrawl { request, threshold_mb } => {
+                JobOutput::Memory(crawler.crawl_with_memory_monitoring(request, *threshold_mb, progress).await?)
+            }
+        })
+    }
+}

@@ -1,0 +1,108 @@
+//! Jobs as data: every long operation is a [`JobSpec`] value, serialized into the queue, so the
+//! process that accepts a job need not be the one that runs it. Its outcome is a [`JobOutput`],
+//! stored as the job's result in the shape the tool returns.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crawl::memory_aware::MemoryCrawlReport;
+use crate::crawl::multi::{MultiReport, UrlSpec};
+use crate::crawl::site::{CrawlReport, CrawlRequest};
+use crate::crawl::{PagePlan, Render, SinglePageReport};
+
+/// One long operation, with everything needed to run it anywhere.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobSpec {
+    /// `smart_crawl_url`: a site, sitemap or text file.
+    SmartCrawl { request: CrawlRequest },
+    /// `crawl_with_stealth_mode`: a site crawl with every page rendered in a disguised browser.
+    StealthCrawl { request: CrawlRequest },
+    /// `crawl_single_page`.
+    SinglePage { url: String, chunk_size: Option<usize>, plan: PagePlan },
+    /// `crawl_with_multi_url_config`: many single pages, each with its content profile.
+    MultiUrl { urls: Vec<UrlSpec>, max_concurrent: usize, chunk_size: Option<usize>, render: Render },
+    /// `crawl_with_memory_monitoring`: a site crawl whose concurrency follows memory use.
+    MemoryCrawl { request: CrawlRequest, threshold_mb: f64 },
+}
+
+/// What a finished job produced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum JobOutput {
+    Site(CrawlReport),
+    SinglePage(SinglePageReport),
+    Multi(MultiReport),
+    Memory(MemoryCrawlReport),
+}
+
+impl JobSpec {
+    /// The tool the job belongs to (recorded with it, shown by `list_crawl_jobs`).
+    pub fn tool(&self) -> &'static str {
+        match self {
+            Self::SmartCrawl { .. } => "smart_crawl_url",
+            Self::StealthCrawl { .. } => "crawl_with_stealth_mode",
+            Self::SinglePage { .. } => "crawl_single_page",
+            Self::MultiUrl { .. } => "crawl_with_multi_url_config",
+            Self::MemoryCrawl { .. } => "crawl_with_memory_monitoring",
+        }
+    }
+
+    /// What the job works on, in a few words.
+    pub fn target(&self) -> String {
+        match self {
+            Self::SmartCrawl { request } | Self::StealthCrawl { request } | Self::MemoryCrawl { request, .. } => {
+                request.url.clone()
+            }
+            Self::SinglePage { url, .. } => url.clone(),
+            Self::MultiUrl { urls, .. } => format!("{} URLs", urls.len()),
+        }
+    }
+
+    /// Read a stored result back as this kind of job's output.
+    ///
+    /// # Errors
+    /// The decoding error when the stored value is not this job's output.
+    pub fn decode_output(&self, value: serde_json::Value) -> Result<JobOutput, serde_json::Error> {
+        Ok(match self {
+            Self::SmartCrawl { .. } | Self::StealthCrawl { .. } => JobOutput::Site(serde_json::from_value(value)?),
+            Self::SinglePage { .. } => JobOutput::SinglePage(serde_json::from_value(value)?),
+            Self::MultiUrl { .. } => JobOutput::Multi(serde_json::from_value(value)?),
+            Self::MemoryCrawl { .. } => JobOutput::Memory(serde_json::from_value(value)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crawl::url::Scope;
+
+    #[test]
+    fn specs_round_trip_through_json() {
+        let request = CrawlRequest { max_pages: 7, scope: Scope::Domain, ..CrawlRequest::new("https://x.y/docs/") };
+        let specs = [
+            JobSpec::SmartCrawl { request: request.clone() },
+            JobSpec::MemoryCrawl { request, threshold_mb: 250.0 },
+            JobSpec::SinglePage {
+                url: "https://x.y/a".into(),
+                chunk_size: Some(800),
+                plan: PagePlan::new(Render::Http),
+            },
+            JobSpec::MultiUrl {
+                urls: vec![UrlSpec::Plain("https://x.y/b".into())],
+                max_concurrent: 3,
+                chunk_size: None,
+                render: Render::Auto,
+            },
+        ];
+        for spec in specs {
+            let json = serde_json::to_value(&spec).unwrap();
+            let back: JobSpec = serde_json::from_value(json.clone()).unwrap();
+            assert_eq!(serde_json::to_value(&back).unwrap(), json);
+            assert_eq!(back.tool(), spec.tool());
+            assert_eq!(back.target(), spec.target());
+        }
+        let stored = serde_json::json!({"kind": "smart_crawl", "request": {"url": "https://x.y/"}});
+        assert!(serde_json::from_value::<JobSpec>(stored).is_err(), "a spec missing fields is refused, not guessed");
+    }
+}

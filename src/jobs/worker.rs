@@ -1,0 +1,79 @@
+//! The worker loop: claim queued jobs and run them, at most `slots` at a time, until told to
+//! stop. `crawlrag serve` runs one beside the server (jobs queued by any process get done);
+//! `crawlrag worker` runs only this.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use super::{JobSink, JobSpec, Jobs};
+use crate::domain::{JobProgress, JobState};
+use crate::ports::{ClaimedJob, JobEnd};
+
+impl Jobs {
+    /// Claim and run queued jobs until `stop` is cancelled; jobs already started go on (a
+    /// shutdown stops them through [`Jobs::shutdown`]).
+    pub async fn work(self: &Arc<Self>, slots: usize, stop: CancellationToken) {
+        let slots = Arc::new(Semaphore::new(slots.max(1)));
+        info!(worker = %self.worker_id, slots = slots.available_permits(), "worker loop started");
+        loop {
+            let permit = tokio::select! {
+                permit = Arc::clone(&slots).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                () = stop.cancelled() => break,
+            };
+            if self.shutting_down.load(Ordering::SeqCst) {
+                break;
+            }
+            match self.queue.claim(self.lease()).await {
+                Ok(Some(claimed)) => self.start_claimed(claimed, permit).await,
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        () = self.queued.notified() => {}
+                        () = tokio::time::sleep(self.config.poll) => {}
+                        () = stop.cancelled() => break,
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    warn!(error = %e, "could not claim a job; trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(self.config.poll) => {}
+                        () = stop.cancelled() => break,
+                    }
+                }
+            }
+        }
+        info!("worker loop stopped");
+    }
+
+    async fn start_claimed(self: &Arc<Self>, claimed: ClaimedJob, permit: tokio::sync::OwnedSemaphorePermit) {
+        let ClaimedJob { job_id, tool, spec } = claimed;
+        match serde_json::from_value::<JobSpec>(spec) {
+            Ok(spec) => {
+                let token = CancellationToken::new();
+                // Nobody waits on this outcome: the job's result is in the queue.
+                drop(self.spawn_run(job_id, spec, Arc::new(JobSink::default()), token, Some(permit)));
+            }
+            Err(e) => {
+                error!(%job_id, %tool, error = %e, "a claimed job's spec cannot be read");
+                let message = format!("this server version cannot read the job's spec: {e}");
+                let end = JobEnd {
+                    state: JobState::Failed,
+                    progress: &JobProgress::default(),
+                    error: Some(&message),
+                    result: None,
+                };
+                if let Err(e) = self.queue.finish(&job_id, end).await {
+                    warn!(error = %e, "could not record the unreadable job as failed");
+                }
+            }
+        }
+    }
+}

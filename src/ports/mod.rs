@@ -1,0 +1,20 @@
+//! The traits at the boundary (ports) and the errors they speak, one file per kind of external
+//! system. Services hold `Arc<dyn Port>` of the narrow traits they call; only `adapters/`
+//! implement them with driver crates.
+
+mod fetch;
+mod graph;
+mod jobs;
+mod model;
+mod repo;
+mod store;
+
+pub use fetch::{Accept, FetchError, Fetched, FetchedBody, Fetcher, RenderOptions, Renderer};
+pub use graph::{GraphError, GraphRow, GraphStore};
+pub use jobs::{Beat, ClaimedJob, JobEnd, JobQueue, Lease, NewJob};
+pub use model::{ChatModel, EmbedError, Embedder, ModelError, Reranker};
+pub use repo::{Checkout, RepoError, RepoSource};
+pub use store::{
+    DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, Store, StoreAdmin,
+    StoreError, TextCache, VectorQuery,
+};
