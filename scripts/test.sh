@@ -17,7 +17,8 @@ eval "$(scripts/services.sh)"
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 
-echo "== cargo test" >&2
+echo "== cargo test (fast tier first, then everything against the real services)" >&2
+cargo test --lib --locked   # the fast tier (in-memory ports, paused time): seconds
 cargo test --all-targets --locked
 cargo test --doc --locked
 

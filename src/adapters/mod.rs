@@ -7,6 +7,7 @@ pub mod cross_encoder;
 pub mod http_fetcher;
 pub mod http_reranker;
 pub mod local_embedder;
+pub mod memory;
 pub mod model_download;
 pub mod openai_chat;
 pub mod openai_embedder;

@@ -387,3 +387,6 @@ fn encode(spec: &JobSpec) -> Result<serde_json::Value> {
 fn unknown(job_id: &str) -> Error {
     Error::NotFound(format!("no crawl job '{job_id}' exists; list_crawl_jobs lists the job ids"))
 }
+
+#[cfg(test)]
+mod tests;

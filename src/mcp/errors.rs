@@ -1,5 +1,5 @@
-//! The one place crate errors become MCP tool errors (conventions C5): an exhaustive match, an
-//! actionable message for the user, and no internals on the wire.
+//! The one place crate errors become MCP tool errors (see `docs/architecture.md`, "Errors"): an
+//! exhaustive match, an actionable message for the user, and no internals on the wire.
 
 use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};

@@ -5,7 +5,11 @@
 mod dto;
 mod errors;
 mod progress;
+mod schema;
 mod server;
 mod tools;
 
 pub use server::RagServer;
+
+#[cfg(test)]
+mod tests;

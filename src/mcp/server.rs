@@ -15,6 +15,7 @@ use tracing::{Instrument, info_span};
 use super::dto::jobs::{JobAnswerOutput, JobResult};
 use super::errors::ToolError;
 use super::progress::McpProgress;
+use super::schema;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::jobs::{JobSpec, Wait};
@@ -28,10 +29,13 @@ pub struct RagServer {
 
 impl RagServer {
     pub fn new(app: Arc<App>) -> Self {
-        Self {
-            app,
-            tool_router: Self::crawl_router() + Self::search_router() + Self::sources_router() + Self::jobs_router(),
+        let mut tool_router =
+            Self::crawl_router() + Self::search_router() + Self::sources_router() + Self::jobs_router();
+        for route in tool_router.map.values_mut() {
+            route.attr.input_schema = schema::standardized(&route.attr.input_schema);
+            route.attr.output_schema = route.attr.output_schema.as_ref().map(schema::standardized);
         }
+        Self { app, tool_router }
     }
 
     /// Run `spec` as a job through the jobs service and answer in the job envelope.

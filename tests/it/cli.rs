@@ -4,20 +4,9 @@
 use serde_json::Value;
 use tokio::process::Command;
 
-use crate::common::binary::{self, BIN, StoreTarget};
+use crate::common::binary::{self, BIN, StoreTarget, run_cli as run};
 use crate::common::docs_site::DocsSite;
-use crate::common::{self, Backend, Services};
-
-async fn run(services: &Services, store: &StoreTarget, args: &[&str]) -> (u8, Value, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args);
-    binary::configure(&mut cmd, services, store);
-    let out = cmd.output().await.expect("run crawlrag");
-    let code = u8::try_from(out.status.code().unwrap_or(255)).unwrap_or(255);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (code, json, String::from_utf8_lossy(&out.stderr).into_owned())
-}
+use crate::common::{self, Backend};
 
 #[tokio::test]
 async fn crawl_query_sources_delete_and_doctor_with_json_and_exit_codes() {

@@ -21,12 +21,12 @@ use crate::common::binary::{self, HttpServer, StoreTarget};
 use crate::common::docs_site::{DocsSite, SLOW_PAGES};
 use crate::common::{self, Backend};
 
-/// Poll get_crawl_job until the job leaves `running`.
+/// Poll get_crawl_job until the job ends (leaves `queued` and `running`).
 async fn until_finished<H: rmcp::ClientHandler>(client: &RunningService<RoleClient, H>, job_id: &str) -> Value {
     for _ in 0..600 {
         let result = binary::call(client, "get_crawl_job", json!({"job_id": job_id})).await.unwrap();
         let job = binary::body(&result)["job"].clone();
-        if job["state"] != "running" {
+        if job["state"] != "running" && job["state"] != "queued" {
             return job;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -194,5 +194,38 @@ async fn jobs_of_a_stopped_server_read_as_interrupted() {
         assert_eq!(job["job"]["state"], "interrupted", "{job}");
         assert!(job["job"]["error"].as_str().unwrap().contains(why), "{job}");
     }
+    client.cancel().await.unwrap();
+}
+
+both_stores!(a_crawl_started_over_mcp_is_listed_and_cancelled_from_the_cli);
+async fn a_crawl_started_over_mcp_is_listed_and_cancelled_from_the_cli(backend: Backend) {
+    let Some(services) = common::services() else { return };
+    let site = DocsSite::start().await;
+    let store = StoreTarget::fresh(&services, backend, "jobs_cli");
+    let client = binary::stdio_client_env(&services, &store, (), &[("CRAWLRAG_JOB_HEARTBEAT_SECS", "1")]).await;
+
+    let args = json!({"url": site.url("/slow-sitemap.xml"), "background": true, "max_concurrent": 1});
+    let answer = binary::body(&binary::call(&client, "smart_crawl_url", args).await.unwrap());
+    let job_id = answer["job_id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+
+    let (code, listed, err) = binary::run_cli(&services, &store, &["jobs", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let seen = listed.as_array().unwrap().iter().find(|j| j["job_id"] == job_id.as_str()).expect("listed").clone();
+    assert_eq!(seen["state"], "running", "{seen}");
+    let (code, cancelled, err) = binary::run_cli(&services, &store, &["jobs", "--cancel", &job_id, "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cancelled[0]["cancel_requested"], true, "{cancelled}");
+    let job = until_finished(&client, &job_id).await;
+    assert_eq!(job["state"], "cancelled", "stopped by the server at its next heartbeat: {job}");
+    assert!(job["pages_done"].as_u64().unwrap() < SLOW_PAGES as u64, "{job}");
+
+    // The other way round: a crawl queued from the CLI is claimed and run by the server's worker.
+    let page = site.url("/slow/page-31.html");
+    let (code, queued, err) = binary::run_cli(&services, &store, &["crawl", &page, "--background", "--json"]).await;
+    assert_eq!((code, queued["status"].as_str()), (0, Some("queued")), "{err}");
+    let job = until_finished(&client, queued["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["pages_crawled"], 1, "{job}");
     client.cancel().await.unwrap();
 }

@@ -13,8 +13,7 @@ use crate::mcp::dto::jobs::JobAnswerOutput;
 use crate::mcp::errors::ToolError;
 use crate::mcp::server::RagServer;
 
-type Answer<T> = std::result::Result<Json<JobAnswerOutput<T>>, ToolError>;
-
+// Return types are spelled out (no alias): the tool macro reads the output schema from them.
 #[tool_router(router = crawl_router, vis = "pub(crate)")]
 impl RagServer {
     #[tool(description = "Crawl one web page, convert it to Markdown, split it into chunks, embed them and store \
@@ -25,7 +24,7 @@ impl RagServer {
         &self,
         Parameters(p): Parameters<CrawlSinglePageParams>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<SinglePageResult> {
+    ) -> std::result::Result<Json<JobAnswerOutput<SinglePageResult>>, ToolError> {
         self.job("crawl_single_page", Ok(p.into_job()), &ctx).await.map(Json)
     }
 
@@ -38,7 +37,7 @@ impl RagServer {
         &self,
         Parameters(p): Parameters<SmartCrawlUrlParams>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<SiteCrawlResult> {
+    ) -> std::result::Result<Json<JobAnswerOutput<SiteCrawlResult>>, ToolError> {
         self.job("smart_crawl_url", Ok(p.into_job()), &ctx).await.map(Json)
     }
 
@@ -50,7 +49,7 @@ impl RagServer {
         &self,
         Parameters(p): Parameters<StealthCrawlParams>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<SiteCrawlResult> {
+    ) -> std::result::Result<Json<JobAnswerOutput<SiteCrawlResult>>, ToolError> {
         self.job("crawl_with_stealth_mode", p.into_job(), &ctx).await.map(Json)
     }
 
@@ -63,7 +62,7 @@ impl RagServer {
         &self,
         Parameters(p): Parameters<MultiUrlParams>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<MultiUrlResult> {
+    ) -> std::result::Result<Json<JobAnswerOutput<MultiUrlResult>>, ToolError> {
         self.job("crawl_with_multi_url_config", p.into_job(), &ctx).await.map(Json)
     }
 
@@ -75,7 +74,7 @@ impl RagServer {
         &self,
         Parameters(p): Parameters<MemoryCrawlParams>,
         ctx: RequestContext<RoleServer>,
-    ) -> Answer<MemoryCrawlResult> {
+    ) -> std::result::Result<Json<JobAnswerOutput<MemoryCrawlResult>>, ToolError> {
         self.job("crawl_with_memory_monitoring", Ok(p.into_job()), &ctx).await.map(Json)
     }
 }

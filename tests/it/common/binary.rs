@@ -161,3 +161,15 @@ pub fn body(result: &CallToolResult) -> Value {
 pub fn is_error(result: &CallToolResult) -> bool {
     result.is_error == Some(true)
 }
+
+/// Run the CLI with `args` against `store`: (exit code, stdout as JSON or null, stderr).
+pub async fn run_cli(services: &Services, store: &StoreTarget, args: &[&str]) -> (u8, Value, String) {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(args);
+    configure(&mut cmd, services, store);
+    let out = cmd.output().await.expect("run crawlrag");
+    let code = u8::try_from(out.status.code().unwrap_or(255)).unwrap_or(255);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (code, json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
