@@ -1,5 +1,6 @@
-//! The crate error, by what the caller should do next (conventions C4). Port errors convert into
-//! it; `mcp/errors.rs` and `transport/http.rs` map it to the wire in one exhaustive match.
+//! The crate error, one variant per thing the caller should do next (fix the input, look
+//! elsewhere, retry later, give up). Port errors convert into it; `mcp/errors.rs` maps it to tool
+//! errors and `cli.rs` to exit codes, each in one exhaustive match (see `docs/architecture.md`).
 
 use std::time::Duration;
 

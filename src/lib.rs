@@ -3,12 +3,17 @@
 //!
 //! # Architecture
 //! Arrows point down only (see `docs/architecture.md`):
-//! - `mcp` (the only home of rmcp) and the CLI call the services;
-//! - services — `crawl` (fetch + extract), `ingest` (chunk, embed, store), `retrieve` (search) —
-//!   know only `domain` types and the `ports` traits;
-//! - `adapters` implement the ports with driver crates (reqwest, sqlx/pgvector, candle,
-//!   async-openai); `app` is the composition root that picks them;
-//! - `transport` serves the MCP server over stdio and HTTP (streamable HTTP, legacy SSE).
+//! - `cli` (the command line) and `transport` (stdio; HTTP: streamable HTTP, legacy SSE, health,
+//!   readiness, metrics) run the process; `mcp` is the tool surface, on rmcp;
+//! - services — `crawl` (fetch + extract), `ingest` (chunk, embed, store), `retrieve` (search),
+//!   `jobs` (long operations as queued, leased jobs), `sources` (list, delete) — know `domain`
+//!   types, the `ports` traits, the shared `error`, `progress` and `cpu` modules, and the types of
+//!   the service they feed or run (`ingest` is the crawler's sink, `jobs` runs the crawler); never
+//!   an adapter, `app` or `mcp`;
+//! - `adapters` implement the ports with driver crates (reqwest, sqlx/pgvector, chromiumoxide,
+//!   candle, async-openai); `app` is the composition root that picks them from `config` (plain
+//!   data, no I/O);
+//! - `domain` is pure types and algorithms; `telemetry` and `process_memory` are process plumbing.
 
 pub mod adapters;
 pub mod app;

@@ -38,7 +38,9 @@ const SETTLE_POLL: Duration = Duration::from_millis(100);
 /// The DOM must stop growing for this long before the page counts as rendered.
 const SETTLE_STABLE: Duration = Duration::from_millis(400);
 const SETTLE_MAX: Duration = Duration::from_secs(5);
-/// Flags that work here as root and on a closed network (services.md).
+/// Flags for running as root in a container (with `no_sandbox`, below) and on a closed network: no
+/// GPU, no QUIC, no background calls home (component updates, sync), and `/tmp` instead of a
+/// container's small `/dev/shm`.
 const FLAGS: [&str; 7] = [
     "disable-gpu",
     "disable-quic",

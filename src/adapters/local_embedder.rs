@@ -25,7 +25,7 @@ pub use crate::domain::defaults::DEFAULT_LOCAL_MODEL_NAME;
 const WINDOW_TOKENS: usize = 254;
 /// About 4 characters per token for English prose: one chunk fits one window.
 const PREFERRED_CHUNK_CHARS: usize = 1000;
-/// Windows per forward pass (best throughput on 2 cores, stack-notes §3).
+/// Windows per forward pass (16 is the measured best throughput for candle BERT on 2 cores).
 const WINDOWS_PER_PASS: usize = 16;
 
 struct Model {

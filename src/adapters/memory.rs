@@ -306,7 +306,7 @@ impl SearchIndex for MemoryStore {
             })
             .filter(|(matches, _)| *matches > 0)
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_by_key(|(matches, _)| std::cmp::Reverse(*matches));
         let hits = scored.into_iter().take(query.limit).enumerate();
         Ok(hits.map(|(rank, (_, c))| hit(c, None, Some(rank + 1))).collect())
     }
@@ -427,7 +427,7 @@ impl JobQueue for MemoryStore {
         for job in &mut state.jobs {
             if job.record.state == JobState::Running && job.lease_until.is_some_and(|until| until < now) {
                 job.record.state = JobState::Interrupted;
-                job.record.error = Some(super::sql_job_queue::EXPIRED_ERROR.to_owned());
+                job.record.error = Some(super::sql_body::job_queue::EXPIRED_ERROR.to_owned());
                 job.lease_until = None;
                 reclaimed += 1;
             }

@@ -1,5 +1,7 @@
-//! Adapters: the only home of driver crates (reqwest, sqlx, candle, async-openai). Each file
-//! implements ports from `ports/`; adapters never import services, `mcp` or each other.
+//! Adapters: the only home of driver crates (reqwest, sqlx, chromiumoxide, candle, async-openai).
+//! Each file implements ports from `ports/`; adapters never import services, `mcp` or `config`,
+//! and share only the helpers here made for sharing (`provider_http` + `circuit_breaker` for
+//! provider clients, `sql_body` for the SQL both stores run).
 
 pub mod chromium;
 pub mod circuit_breaker;
@@ -13,5 +15,5 @@ pub mod openai_chat;
 pub mod openai_embedder;
 pub mod postgres;
 pub mod provider_http;
-pub(crate) mod sql_job_queue;
+pub(crate) mod sql_body;
 pub mod sqlite;

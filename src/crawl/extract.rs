@@ -4,8 +4,8 @@
 //!
 //! Main content is the first match of the content profile's selectors (general: `<main>`,
 //! `<article>`, `[role=main]`, `#content`, `<body>`), so site chrome (navigation, footers) does not
-//! pollute chunks; script, style and nav text is dropped
-//! (htmd would otherwise emit script source as text, see stack-notes §7).
+//! pollute chunks; script, style and nav text is dropped (htmd would otherwise emit a `<script>`'s
+//! source as text, so the tags in `SKIPPED_TAGS` are handed to its `skip_tags`).
 
 use std::collections::BTreeSet;
 

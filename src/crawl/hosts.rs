@@ -1,6 +1,7 @@
 //! Per-host politeness: at most `per_host` requests in flight to one host, and request starts
 //! spaced by the larger of the configured minimum delay and the host's robots.txt Crawl-delay.
-//! One `HostPool` belongs to one crawl (no global state, conventions C7).
+//! One `HostPool` belongs to one crawl and is dropped with it (no process-wide state: crawls do
+//! not share slots, and nothing outlives the crawl).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -598,7 +598,9 @@ fn validate(request: &CrawlRequest) -> Result<()> {
     Ok(())
 }
 
-/// How long to wait before retrying, or `None` when retrying cannot help (conventions C8).
+/// How long to wait before retrying, or `None` when retrying cannot help: only 429,
+/// 500/502/503/504, timeouts and transport failures other than a failed connect are retried,
+/// after the server's `Retry-After` (capped at `MAX_RETRY_WAIT`) or exponential backoff + jitter.
 fn retry_wait(err: &FetchError, attempt: u32) -> Option<Duration> {
     let backoff = || {
         let jitter = std::time::SystemTime::now()

@@ -7,7 +7,8 @@ pub mod stdio;
 
 use tokio_util::sync::CancellationToken;
 
-/// Cancel `token` on SIGINT or SIGTERM (conventions C9).
+/// Cancel `token` on SIGINT or SIGTERM: the one shutdown signal (servers stop serving, the worker
+/// loop stops claiming, and this process's running jobs are recorded as interrupted).
 pub fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();

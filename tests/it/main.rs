@@ -1,7 +1,8 @@
 #![allow(unreachable_pub, missing_debug_implementations)]
 
-//! One integration binary (conventions C15) against the real parts: Postgres + pgvector, the
-//! local embedding model, fixture sites on 127.0.0.1, and the built `crawlrag` binary.
+//! One integration binary (linked once; its in-process tests share one loaded model; see
+//! `docs/testing.md`) against the real parts: Postgres + pgvector, the local embedding model,
+//! headless Chromium, fixture sites on 127.0.0.1, and the built `crawlrag` binary.
 //! `scripts/test.sh` starts the services; without them a test skips with a reason, except under
 //! `CI=true`, where a missing service fails the run.
 

@@ -1,9 +1,9 @@
-//! `JobQueue` on Postgres: the shared body (`adapters/sql_job_queue.rs`) with this dialect's SQL.
+//! `JobQueue` on Postgres: the shared body (`adapters/sql_body/job_queue.rs`) with this dialect's SQL.
 //! Claims lock the row they take and skip rows other workers are taking (`for update skip
 //! locked`), so concurrent workers never claim one job twice.
 
 use super::{PgStore, classify};
-use crate::adapters::sql_job_queue::{impl_job_queue, job_columns};
+use crate::adapters::sql_body::job_queue::{impl_job_queue, job_columns};
 
 mod sql {
     use super::job_columns;

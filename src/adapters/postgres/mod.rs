@@ -2,9 +2,9 @@
 //! `migrations/` run at connect; the embedding column is sized from the configured model once and
 //! recorded in `meta`, so a different model later fails loudly instead of corrupting search.
 
+mod catalog;
 mod jobs;
 mod queries;
-mod text_cache;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,10 +15,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 use tracing::{info, instrument};
 
-use crate::domain::{CodeHit, Hit, SourceId, SourceInfo, Validators};
+use crate::domain::{CodeHit, Hit, SourceId, Validators};
 use crate::ports::{
-    DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, StoreAdmin,
-    StoreError, VectorQuery,
+    DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, StoreAdmin, StoreError, VectorQuery,
 };
 
 /// Default size of the connection pool.
@@ -303,27 +302,7 @@ impl PageStore for PgStore {
     }
 
     async fn delete_page(&self, url: &str) -> Result<DeletedCounts, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        let source: Option<String> = sqlx::query_scalar("select source_id from pages where url = $1")
-            .bind(url)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(classify)?;
-        let mut counts = DeletedCounts::default();
-        for (table, slot) in [
-            ("crawled_pages", &mut counts.chunks),
-            ("code_examples", &mut counts.code_examples),
-            ("pages", &mut counts.pages),
-        ] {
-            // `table` is one of three fixed names above, never input.
-            let sql = AssertSqlSafe(format!("delete from {table} where url = $1"));
-            *slot = sqlx::query(sql).bind(url).execute(&mut *tx).await.map_err(classify)?.rows_affected();
-        }
-        if let Some(source) = source {
-            sqlx::query(queries::REFRESH_SOURCE_TOTALS).bind(source).execute(&mut *tx).await.map_err(classify)?;
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(counts)
+        self.delete_page_rows(url).await
     }
 }
 
@@ -408,46 +387,6 @@ impl SearchIndex for PgStore {
             .map(|(rank, row)| hit_from_row(row, None, Some(rank + 1)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
-    }
-}
-
-#[async_trait]
-impl SourceCatalog for PgStore {
-    async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
-        let rows = sqlx::query(queries::LIST_SOURCES).fetch_all(&self.pool).await.map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                Ok(SourceInfo {
-                    source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
-                    summary: row.try_get("summary")?,
-                    total_words: row.try_get("total_words")?,
-                    pages: row.try_get("pages")?,
-                    chunks: row.try_get("chunks")?,
-                    code_examples: row.try_get("code_examples")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(classify)
-    }
-
-    #[instrument(skip(self))]
-    async fn delete_source(&self, source: &SourceId) -> Result<DeletedCounts, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        let mut counts = DeletedCounts::default();
-        for (table, slot) in [
-            ("crawled_pages", &mut counts.chunks),
-            ("code_examples", &mut counts.code_examples),
-            ("pages", &mut counts.pages),
-            ("sources", &mut counts.sources),
-        ] {
-            // `table` is one of four fixed names above, never input.
-            let sql = AssertSqlSafe(format!("delete from {table} where source_id = $1"));
-            *slot = sqlx::query(sql).bind(source.as_str()).execute(&mut *tx).await.map_err(classify)?.rows_affected();
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(counts)
     }
 }
 

@@ -1,9 +1,9 @@
-//! `JobQueue` on SQLite: the shared body (`adapters/sql_job_queue.rs`) with this dialect's SQL.
+//! `JobQueue` on SQLite: the shared body (`adapters/sql_body/job_queue.rs`) with this dialect's SQL.
 //! SQLite serialises writers, so a claim's `update ... where job_id = (select ...)` cannot race
 //! another claim. Timestamps are ISO-8601 text, which compares in time order.
 
 use super::{SqliteStore, classify};
-use crate::adapters::sql_job_queue::{impl_job_queue, job_columns};
+use crate::adapters::sql_body::job_queue::{impl_job_queue, job_columns};
 
 mod sql {
     use super::job_columns;

@@ -3,9 +3,9 @@
 //! text has an FTS5 index kept in step by triggers. WAL mode lets readers run while one writer
 //! replaces a page.
 
+mod catalog;
 mod jobs;
 mod queries;
-mod text_cache;
 mod vector_cache;
 
 use std::collections::HashMap;
@@ -17,15 +17,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use tracing::{info, instrument};
 
 use self::vector_cache::VectorCache;
 use crate::domain::vector::{TopK, cosine, from_le_bytes, to_le_bytes};
-use crate::domain::{CodeHit, Hit, SourceId, SourceInfo, Validators};
+use crate::domain::{CodeHit, Hit, SourceId, Validators};
 use crate::ports::{
-    DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, StoreAdmin,
-    StoreError, VectorQuery,
+    DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, StoreAdmin, StoreError, VectorQuery,
 };
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -267,28 +266,7 @@ impl PageStore for SqliteStore {
     }
 
     async fn delete_page(&self, url: &str) -> Result<DeletedCounts, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        sqlx::query(queries::BUMP_GENERATION).execute(&mut *tx).await.map_err(classify)?;
-        let source: Option<String> = sqlx::query_scalar("select source_id from pages where url = ?1")
-            .bind(url)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(classify)?;
-        let mut counts = DeletedCounts::default();
-        for (table, slot) in [
-            ("crawled_pages", &mut counts.chunks),
-            ("code_examples", &mut counts.code_examples),
-            ("pages", &mut counts.pages),
-        ] {
-            // `table` is one of three fixed names above, never input.
-            let sql = AssertSqlSafe(format!("delete from {table} where url = ?1"));
-            *slot = sqlx::query(sql).bind(url).execute(&mut *tx).await.map_err(classify)?.rows_affected();
-        }
-        if let Some(source) = source {
-            sqlx::query(queries::REFRESH_SOURCE_TOTALS).bind(source).execute(&mut *tx).await.map_err(classify)?;
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(counts)
+        self.delete_page_rows(url).await
     }
 }
 
@@ -380,47 +358,6 @@ impl SearchIndex for SqliteStore {
             .map(|(rank, row)| hit_from_row(row, None, Some(rank + 1)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
-    }
-}
-
-#[async_trait]
-impl SourceCatalog for SqliteStore {
-    async fn list_sources(&self) -> Result<Vec<SourceInfo>, StoreError> {
-        let rows = sqlx::query(queries::LIST_SOURCES).fetch_all(&self.pool).await.map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                Ok(SourceInfo {
-                    source_id: SourceId::from(row.try_get::<String, _>("source_id")?),
-                    summary: row.try_get("summary")?,
-                    total_words: row.try_get("total_words")?,
-                    pages: row.try_get("pages")?,
-                    chunks: row.try_get("chunks")?,
-                    code_examples: row.try_get("code_examples")?,
-                    created_at: row.try_get("created_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(classify)
-    }
-
-    #[instrument(skip(self))]
-    async fn delete_source(&self, source: &SourceId) -> Result<DeletedCounts, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        sqlx::query(queries::BUMP_GENERATION).execute(&mut *tx).await.map_err(classify)?;
-        let mut counts = DeletedCounts::default();
-        for (table, slot) in [
-            ("crawled_pages", &mut counts.chunks),
-            ("code_examples", &mut counts.code_examples),
-            ("pages", &mut counts.pages),
-            ("sources", &mut counts.sources),
-        ] {
-            // `table` is one of four fixed names above, never input.
-            let sql = AssertSqlSafe(format!("delete from {table} where source_id = ?1"));
-            *slot = sqlx::query(sql).bind(source.as_str()).execute(&mut *tx).await.map_err(classify)?.rows_affected();
-        }
-        tx.commit().await.map_err(classify)?;
-        Ok(counts)
     }
 }
 

@@ -1,8 +1,4 @@
-//! The `JobQueue` port on the `crawl_jobs` table, written once for both SQL stores: the body is
-//! a macro instantiated per store, and each dialect supplies only its SQL text (placeholders,
-//! clock functions, row locking) as constants. A macro rather than generic code over
-//! `sqlx::Database`: sqlx's higher-ranked executor bounds do not compose with the `Send` futures
-//! `async_trait` needs, and the per-store bodies would be identical anyway.
+//! The `JobQueue` port on the `crawl_jobs` table, once for both SQL stores (see `sql_body`).
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -118,7 +114,7 @@ macro_rules! impl_job_queue {
                 progress: &$crate::domain::JobProgress,
             ) -> Result<$crate::ports::Beat, $crate::ports::StoreError> {
                 use $sql as sql;
-                let [done, queued, failed, chunks] = $crate::adapters::sql_job_queue::counts(progress);
+                let [done, queued, failed, chunks] = $crate::adapters::sql_body::job_queue::counts(progress);
                 let cancel: Option<bool> = sqlx::query_scalar(sql::HEARTBEAT)
                     .bind(job_id)
                     .bind(lease.worker)
@@ -142,7 +138,7 @@ macro_rules! impl_job_queue {
                 end: $crate::ports::JobEnd<'_>,
             ) -> Result<(), $crate::ports::StoreError> {
                 use $sql as sql;
-                let [done, queued, failed, chunks] = $crate::adapters::sql_job_queue::counts(end.progress);
+                let [done, queued, failed, chunks] = $crate::adapters::sql_body::job_queue::counts(end.progress);
                 sqlx::query(sql::FINISH)
                     .bind(job_id)
                     .bind(end.state.as_str())
@@ -168,7 +164,7 @@ macro_rules! impl_job_queue {
             async fn reclaim_expired(&self) -> Result<u64, $crate::ports::StoreError> {
                 use $sql as sql;
                 let updated = sqlx::query(sql::RECLAIM_EXPIRED)
-                    .bind($crate::adapters::sql_job_queue::EXPIRED_ERROR)
+                    .bind($crate::adapters::sql_body::job_queue::EXPIRED_ERROR)
                     .execute(&self.pool)
                     .await
                     .map_err($classify)?;
@@ -177,14 +173,14 @@ macro_rules! impl_job_queue {
 
             async fn get(&self, job_id: &str) -> Result<Option<$crate::domain::JobRecord>, $crate::ports::StoreError> {
                 use $sql as sql;
-                let row: Option<$crate::adapters::sql_job_queue::JobRow> =
+                let row: Option<$crate::adapters::sql_body::job_queue::JobRow> =
                     sqlx::query_as(sql::GET).bind(job_id).fetch_optional(&self.pool).await.map_err($classify)?;
                 Ok(row.map(Into::into))
             }
 
             async fn list(&self, limit: usize) -> Result<Vec<$crate::domain::JobRecord>, $crate::ports::StoreError> {
                 use $sql as sql;
-                let rows: Vec<$crate::adapters::sql_job_queue::JobRow> = sqlx::query_as(sql::LIST)
+                let rows: Vec<$crate::adapters::sql_body::job_queue::JobRow> = sqlx::query_as(sql::LIST)
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                     .fetch_all(&self.pool)
                     .await
