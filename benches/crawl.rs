@@ -10,7 +10,8 @@
 //! 2. The same for 10,000 pages: peak RSS must stay flat in site size (target <= 150 MB).
 //! 3. HTTP mode with indexing (local MiniLM embedder + the embedded SQLite store), a slice of the
 //!    site: pages/s and chunks/s (embedding-bound).
-//! 4. Browser mode (headless Chromium, tab pool), a slice: pages/s; Chromium's memory is its own.
+//!
+//! Browser mode is `benches/browser.rs` (side by side with Crawl4AI).
 //!
 //! Peak RSS is this process's high-water mark (`VmHWM`), reset before each run through
 //! `/proc/self/clear_refs`.
@@ -20,12 +21,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crawlrag::adapters::chromium::{ChromiumConfig, ChromiumRenderer, find_chromium};
 use crawlrag::adapters::http_fetcher::{HttpFetcher, HttpFetcherConfig};
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::sqlite::SqliteStore;
@@ -35,6 +34,8 @@ use crawlrag::crawl::{CrawlConfig, Render};
 use crawlrag::ports::{Embedder, Renderer};
 use crawlrag::process_memory::status_mb;
 use crawlrag::progress::NoProgress;
+
+use common::site::{Nginx, build_site, source_pages};
 
 // The allocator the binary uses, so RSS figures are the server's.
 #[global_allocator]
@@ -67,7 +68,7 @@ async fn run() {
     }
     let work = std::env::temp_dir().join(format!("crawlrag-crawl-bench-{}", std::process::id()));
     let site = work.join("site");
-    build_site(&site, &sources);
+    build_site(&site, &sources, SITE_PAGES);
     let Some(server) = Nginx::start(&work, &site) else { return };
     let base = format!("http://127.0.0.1:{}", server.port);
     println!(
@@ -106,22 +107,7 @@ async fn run() {
     let indexing = app("indexed", None).await;
     measure(&indexing, "http, with indexing (MiniLM + SQLite), 40 pages", &crawl(&base, 40, Render::Http)).await;
 
-    match std::env::var_os("CRAWLRAG_CHROMIUM_PATH").map(PathBuf::from).or_else(find_chromium) {
-        Some(executable) => {
-            let tabs = 8;
-            let renderer: Arc<dyn Renderer> = Arc::new(ChromiumRenderer::new(ChromiumConfig {
-                executable,
-                tabs,
-                timeout: Duration::from_secs(30),
-                allow_private_networks: true,
-                trusted_hosts: Default::default(),
-            }));
-            let browser = app("browser", Some(renderer)).await;
-            let request = CrawlRequest { index: false, ..crawl(&base, 300, Render::Browser) };
-            measure(&browser, &format!("browser ({tabs} tabs), no indexing, 300 pages"), &request).await;
-        }
-        None => println!("browser mode: skipped (no Chromium; scripts/chromium.sh installs it)"),
-    }
+    // Browser mode is measured side by side with Crawl4AI: `cargo bench --bench browser`.
     drop(server);
     let _ = std::fs::remove_dir_all(&work);
 }
@@ -166,87 +152,4 @@ fn rss_mb(field: &str) -> f64 {
 /// Reset the kernel's peak-RSS counter for this process (Linux: "5" > /proc/self/clear_refs).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn source_pages() -> Vec<PathBuf> {
-    let rust_book = common::rust_book_dir();
-    let dir = std::env::var_os("CRAWLRAG_BENCH_HTML_DIR").map(PathBuf::from).or(rust_book).unwrap_or_default();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                // print.html is the whole book on one 1.9 MB page: every other page again.
-                .filter(|p| p.extension().is_some_and(|e| e == "html") && !p.ends_with("print.html"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-/// `page-{i}.html` symlinked to source page `i mod n`, and a sitemap listing them all.
-fn build_site(site: &Path, sources: &[PathBuf]) {
-    std::fs::create_dir_all(site).expect("site dir");
-    let mut sitemap = String::from("<?xml version=\"1.0\"?><urlset>");
-    for i in 0..SITE_PAGES {
-        let name = format!("page-{i}.html");
-        let _ = std::os::unix::fs::symlink(&sources[i % sources.len()], site.join(&name));
-        sitemap.push_str(&format!("<url><loc>/{name}</loc></url>"));
-    }
-    sitemap.push_str("</urlset>");
-    std::fs::write(site.join("sitemap.xml"), sitemap).expect("sitemap");
-}
-
-/// nginx serving the site, stopped when dropped.
-struct Nginx {
-    child: Child,
-    port: u16,
-}
-
-impl Nginx {
-    fn start(work: &Path, site: &Path) -> Option<Self> {
-        let Some(binary) = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().map(PathBuf::from).find(|p| p.is_file())
-        else {
-            println!("crawl benchmark: skipped (nginx not installed; scripts/nginx.sh installs it)");
-            return None;
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-        // Running as root, workers would switch to `nobody`, who cannot read a toolchain under /root.
-        let user = if std::env::var("USER").as_deref() == Ok("root") || is_root() { "user root;" } else { "" };
-        let conf = format!(
-            "{user}\nworker_processes 2;\ndaemon off;\npid {work}/nginx.pid;\nerror_log {work}/nginx-error.log;\n\
-             events {{ worker_connections 1024; }}\n\
-             http {{ access_log off; types {{ text/html html; application/xml xml; }}\n\
-               server {{ listen 127.0.0.1:{port}; root {site}; }} }}\n",
-            work = work.display(),
-            site = site.display(),
-        );
-        let conf_path = work.join("nginx.conf");
-        std::fs::write(&conf_path, conf).ok()?;
-        let child =
-            Command::new(binary).arg("-p").arg(work).arg("-c").arg(&conf_path).stdout(Stdio::null()).spawn().ok()?;
-        for _ in 0..50 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Self { child, port });
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        println!("crawl benchmark: nginx did not start (see {}/nginx-error.log)", work.display());
-        None
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Uid:")).map(|u| u.split_whitespace().next() == Some("0")))
-        .unwrap_or(false)
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

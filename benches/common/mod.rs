@@ -1,4 +1,8 @@
-//! What the benchmarks share: where their real documentation corpus lives.
+//! What the benchmarks share: where their real documentation corpus lives, and the fixture site
+//! built from it.
+
+#[allow(dead_code, reason = "only the crawl and browser benchmarks serve the site")]
+pub(crate) mod site;
 
 use std::path::PathBuf;
 

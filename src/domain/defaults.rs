@@ -8,8 +8,9 @@ pub const DEFAULT_USER_AGENT: &str =
 pub const DEFAULT_MAX_REDIRECTS: usize = 10;
 /// Largest page body accepted, in bytes.
 pub const DEFAULT_MAX_PAGE_BYTES: usize = 10 * 1024 * 1024;
-/// Browser tabs rendering at the same time.
-pub const DEFAULT_BROWSER_TABS: usize = 4;
+/// Browser tabs rendering at the same time: as many as a crawl fetches pages at once by default
+/// (renderer processes are bounded separately, so tabs are cheap).
+pub const DEFAULT_BROWSER_TABS: usize = 10;
 /// Postgres connection pool size.
 pub const DEFAULT_PG_MAX_CONNECTIONS: u32 = 10;
 /// The local embedding model.

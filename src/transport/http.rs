@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
@@ -47,7 +48,10 @@ pub fn router(app: Arc<App>, options: &HttpOptions, shutdown: &CancellationToken
     let mcp = StreamableHttpService::new(
         move || Ok(RagServer::new(Arc::clone(&mcp_app))),
         LocalSessionManager::default().into(),
+        // Plain JSON answers (one write) for stateless 2026-07-28 calls that stream nothing; rmcp
+        // falls back to SSE when a tool sends progress first, so no notification is lost.
         StreamableHttpServerConfig::default()
+            .with_json_response(true)
             .with_allowed_hosts(hosts)
             .with_max_request_body_bytes(MAX_REQUEST_BYTES)
             .with_sse_keep_alive(Some(Duration::from_secs(15)))
@@ -84,6 +88,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    // An SSE-framed answer is several small writes (priming event, data event, final chunk); with
+    // Nagle's algorithm on, each later write waits for the client's delayed ACK (~40 ms) on a
+    // kept-alive connection, so every tool call paid a fixed 44 ms. Write each at once.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY on an accepted connection");
+        }
+    });
     info!(addr = %local, "serving MCP: streamable HTTP at /mcp, legacy SSE at /sse");
     let router = router(app, &options, &shutdown);
     axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;

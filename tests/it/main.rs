@@ -11,6 +11,7 @@ mod cli;
 mod common;
 mod crawl_site;
 mod crawl_tools;
+mod dependency_rule;
 mod embedders;
 mod enrich;
 mod jobs;
