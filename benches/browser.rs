@@ -190,6 +190,9 @@ fn crawl4ai_side(chromium: &std::path::Path, base: &str, concurrency: usize) -> 
         return None;
     };
     let result: serde_json::Value = serde_json::from_str(line).ok()?;
+    for error in result["errors"].as_array().into_iter().flatten() {
+        println!("Crawl4AI: failed: {}", error.as_str().unwrap_or_default());
+    }
     let count = |k: &str| usize::try_from(result[k].as_u64().unwrap_or(0)).unwrap_or(0);
     Some(Run { pages: count("pages"), failed: count("failed"), seconds: result["seconds"].as_f64()?, peak_pss_mb })
 }

@@ -55,7 +55,8 @@ async def crawl(cdp_url: str, concurrency: int, urls: list[str]) -> dict:
         results = await crawler.arun_many(urls, config=run, dispatcher=dispatcher)
     seconds = time.monotonic() - started
     ok = sum(1 for r in results if r.success and r.markdown)
-    return {"pages": ok, "failed": len(results) - ok, "seconds": round(seconds, 3)}
+    errors = sorted({(r.error_message or "empty markdown")[:160] for r in results if not (r.success and r.markdown)})
+    return {"pages": ok, "failed": len(results) - ok, "seconds": round(seconds, 3), "errors": errors[:3]}
 
 
 def main() -> None:
