@@ -44,6 +44,10 @@ const SETTLE_POLL: Duration = Duration::from_millis(100);
 /// (a script's timer a few hundred milliseconds after load still gets its text in).
 const SETTLE_STABLE: Duration = Duration::from_millis(400);
 const SETTLE_MAX: Duration = Duration::from_secs(5);
+/// Reads retried when the page navigated away under them (redirect chains of that length).
+const NAVIGATION_RETRIES: usize = 3;
+/// How long a liveness probe of the browser may take before it counts as hung.
+const BROWSER_PROBE: Duration = Duration::from_secs(3);
 /// Resource types a render never fetches.
 const SKIPPED_RESOURCES: [ResourceType; 3] = [ResourceType::Image, ResourceType::Media, ResourceType::Font];
 /// Flags for running as root in a container (with `no_sandbox`, below) and on a closed network: no
@@ -206,14 +210,31 @@ impl ChromiumRenderer {
         Ok((browser, n))
     }
 
-    /// Drop the browser a render failed on so the next use relaunches; a browser another render
-    /// already relaunched is left alone (restarting it would fail every render in flight on it).
+    /// Drop the browser a render failed on so the next use relaunches — only when the browser
+    /// itself no longer answers: a page that failed (unreachable, timed out, crashed its tab)
+    /// must not take down every render in flight. A browser another render already relaunched is
+    /// left alone too.
     async fn restart(&self, failed_on: Option<usize>) {
+        let browser = {
+            let running = self.running.lock().await;
+            match running.as_ref().filter(|r| Some(r.generation) == failed_on) {
+                Some(r) => Arc::clone(&r.browser),
+                None => return,
+            }
+        };
+        if matches!(tokio::time::timeout(BROWSER_PROBE, browser.version()).await, Ok(Ok(_))) {
+            return;
+        }
         let mut running = self.running.lock().await;
         if running.as_ref().is_some_and(|r| Some(r.generation) == failed_on) {
-            warn!("restarting chromium");
+            warn!("chromium does not answer; restarting it");
             running.take();
         }
+    }
+
+    /// Browsers launched since start (a failed page does not relaunch a healthy browser).
+    pub fn launches(&self) -> usize {
+        self.launches.load(Ordering::Relaxed)
     }
 
     async fn render_once(
@@ -234,7 +255,7 @@ impl ChromiumRenderer {
                 wait_for_selector(page, selector, self.config.timeout).await?;
             }
             tokio::time::sleep(options.extra_wait).await;
-            let html = page.content().await.map_err(|e| e.to_string())?;
+            let html = read_content(page).await?;
             let final_url =
                 page.url().await.ok().flatten().and_then(|u| Url::parse(&u).ok()).unwrap_or_else(|| url.clone());
             Ok((final_url, html))
@@ -338,6 +359,30 @@ async fn hide_automation(page: &Page) -> Result<(), String> {
     page.enable_stealth_mode_with_agent(&agent).await.map_err(|e| e.to_string())?;
     page.evaluate_on_new_document(STEALTH_LANGUAGES).await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The page's HTML. A page that navigates on its own (a meta refresh, `location.replace`) destroys
+/// the JavaScript context the read ran in: wait for the new document to settle and read that.
+async fn read_content(page: &Page) -> Result<String, String> {
+    let mut attempts = 0;
+    loop {
+        match page.content().await {
+            Ok(html) => return Ok(html),
+            Err(e) if attempts < NAVIGATION_RETRIES && is_navigation_race(&e.to_string()) => {
+                attempts += 1;
+                tokio::time::sleep(SETTLE_POLL * 2).await;
+                settle(page).await;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// DevTools errors that mean "the document went away under this call", not "the browser broke".
+fn is_navigation_race(error: &str) -> bool {
+    ["Cannot find context with specified id", "Execution context was destroyed", "Inspected target navigated"]
+        .iter()
+        .any(|marker| error.contains(marker))
 }
 
 /// Wait until `selector` matches an element, at most `limit`.

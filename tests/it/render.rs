@@ -126,6 +126,34 @@ async fn browser_tabs_are_pooled_and_reused_across_pages() {
 }
 
 #[tokio::test]
+async fn pages_that_navigate_on_their_own_are_read_after_they_land_and_a_bad_page_keeps_the_browser() {
+    let Some(services) = common::services() else { return };
+    let Some(chromium) = common::chromium(&services) else { return };
+    let site = Site::start().await;
+    let browser = chromium_renderer(chromium, true);
+    let render = |path: &str| {
+        let url = url::Url::parse(&site.url(path)).unwrap();
+        let browser = &browser;
+        async move { browser.render(&url, &RenderOptions::default()).await }
+    };
+    let install = render("/docs/install.html").await.unwrap();
+    for (path, lands_on) in
+        [("/js/refresh.html", "/docs/install.html"), ("/js/script-redirect.html", "/docs/config.html")]
+    {
+        let body = render(path).await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(body.final_url.path(), lands_on, "{path}");
+        if lands_on == "/docs/install.html" {
+            assert_eq!(body.text.len(), install.text.len(), "the target's own document: {}", body.text);
+        }
+    }
+    // A page that cannot load fails alone: the healthy browser is not relaunched.
+    let unreachable = url::Url::parse("http://127.0.0.1:9/").unwrap();
+    assert!(browser.render(&unreachable, &RenderOptions::default()).await.is_err());
+    assert!(render("/docs/config.html").await.is_ok());
+    assert_eq!(browser.launches(), 1, "one browser for every render, failed ones included");
+}
+
+#[tokio::test]
 async fn a_page_script_cannot_read_a_private_service_through_the_browser() {
     let Some(services) = common::services() else { return };
     let Some(chromium) = common::chromium(&services) else { return };

@@ -99,6 +99,14 @@ fn compress_dir(dir: &amp;str, out: &amp;mut impl Write) -> io::Result&lt;usize&
 <pre><code class="language-sh">frobnicator --version</code></pre>
 </main></body></html>"#;
 
+/// A page that sends the browser elsewhere at once (old chapter names in mdBook sites do this).
+pub const REFRESH_PAGE: &str = r#"<!doctype html><html><head><meta http-equiv="refresh" content="0; url=/docs/install.html">
+<title>Moved</title></head><body><p>Moved to <a href="/docs/install.html">install</a>.</p></body></html>"#;
+
+/// A page whose script moves the browser on after it loaded.
+pub const SCRIPT_REDIRECT_PAGE: &str = r#"<!doctype html><html><head><title>Redirecting</title></head><body><p>One moment.</p>
+<script>setTimeout(function () { location.replace('/docs/config.html'); }, 150);</script></body></html>"#;
+
 /// A single-page-app shell: its content exists only after scripts run, part of it after a timer.
 pub const JS_PAGE: &str = r#"<!doctype html><html><head><title>Loading</title></head><body><div id="app"></div>
 <script>
@@ -248,6 +256,8 @@ fn router(state: &'static SiteState) -> Router {
         .route("/js/app.html", get(|| async { html(JS_PAGE.to_owned()) }))
         .route("/js/plans.html", get(|| async { html(BOT_CHECK_PAGE.to_owned()) }))
         .route("/js/ssrf.html", get(|| async { html(SSRF_PAGE.to_owned()) }))
+        .route("/js/refresh.html", get(|| async { html(REFRESH_PAGE.to_owned()) }))
+        .route("/js/script-redirect.html", get(|| async { html(SCRIPT_REDIRECT_PAGE.to_owned()) }))
         .route(
             "/internal/secret.txt",
             get(|| async { ([(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], "metadata-token-1234") }),
