@@ -358,21 +358,12 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
-
-    #[derive(Debug, Parser)]
-    struct Flags {
-        #[command(flatten)]
-        config: Config,
-    }
 
     #[test]
     fn a_missing_model_says_what_to_set() {
-        let flags =
-            Flags::try_parse_from(["crawlrag", "--embedding-model-path", "/nowhere", "--model-download", "false"]);
-        let mut config = flags.unwrap().config;
+        let mut config =
+            crate::config::tests::parse(&["--embedding-model-path", "/nowhere", "--model-download", "false"]);
         config.embed.embedding_model_path = None;
         if local_model_dir(&config).is_none() {
             let err = preflight(&config).unwrap_err();

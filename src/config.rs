@@ -253,7 +253,7 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use clap::Parser;
 
     use super::*;
@@ -264,7 +264,8 @@ mod tests {
         config: Config,
     }
 
-    fn parse(args: &[&str]) -> Config {
+    /// The configuration these flags give (for other modules' tests too).
+    pub(crate) fn parse(args: &[&str]) -> Config {
         Flags::try_parse_from(std::iter::once("crawlrag").chain(args.iter().copied())).unwrap().config
     }
 

@@ -29,7 +29,7 @@ use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher, PageStore,
 use crate::progress::ProgressSink;
 
 /// How many links a page has, on its own host and elsewhere.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LinkCounts {
     pub internal: usize,
     pub external: usize,

@@ -51,12 +51,6 @@ impl CrawlSinglePageParams {
     }
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
-pub(crate) struct LinksCount {
-    pub internal: usize,
-    pub external: usize,
-}
-
 /// `crawl_single_page`'s result fields.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct SinglePageResult {
@@ -71,13 +65,12 @@ pub(crate) struct SinglePageResult {
     /// Characters of Markdown extracted from the page.
     pub content_length: usize,
     pub total_word_count: usize,
-    pub links_count: LinksCount,
+    pub links_count: LinkCounts,
 }
 
 impl JobResult for SinglePageResult {
     fn from_output(output: JobOutput) -> Option<Self> {
         let JobOutput::SinglePage(r) = output else { return None };
-        let LinkCounts { internal, external } = r.links_count;
         Some(Self {
             url: r.url,
             source_id: r.source_id.to_string(),
@@ -87,7 +80,7 @@ impl JobResult for SinglePageResult {
             code_examples_stored: r.code_examples_stored,
             content_length: r.content_length,
             total_word_count: r.total_word_count,
-            links_count: LinksCount { internal, external },
+            links_count: r.links_count,
         })
     }
 
@@ -101,7 +94,7 @@ impl JobResult for SinglePageResult {
             code_examples_stored: 0,
             content_length: 0,
             total_word_count: 0,
-            links_count: LinksCount { internal: 0, external: 0 },
+            links_count: LinkCounts::default(),
         }
     }
 }
