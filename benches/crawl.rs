@@ -79,8 +79,9 @@ async fn run() {
             / 1024.0
     );
 
-    let embedder: Arc<dyn Embedder> =
-        Arc::new(LocalEmbedder::load(Path::new(&model), DEFAULT_LOCAL_MODEL_NAME).expect("load model"));
+    let embedder: Arc<dyn Embedder> = Arc::new(
+        LocalEmbedder::load(Path::new(&model), DEFAULT_LOCAL_MODEL_NAME, common::local_runtime()).expect("load model"),
+    );
     let app = |name: &str, renderer: Option<Arc<dyn Renderer>>| {
         let (embedder, db) = (Arc::clone(&embedder), work.join(format!("{name}.db")));
         async move {

@@ -8,8 +8,8 @@
 //!
 //! For each store (Postgres + pgvector HNSW, SQLite exact scan) and size it prints: store insert
 //! rate, and query latency p50/p95 for vector and hybrid search, excluding the query embedding
-//! (vectors precomputed) and including it (real model). It also times end-to-end ingest (chunk +
-//! embed + store) against raw embedding throughput.
+//! (vectors precomputed) and including it (real model). Embedding speed itself (against
+//! sentence-transformers, and end-to-end ingest) is `benches/embed.rs`.
 //!
 //! Run: `eval "$(scripts/services.sh)"; cargo bench --bench retrieval`
 //! Env: CRAWLRAG_BENCH_SIZES (default "10000,100000"), CRAWLRAG_BENCH_REAL (real chunks, default 400),
@@ -18,7 +18,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,11 +26,8 @@ use async_trait::async_trait;
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::adapters::sqlite::SqliteStore;
-use crawlrag::crawl::extract::extract_html;
-use crawlrag::domain::{Chunk, Links, Page, SourceId, split_markdown};
-use crawlrag::ingest::{IngestConfig, Pipeline};
+use crawlrag::domain::{Chunk, Links, Page, SourceId};
 use crawlrag::ports::{EmbedError, Embedder, PageWrite, Store};
-use crawlrag::progress::NoProgress;
 use crawlrag::retrieve::{RagQuery, RetrieveConfig, Retriever, SearchMode};
 use url::Url;
 
@@ -53,8 +50,10 @@ async fn run() {
     let Ok(model_dir) = std::env::var("CRAWLRAG_EMBEDDING_MODEL_PATH") else {
         return println!("retrieval: skipped (CRAWLRAG_EMBEDDING_MODEL_PATH not set)");
     };
-    let embedder = Arc::new(LocalEmbedder::load(Path::new(&model_dir), DEFAULT_LOCAL_MODEL_NAME).expect("model"));
-    let chunks = real_chunks(env_usize("CRAWLRAG_BENCH_REAL", 400));
+    let embedder = Arc::new(
+        LocalEmbedder::load(Path::new(&model_dir), DEFAULT_LOCAL_MODEL_NAME, common::local_runtime()).expect("model"),
+    );
+    let chunks = common::real_chunks(env_usize("CRAWLRAG_BENCH_REAL", 400));
     println!("# crawlrag retrieval benchmark: {} real chunks from real documentation", chunks.len());
 
     let started = Instant::now();
@@ -65,7 +64,6 @@ async fn run() {
     }
     let raw_rate = texts.len() as f64 / started.elapsed().as_secs_f64();
     println!("raw local embedding: {raw_rate:.1} chunks/s (batch 16)");
-    bench_ingest_end_to_end(&embedder, raw_rate).await;
 
     let queries: Vec<String> = chunks
         .iter()
@@ -108,31 +106,6 @@ async fn run() {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
-}
-
-/// Real chunks: the Rust book (or CRAWLRAG_BENCH_HTML_DIR), extracted and chunked by crawlrag.
-fn real_chunks(limit: usize) -> Vec<Chunk> {
-    let dir = std::env::var("CRAWLRAG_BENCH_HTML_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| common::rust_book_dir().unwrap_or_default());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "html")).collect())
-        .unwrap_or_default();
-    files.sort();
-    assert!(!files.is_empty(), "no HTML under {} (set CRAWLRAG_BENCH_HTML_DIR)", dir.display());
-    let base = Url::parse("http://127.0.0.1/").expect("url");
-    let mut chunks = Vec::new();
-    for file in files {
-        let Ok(html) = std::fs::read_to_string(&file) else { continue };
-        chunks.extend(
-            split_markdown(&extract_html(&html, &base).markdown, 1000).into_iter().filter(|c| c.char_count > 200),
-        );
-        if chunks.len() >= limit {
-            break;
-        }
-    }
-    chunks.truncate(limit);
-    chunks
 }
 
 /// Deterministic small perturbation of a unit vector, renormalised.
@@ -270,37 +243,4 @@ async fn bench_store(
         "| {name} | {size} | {insert_rate:.0} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.1} ms | {:.1} ms |",
         results[0].0, results[0].1, results[1].0, results[1].1, results[2].0, results[3].0
     );
-}
-
-/// Chunk + embed + store of real pages through the ingest pipeline, against raw embedding.
-async fn bench_ingest_end_to_end(embedder: &Arc<LocalEmbedder>, raw_rate: f64) {
-    let path = std::env::temp_dir().join(format!("crawlrag-bench-ingest-{}.db", std::process::id()));
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("sqlite"));
-    store.ensure_embedding_space(embedder.model_id(), 384).await.expect("space");
-    let pipeline = Pipeline::new(embedder.clone(), store.clone(), store, IngestConfig::default());
-    let chunks = real_chunks(200);
-    let markdown: Vec<String> =
-        chunks.chunks(10).map(|g| g.iter().map(|c| c.content.as_str()).collect::<Vec<_>>().join("\n\n")).collect();
-    let started = Instant::now();
-    let mut stored = 0;
-    for (i, md) in markdown.iter().enumerate() {
-        let url = Url::parse(&format!("http://ingest.local/{i}")).expect("url");
-        let page = Page {
-            source_id: SourceId::from_url(&url).expect("source"),
-            url,
-            title: None,
-            markdown: md.clone(),
-            links: Links::default(),
-            validators: Default::default(),
-        };
-        stored += pipeline.ingest_page(&page, None, &NoProgress).await.expect("ingest").chunks_stored;
-    }
-    let rate = stored as f64 / started.elapsed().as_secs_f64();
-    println!(
-        "end-to-end ingest (chunk + embed + store, sqlite): {rate:.1} chunks/s = {:.0}% of raw embedding",
-        rate / raw_rate * 100.0
-    );
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }

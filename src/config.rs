@@ -90,6 +90,17 @@ pub enum EmbeddingProvider {
     Openai,
 }
 
+/// Which forward pass runs the local model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LocalBackend {
+    /// ONNX Runtime when its library is found and loads, else candle.
+    Auto,
+    /// ONNX Runtime (about twice candle's speed); an error when its library cannot be loaded.
+    Onnx,
+    /// candle, pure Rust: no native library.
+    Candle,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct EmbedConfig {
     #[arg(long, env = "CRAWLRAG_EMBEDDING_PROVIDER", global = true, value_enum, default_value_t = EmbeddingProvider::Local)]
@@ -97,6 +108,13 @@ pub struct EmbedConfig {
     /// Folder of the local sentence-transformers model (config.json, model.safetensors, tokenizer.json).
     #[arg(long, env = "CRAWLRAG_EMBEDDING_MODEL_PATH", global = true)]
     pub embedding_model_path: Option<PathBuf>,
+    /// Forward pass of the local model.
+    #[arg(long, env = "CRAWLRAG_EMBEDDING_BACKEND", global = true, value_enum, default_value_t = LocalBackend::Auto)]
+    pub embedding_backend: LocalBackend,
+    /// ONNX Runtime library (libonnxruntime.so) for the local model; default: ORT_DYLIB_PATH, else
+    /// the one scripts/onnxruntime.sh installs into the cache folder.
+    #[arg(long, env = "CRAWLRAG_ONNXRUNTIME_LIB", global = true)]
+    pub onnxruntime_lib: Option<PathBuf>,
     /// Embedding model name (local default: all-MiniLM-L6-v2; OpenAI default: text-embedding-3-small).
     #[arg(long, env = "CRAWLRAG_EMBEDDING_MODEL", global = true)]
     pub embedding_model: Option<String>,
@@ -183,6 +201,11 @@ pub fn default_db_path() -> PathBuf {
 /// `$XDG_CACHE_HOME/crawlrag/models/all-MiniLM-L6-v2` (default under `~/.cache`).
 pub fn default_model_dir() -> Option<PathBuf> {
     xdg_dir("XDG_CACHE_HOME", ".cache").map(|d| d.join("crawlrag/models/all-MiniLM-L6-v2"))
+}
+
+/// Where `scripts/onnxruntime.sh` installs ONNX Runtime by default.
+pub fn default_onnxruntime_lib() -> Option<PathBuf> {
+    xdg_dir("XDG_CACHE_HOME", ".cache").map(|d| d.join("crawlrag/onnxruntime/libonnxruntime.so"))
 }
 
 fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {

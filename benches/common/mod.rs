@@ -6,6 +6,10 @@ pub(crate) mod site;
 
 use std::path::PathBuf;
 
+use crawlrag::crawl::extract::extract_html;
+use crawlrag::domain::{Chunk, split_markdown};
+use url::Url;
+
 /// The Rust book that ships with the installed toolchain's docs, if present.
 pub(crate) fn rust_book_dir() -> Option<PathBuf> {
     std::fs::read_dir(PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".rustup/toolchains"))
@@ -13,4 +17,39 @@ pub(crate) fn rust_book_dir() -> Option<PathBuf> {
         .and_then(|mut d| d.next())
         .and_then(Result::ok)
         .map(|e| e.path().join("share/doc/rust/html/book"))
+}
+
+/// The local model's forward pass for a benchmark: ONNX Runtime from `CRAWLRAG_ONNXRUNTIME_LIB`
+/// (as `scripts/services.sh` exports it) when set, else candle.
+#[allow(dead_code, reason = "the browser benchmark embeds nothing")]
+pub(crate) fn local_runtime() -> crawlrag::adapters::local_embedder::LocalRuntime {
+    crawlrag::adapters::local_embedder::LocalRuntime::Auto {
+        onnxruntime: std::env::var_os("CRAWLRAG_ONNXRUNTIME_LIB").map(PathBuf::from),
+    }
+}
+
+#[allow(dead_code, reason = "the browser benchmark reads no chunks")]
+/// Real chunks: the Rust book (or CRAWLRAG_BENCH_HTML_DIR), extracted and chunked by crawlrag.
+pub(crate) fn real_chunks(limit: usize) -> Vec<Chunk> {
+    let dir = std::env::var("CRAWLRAG_BENCH_HTML_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| rust_book_dir().unwrap_or_default());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "html")).collect())
+        .unwrap_or_default();
+    files.sort();
+    assert!(!files.is_empty(), "no HTML under {} (set CRAWLRAG_BENCH_HTML_DIR)", dir.display());
+    let base = Url::parse("http://127.0.0.1/").expect("url");
+    let mut chunks = Vec::new();
+    for file in files {
+        let Ok(html) = std::fs::read_to_string(&file) else { continue };
+        chunks.extend(
+            split_markdown(&extract_html(&html, &base).markdown, 1000).into_iter().filter(|c| c.char_count > 200),
+        );
+        if chunks.len() >= limit {
+            break;
+        }
+    }
+    chunks.truncate(limit);
+    chunks
 }

@@ -1,16 +1,78 @@
-//! Both embedder adapters for real: the local candle model (meaning, norms, long-text windows)
-//! and the OpenAI-compatible client over HTTP against a local server speaking the wire format
+//! Both embedder adapters for real: the local model on both forward passes (ONNX Runtime and
+//! candle: the same vectors as sentence-transformers, meaning, norms, long-text windows) and the
+//! OpenAI-compatible client over HTTP against a local server speaking the wire format
 //! (batching, 429 with retry, 400 without retry, wrong dimensions).
 
 use std::sync::atomic::Ordering;
 
 use crate::common;
 use crate::common::openai_stub::OpenAiStub;
+use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder, LocalRuntime};
 use crawlrag::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use crawlrag::ports::{EmbedError, Embedder};
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Vectors sentence-transformers 6.2 (PyTorch 2.15) computed for 24 texts (short, empty, non-ASCII,
+/// code, real documentation chunks up to the 254-token window), made with
+/// `benches/peers/sentence_transformers_embed.py`.
+#[derive(serde::Deserialize)]
+struct Reference {
+    texts: Vec<String>,
+    vectors: Vec<Vec<f32>>,
+}
+
+#[tokio::test]
+async fn local_model_matches_sentence_transformers_on_both_runtimes() {
+    let Some(services) = common::services() else { return };
+    let reference: Reference =
+        serde_json::from_str(include_str!("../fixtures/minilm_reference.json")).expect("reference vectors");
+    let mut runtimes = vec![LocalRuntime::Candle];
+    match &services.onnxruntime {
+        Some(library) => runtimes.push(LocalRuntime::Onnx { onnxruntime: library.clone() }),
+        None => eprintln!("ONNX Runtime not installed (CRAWLRAG_ONNXRUNTIME_LIB): checking candle only"),
+    }
+    for runtime in runtimes {
+        let embedder = LocalEmbedder::load(&services.model_path, DEFAULT_LOCAL_MODEL_NAME, runtime.clone()).unwrap();
+        let vectors = embedder.embed(&reference.texts).await.unwrap();
+        let name = embedder.runtime_name().await.unwrap();
+        assert_eq!(name, if runtime == LocalRuntime::Candle { "candle" } else { "onnxruntime" });
+        for ((text, ours), theirs) in reference.texts.iter().zip(&vectors).zip(&reference.vectors) {
+            let similarity = cosine(ours, theirs);
+            assert!(similarity >= 0.999, "{name}: cosine {similarity} against sentence-transformers for {text:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn onnx_runtime_that_cannot_load_is_a_clear_error_or_a_candle_fallback() {
+    let Some(services) = common::services() else { return };
+    let missing = std::path::PathBuf::from("/nonexistent/libonnxruntime.so");
+    let strict = LocalEmbedder::load(
+        &services.model_path,
+        DEFAULT_LOCAL_MODEL_NAME,
+        LocalRuntime::Onnx { onnxruntime: missing.clone() },
+    )
+    .unwrap();
+    match strict.embed(&["text".to_owned()]).await {
+        Err(EmbedError::Load(message)) => {
+            assert!(
+                message.contains("ONNX Runtime") && message.contains("CRAWLRAG_EMBEDDING_BACKEND=candle"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a load error, got {other:?}"),
+    }
+    let auto = LocalEmbedder::load(
+        &services.model_path,
+        DEFAULT_LOCAL_MODEL_NAME,
+        LocalRuntime::Auto { onnxruntime: Some(missing) },
+    )
+    .unwrap();
+    assert_eq!(auto.embed(&["text".to_owned()]).await.unwrap()[0].len(), 384);
+    assert_eq!(auto.runtime_name().await.unwrap(), "candle");
 }
 
 #[tokio::test]

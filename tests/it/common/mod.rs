@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crawlrag::adapters::http_fetcher::{HttpFetcher, HttpFetcherConfig};
-use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
+use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder, LocalRuntime};
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::adapters::sqlite::SqliteStore;
 use crawlrag::app::{App, ServiceSettings};
@@ -28,6 +28,8 @@ pub struct Services {
     pub model_path: PathBuf,
     /// Headless Chromium (`CRAWLRAG_CHROMIUM_PATH`, else found on PATH).
     pub chromium: Option<PathBuf>,
+    /// ONNX Runtime's library (`CRAWLRAG_ONNXRUNTIME_LIB`); without it the local model runs on candle.
+    pub onnxruntime: Option<PathBuf>,
 }
 
 /// The services, or `None` (with the reason printed) when they are not running locally.
@@ -42,6 +44,7 @@ pub fn services() -> Option<Services> {
             chromium: std::env::var_os("CRAWLRAG_CHROMIUM_PATH")
                 .map(PathBuf::from)
                 .or_else(crawlrag::adapters::chromium::find_chromium),
+            onnxruntime: std::env::var_os("CRAWLRAG_ONNXRUNTIME_LIB").map(PathBuf::from),
         }),
         _ => {
             let reason =
@@ -62,12 +65,17 @@ pub fn unique_schema(prefix: &str) -> String {
     format!("t_{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
-/// The local embedding model, loaded once per test binary.
+/// The local embedding model, loaded once per test binary, on ONNX Runtime when the services
+/// provide it (they do under CI), else on candle.
 pub fn embedder(services: &Services) -> Arc<LocalEmbedder> {
     static EMBEDDER: OnceLock<Arc<LocalEmbedder>> = OnceLock::new();
     EMBEDDER
         .get_or_init(|| {
-            Arc::new(LocalEmbedder::load(&services.model_path, DEFAULT_LOCAL_MODEL_NAME).expect("load model"))
+            let runtime = match &services.onnxruntime {
+                Some(library) => LocalRuntime::Onnx { onnxruntime: library.clone() },
+                None => LocalRuntime::Candle,
+            };
+            Arc::new(LocalEmbedder::load(&services.model_path, DEFAULT_LOCAL_MODEL_NAME, runtime).expect("load model"))
         })
         .clone()
 }
