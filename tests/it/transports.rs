@@ -220,7 +220,9 @@ async fn smart_crawl_over_mcp_reports_progress_and_can_be_cancelled() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let at_cancel = site.hits("/docs/cal");
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    assert!(at_cancel < 20, "cancelled early: {at_cancel} calendar pages fetched");
+    // The calendar goes on for 1,000 months; how many pages 400 ms fetch depends on the machine
+    // and the embedder's speed, so "early" is a wide bound, and "stopped" is the check below.
+    assert!(at_cancel < 200, "cancelled early: {at_cancel} calendar pages fetched");
     assert_eq!(site.hits("/docs/cal"), at_cancel, "no fetches after cancellation");
     let sources = binary::body(&binary::call(&client, "get_available_sources", json!({})).await.unwrap());
     assert_eq!(sources["success"], true);
