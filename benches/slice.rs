@@ -3,9 +3,11 @@
 //! 1. HTML -> Markdown + chunking per page, over a local page set: the HTML files under
 //!    `CRAWLRAG_BENCH_HTML_DIR` (default: Debian's Python docs at /usr/share/doc/python3.11/html
 //!    when installed, else the Rust book shipped with the toolchain), else 300 generated pages.
-//! 2. Local embedding throughput (chunks/s) at call batch sizes 1, 16 and 64
+//! 2. GraphRAG entity extraction without a language model (`domain::entity_extract`): chunks/s
+//!    of entity extraction plus co-occurrence relations over all chunks, one core.
+//! 3. Local embedding throughput (chunks/s) at call batch sizes 1, 16 and 64
 //!    (needs `CRAWLRAG_EMBEDDING_MODEL_PATH`).
-//! 3. Postgres store insert rate (chunks/s through `replace_page`, one transaction per page;
+//! 4. Postgres store insert rate (chunks/s through `replace_page`, one transaction per page;
 //!    needs `DATABASE_URL`), in a throwaway schema.
 //!
 //! Run: `eval "$(scripts/services.sh)"; cargo bench --bench slice`
@@ -20,6 +22,7 @@ use std::time::Instant;
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::crawl::extract::extract_html;
+use crawlrag::domain::entity_extract::{extract_entities, related_entities};
 use crawlrag::domain::{Chunk, Links, Page, SourceId, split_markdown};
 use crawlrag::ports::{Embedder, PageStore, PageWrite, StoreAdmin};
 use url::Url;
@@ -41,6 +44,7 @@ async fn run() {
     let pages = load_pages();
     println!("# crawlrag slice benchmark ({} pages, {} MB of HTML)", pages.len(), total_mb(&pages));
     let chunks = bench_extract_and_chunk(&pages);
+    bench_entity_extraction(&chunks);
 
     match std::env::var("CRAWLRAG_EMBEDDING_MODEL_PATH") {
         Ok(dir) => bench_embedding(Path::new(&dir), &chunks).await,
@@ -141,6 +145,24 @@ fn bench_extract_and_chunk(pages: &[(String, String)]) -> Vec<Chunk> {
         markdown_bytes as f64 / 1e6
     );
     chunks
+}
+
+fn bench_entity_extraction(chunks: &[Chunk]) {
+    let started = Instant::now();
+    let mentions: Vec<_> = chunks.iter().map(|c| extract_entities(&c.content)).collect();
+    let extracted = started.elapsed().as_secs_f64();
+    let relations = related_entities(&mentions, 2);
+    let secs = started.elapsed().as_secs_f64();
+    let distinct: std::collections::HashSet<&str> = mentions.iter().flatten().map(|m| m.key.as_str()).collect();
+    println!(
+        "entity extraction (no LLM): {} chunks in {secs:.2}s = {:.0} chunks/s on one core ({:.0} without relations); \
+         {} distinct entities, {} relations",
+        chunks.len(),
+        chunks.len() as f64 / secs,
+        chunks.len() as f64 / extracted,
+        distinct.len(),
+        relations.len()
+    );
 }
 
 async fn bench_embedding(dir: &Path, chunks: &[Chunk]) {

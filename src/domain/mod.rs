@@ -1,9 +1,12 @@
-//! Pure domain types and algorithms: pages, chunks, sources, search hits, chunking.
+//! Pure domain types and algorithms: pages, chunks, sources, search hits, chunking, GraphRAG
+//! entities and their extraction from Markdown.
 //! No I/O and no driver crates here; everything in this module is unit-testable as is.
 
 pub mod chunk;
 pub mod code_example;
 pub mod defaults;
+pub mod entity;
+pub mod entity_extract;
 pub mod fusion;
 pub mod hit;
 pub mod job;
