@@ -13,11 +13,11 @@
 //! through the DevTools Fetch domain and let through only if its host is not private after
 //! resolution — so a page's script cannot read an internal service into the stored text.
 //!
-//! Speed: images, media, fonts and stylesheets are never fetched (they carry no text and are most
-//! of a page's bytes); each tab's request interception lives as long as the tab, so guarded tabs are pooled
-//! too; every tab shares one renderer process so memory does not grow with
-//! the tab count; and a page counts as settled as soon as an in-page `MutationObserver` has seen
-//! the DOM quiet for [`SETTLE_STABLE`], one DevTools round trip instead of polling.
+//! Speed: images, media, fonts and stylesheets are never fetched (they carry no text and are
+//! most of a page's bytes); each tab's request interception lives as long as the tab, so guarded
+//! tabs are pooled too; every tab shares one renderer process so memory does not grow with the
+//! tab count; and a page counts as settled as soon as an in-page `MutationObserver` has seen the
+//! DOM quiet for [`SETTLE_STABLE`], one DevTools round trip instead of polling.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -97,18 +97,15 @@ pub fn related_entities(chunks: &[Vec<EntityMention>], min_count: u32) -> Vec<En
     relations.sort_by(|x, y| {
         y.weight.total_cmp(&x.weight).then_with(|| (&x.source, &x.target).cmp(&(&y.source, &y.target)))
     });
-    let mut per_entity: HashMap<String, usize> = HashMap::new();
+    let mut kept: HashMap<String, usize> = HashMap::new();
     relations.retain(|r| {
-        let room = |key: &str, per_entity: &HashMap<String, usize>| {
-            per_entity.get(key).copied().unwrap_or(0) < MAX_RELATIONS_PER_ENTITY
-        };
-        if room(&r.source, &per_entity) && room(&r.target, &per_entity) {
-            *per_entity.entry(r.source.clone()).or_default() += 1;
-            *per_entity.entry(r.target.clone()).or_default() += 1;
-            true
-        } else {
-            false
+        let full = |key: &str| kept.get(key).is_some_and(|&n| n >= MAX_RELATIONS_PER_ENTITY);
+        if full(&r.source) || full(&r.target) {
+            return false;
         }
+        *kept.entry(r.source.clone()).or_default() += 1;
+        *kept.entry(r.target.clone()).or_default() += 1;
+        true
     });
     relations.sort_by(|x, y| (&x.source, &x.target).cmp(&(&y.source, &y.target)));
     relations

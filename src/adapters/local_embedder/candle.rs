@@ -7,7 +7,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config, DTYPE};
 
-use super::Window;
+use super::{Padded, Window};
 
 pub(super) struct CandleBert {
     bert: BertModel,
@@ -34,15 +34,7 @@ impl CandleBert {
     }
 
     fn forward(&self, batch: &[Window]) -> candle_core::Result<Vec<(Vec<f32>, f32)>> {
-        let longest = batch.iter().map(|w| w.ids.len()).max().unwrap_or(2);
-        let mut ids = Vec::with_capacity(batch.len() * longest);
-        let mut mask = Vec::with_capacity(batch.len() * longest);
-        for window in batch {
-            ids.extend(window.ids.iter().copied());
-            mask.extend(std::iter::repeat_n(1u32, window.ids.len()));
-            ids.extend(std::iter::repeat_n(0u32, longest - window.ids.len()));
-            mask.extend(std::iter::repeat_n(0u32, longest - window.ids.len()));
-        }
+        let Padded { ids, mask, longest } = Padded::new(batch, |id| id, 0u32, 1u32);
         let ids = Tensor::from_vec(ids, (batch.len(), longest), &self.device)?;
         let mask = Tensor::from_vec(mask, (batch.len(), longest), &self.device)?;
         let states = self.bert.forward(&ids, &ids.zeros_like()?, Some(&mask))?; // [b, n, d]

@@ -234,6 +234,29 @@ struct Window {
     ids: Vec<u32>,
 }
 
+/// A forward pass's input, row-major `[windows, longest]`: each window's ids padded with 0 to the
+/// longest, and the mask (1 for a token, 0 for padding). Both runtimes read it, in their id type.
+struct Padded<T> {
+    ids: Vec<T>,
+    mask: Vec<T>,
+    longest: usize,
+}
+
+impl<T: Copy> Padded<T> {
+    fn new(batch: &[Window], id: impl Fn(u32) -> T, zero: T, one: T) -> Self {
+        let longest = batch.iter().map(|w| w.ids.len()).max().unwrap_or(2);
+        let mut ids = Vec::with_capacity(batch.len() * longest);
+        let mut mask = Vec::with_capacity(batch.len() * longest);
+        for window in batch {
+            ids.extend(window.ids.iter().map(|&v| id(v)));
+            ids.extend(std::iter::repeat_n(zero, longest - window.ids.len()));
+            mask.extend(std::iter::repeat_n(one, window.ids.len()));
+            mask.extend(std::iter::repeat_n(zero, longest - window.ids.len()));
+        }
+        Self { ids, mask, longest }
+    }
+}
+
 impl Model {
     fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut windows = Vec::new();

@@ -11,8 +11,8 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 
-use super::Window;
 use super::onnx_graph::{self, ATTENTION_MASK, HIDDEN_STATES, INPUT_IDS, POSITION_IDS};
+use super::{Padded, Window};
 
 /// ONNX Runtime is loaded once per process (ort keeps the first library for good); a failed load
 /// is not kept, so a later call may name a library that works.
@@ -66,15 +66,7 @@ impl OnnxBert {
 
     /// Masked sums of the last hidden states of each window, with the number of real tokens.
     pub(super) fn forward_sums(&self, batch: &[Window]) -> Result<Vec<(Vec<f32>, f32)>, String> {
-        let longest = batch.iter().map(|w| w.ids.len()).max().unwrap_or(2);
-        let mut ids = Vec::with_capacity(batch.len() * longest);
-        let mut mask = Vec::with_capacity(batch.len() * longest);
-        for window in batch {
-            ids.extend(window.ids.iter().map(|&id| id as i32));
-            ids.extend(std::iter::repeat_n(0i32, longest - window.ids.len()));
-            mask.extend(std::iter::repeat_n(1i32, window.ids.len()));
-            mask.extend(std::iter::repeat_n(0i32, longest - window.ids.len()));
-        }
+        let Padded { ids, mask, longest } = Padded::new(batch, |id| id as i32, 0i32, 1i32);
         let positions: Vec<i32> = (0..longest as i32).collect();
         let shape = [batch.len() as i64, longest as i64];
         let tensor_error = |e: ort::Error| e.to_string();
