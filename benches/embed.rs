@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder, LocalRuntime};
 use crawlrag::adapters::sqlite::SqliteStore;
-use crawlrag::domain::{Links, Page, SourceId};
+use crawlrag::domain::{IngestOptions, Links, Page, SourceId};
 use crawlrag::ingest::{IngestConfig, Pipeline};
 use crawlrag::ports::{Embedder, Store};
 use crawlrag::progress::NoProgress;
@@ -184,7 +184,8 @@ async fn ingest_end_to_end(embedder: &Arc<LocalEmbedder>, texts: &[String], raw_
             links: Links::default(),
             validators: Default::default(),
         };
-        stored += pipeline.ingest_page(&page, None, &NoProgress).await.expect("ingest").chunks_stored;
+        stored +=
+            pipeline.ingest_page(&page, &IngestOptions::default(), &NoProgress).await.expect("ingest").chunks_stored;
     }
     let rate = stored as f64 / started.elapsed().as_secs_f64();
     println!(

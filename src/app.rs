@@ -28,11 +28,12 @@ use crate::config::{
 };
 use crate::crawl::{CrawlConfig, Crawler, CrawlerParts, PageSink};
 use crate::domain::target::TrustedHosts;
+use crate::graphrag::GraphRag;
 use crate::ingest::{IngestConfig, Pipeline};
 use crate::jobs::{JobConfig, Jobs, ServiceRunner};
 use crate::ports::{
-    ChatModel, Embedder, EmbeddingCache, Fetcher, JobQueue, PageStore, Renderer, Reranker, SearchIndex, SourceCatalog,
-    Store, TextCache,
+    ChatModel, Embedder, EmbeddingCache, Fetcher, GraphStore, JobQueue, PageStore, Renderer, Reranker, SearchIndex,
+    SourceCatalog, Store, TextCache,
 };
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
@@ -44,11 +45,14 @@ pub const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct App {
     pub crawler: Arc<Crawler>,
-    pub retriever: Retriever,
+    pub retriever: Arc<Retriever>,
+    /// Graph retrieval; `None` only when the parts given had no graph (some tests).
+    pub graphrag: Option<GraphRag>,
     pub pipeline: Arc<Pipeline>,
     pub sources: Sources,
     pub jobs: Arc<Jobs>,
     store: Arc<dyn Store>,
+    graph: Option<Arc<dyn GraphStore>>,
     embedder: Arc<dyn Embedder>,
     /// Queued jobs a worker loop runs at once.
     job_slots: usize,
@@ -70,6 +74,8 @@ pub struct ServiceSettings {
     pub reranker: Option<Arc<dyn Reranker>>,
     /// Chat model for contextual embeddings and summaries; `None`: extractive summaries.
     pub chat: Option<Arc<dyn ChatModel>>,
+    /// Where the entity graph lives (the store's embedded tables, or a graph server).
+    pub graph: Option<Arc<dyn GraphStore>>,
 }
 
 /// One dependency's readiness.
@@ -89,7 +95,7 @@ impl App {
     pub async fn build(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Self> {
         preflight(config).map_err(anyhow::Error::msg)?;
         let embedder = build_embedder(config, progress).await?;
-        let store = open_store(config).await?;
+        let (store, graph) = open_store(config).await?;
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(fetcher_config(config))?);
         let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
         let retrieve = RetrieveConfig {
@@ -101,6 +107,7 @@ impl App {
         let ingest = IngestConfig {
             extract_code_examples: config.retrieval.use_agentic_rag,
             contextual_embeddings: config.retrieval.use_contextual_embeddings,
+            graph_by_default: config.retrieval.use_graphrag,
             ..IngestConfig::default()
         };
         let renderer = chromium_path(config).map(|executable| {
@@ -118,7 +125,8 @@ impl App {
             ..JobConfig::default()
         };
         let job_slots = config.jobs.job_slots.max(1);
-        let settings = ServiceSettings { crawl, ingest, retrieve, jobs, job_slots, renderer, reranker, chat };
+        let settings =
+            ServiceSettings { crawl, ingest, retrieve, jobs, job_slots, renderer, reranker, chat, graph: Some(graph) };
         Self::from_parts(store, embedder, fetcher, settings).await
     }
 
@@ -132,7 +140,7 @@ impl App {
         fetcher: Arc<dyn Fetcher>,
         settings: ServiceSettings,
     ) -> anyhow::Result<Self> {
-        let ServiceSettings { crawl, ingest, retrieve, jobs, job_slots, renderer, reranker, chat } = settings;
+        let ServiceSettings { crawl, ingest, retrieve, jobs, job_slots, renderer, reranker, chat, graph } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         // Each service gets only the store ports it uses (one adapter implements them all).
         let pages: Arc<dyn PageStore> = Arc::clone(&store) as Arc<dyn PageStore>;
@@ -143,7 +151,8 @@ impl App {
                 Arc::clone(&store) as Arc<dyn EmbeddingCache>,
                 ingest,
             )
-            .with_chat(chat, Arc::clone(&store) as Arc<dyn TextCache>),
+            .with_chat(chat.clone(), Arc::clone(&store) as Arc<dyn TextCache>)
+            .with_graph(graph.clone()),
         );
         let sink: Arc<dyn PageSink> = Arc::clone(&pipeline) as Arc<dyn PageSink>;
         let crawler = Arc::new(Crawler::new(CrawlerParts { fetcher, renderer, pages, sink }, crawl));
@@ -154,12 +163,18 @@ impl App {
             tracing::warn!(interrupted, "crawl jobs whose process stopped were marked interrupted");
         }
         let index: Arc<dyn SearchIndex> = Arc::clone(&store) as Arc<dyn SearchIndex>;
+        let retriever =
+            Arc::new(Retriever::new(Arc::clone(&embedder), Arc::clone(&index), retrieve).with_reranker(reranker));
+        let graphrag =
+            graph.clone().map(|graph| GraphRag::new(graph, Arc::clone(&index), Arc::clone(&retriever), chat.clone()));
         Ok(Self {
             crawler,
             pipeline,
-            sources: Sources::new(Arc::clone(&store) as Arc<dyn SourceCatalog>),
+            sources: Sources::new(Arc::clone(&store) as Arc<dyn SourceCatalog>).with_graph(graph.clone()),
             jobs,
-            retriever: Retriever::new(Arc::clone(&embedder), index, retrieve).with_reranker(reranker),
+            graphrag,
+            graph,
+            retriever,
             store,
             embedder,
             job_slots,
@@ -181,12 +196,24 @@ impl App {
                 Err(_) => Some(format!("no answer within {READY_CHECK_TIMEOUT:?}")),
             }
         };
-        let database = database.await;
+        let graph = async {
+            let graph = self.graph.as_ref()?;
+            match tokio::time::timeout(READY_CHECK_TIMEOUT, graph.ping()).await {
+                Ok(Ok(())) => Some(None),
+                Ok(Err(e)) => Some(Some(e.to_string())),
+                Err(_) => Some(Some(format!("no answer within {READY_CHECK_TIMEOUT:?}"))),
+            }
+        };
+        let (database, graph) = tokio::join!(database, graph);
         // The embedder is loaded before the app exists; report which model serves.
-        vec![
+        let mut status = vec![
             ComponentStatus { component: "database", ok: database.is_none(), error: database },
             ComponentStatus { component: "embedder", ok: self.embedder.dimensions() > 0, error: None },
-        ]
+        ];
+        if let Some(error) = graph {
+            status.push(ComponentStatus { component: "graph", ok: error.is_none(), error });
+        }
+        status
     }
 }
 
@@ -299,20 +326,27 @@ pub fn preflight(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// Open the configured store (Postgres or the SQLite file), applying migrations.
+/// Open the configured store (Postgres or the SQLite file), applying migrations, with the graph
+/// it holds (the embedded graph backend lives in the same database).
 ///
 /// # Errors
 /// When the database cannot be reached or migrated, naming the setting to check.
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn GraphStore>)> {
     Ok(match config.store() {
-        StoreChoice::Postgres(pg) => Arc::new(
-            PgStore::connect(&pg_config(&pg)).await.context("could not open the Postgres store (DATABASE_URL)")?,
-        ),
-        StoreChoice::Sqlite(path) => Arc::new(
-            SqliteStore::open(&path)
-                .await
-                .with_context(|| format!("could not open the SQLite store {} (CRAWLRAG_DB)", path.display()))?,
-        ),
+        StoreChoice::Postgres(pg) => {
+            let store = Arc::new(
+                PgStore::connect(&pg_config(&pg)).await.context("could not open the Postgres store (DATABASE_URL)")?,
+            );
+            (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>)
+        }
+        StoreChoice::Sqlite(path) => {
+            let store = Arc::new(
+                SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("could not open the SQLite store {} (CRAWLRAG_DB)", path.display()))?,
+            );
+            (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>)
+        }
     })
 }
 

@@ -458,14 +458,25 @@ async fn check_browser(config: &Config) -> Result<String, String> {
 pub async fn doctor(config: &Config, json: bool) -> bool {
     let mut checks: Vec<(&str, Result<String, String>)> = Vec::new();
     checks.push(("config", app::preflight(config).map(|()| "valid".to_owned())));
-    let store = match app::open_store(config).await {
-        Ok(_) => Ok(match config.store() {
-            crate::config::StoreChoice::Postgres(_) => "postgres reachable, migrations applied".to_owned(),
-            crate::config::StoreChoice::Sqlite(path) => format!("sqlite {}", path.display()),
-        }),
-        Err(e) => Err(format!("{e:#} (scripts/postgres.sh start runs a local Postgres)")),
+    let (store, graph) = match app::open_store(config).await {
+        Ok((_, graph)) => {
+            let store = Ok(match config.store() {
+                crate::config::StoreChoice::Postgres(_) => "postgres reachable, migrations applied".to_owned(),
+                crate::config::StoreChoice::Sqlite(path) => format!("sqlite {}", path.display()),
+            });
+            let graph = match graph.ping().await {
+                Ok(()) => Ok(format!("{} backend answers", graph.backend())),
+                Err(e) => Err(format!("{} backend: {e}", graph.backend())),
+            };
+            (store, graph)
+        }
+        Err(e) => {
+            let store = Err(format!("{e:#} (scripts/postgres.sh start runs a local Postgres)"));
+            (store, Err("no database, so no embedded graph".to_owned()))
+        }
     };
     checks.push(("database", store));
+    checks.push(("graph", graph));
     let embedder = if app::preflight(config).is_ok() {
         let bar = BarProgress::new();
         let built = build_embedder(config, &bar).await;

@@ -39,6 +39,10 @@ pub struct RetrievalConfig {
     /// search_code_examples.
     #[arg(long, env = "USE_AGENTIC_RAG", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub use_agentic_rag: bool,
+    /// Extract entities and relations of every crawled page into the graph (GraphRAG), as
+    /// crawl_with_graph_extraction always does.
+    #[arg(long, env = "USE_GRAPHRAG", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub use_graphrag: bool,
     /// Rerank query results with a cross-encoder (or a /rerank service) unless a query says otherwise.
     #[arg(long, env = "USE_RERANKING", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub use_reranking: bool,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::ports::{EmbedError, FetchError, ModelError, StoreError};
+use crate::ports::{EmbedError, FetchError, GraphError, ModelError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -73,6 +73,18 @@ impl From<StoreError> for Error {
         match err {
             StoreError::Unavailable(_) | StoreError::EmbeddingMismatch { .. } => Self::unavailable(message),
             StoreError::Migration(_) | StoreError::Query(_) => Self::Internal(message),
+        }
+    }
+}
+
+impl From<GraphError> for Error {
+    fn from(err: GraphError) -> Self {
+        let message = err.to_string();
+        match err {
+            GraphError::Unavailable(_) => Self::unavailable(message),
+            GraphError::Refused(_) | GraphError::Unsupported(_) | GraphError::Invalid(_) => Self::BadInput(message),
+            GraphError::Timeout(_) => Self::Timeout(message),
+            GraphError::Query(_) => Self::Internal(message),
         }
     }
 }

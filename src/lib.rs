@@ -5,8 +5,8 @@
 //! Arrows point down only (see `docs/architecture.md`):
 //! - `cli` (the command line) and `transport` (stdio; HTTP: streamable HTTP, legacy SSE, health,
 //!   readiness, metrics) run the process; `mcp` is the tool surface, on rmcp;
-//! - services — `crawl` (fetch + extract), `ingest` (chunk, embed, store), `retrieve` (search),
-//!   `jobs` (long operations as queued, leased jobs), `sources` (list, delete) — know `domain`
+//! - services — `crawl` (fetch + extract), `ingest` (chunk, embed, store, graph), `retrieve`
+//!   (search), `graphrag` (graph-enriched retrieval, entity context, read-only Cypher), `jobs` (long operations as queued, leased jobs), `sources` (list, delete) — know `domain`
 //!   types, the `ports` traits, the shared `error`, `progress` and `cpu` modules, and the types of
 //!   the service they feed or run (`ingest` is the crawler's sink, `jobs` runs the crawler); never
 //!   an adapter, `app` or `mcp`;
@@ -23,6 +23,7 @@ pub mod cpu;
 pub mod crawl;
 pub mod domain;
 pub mod error;
+pub mod graphrag;
 pub mod ingest;
 pub mod jobs;
 pub mod mcp;

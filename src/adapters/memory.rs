@@ -310,6 +310,16 @@ impl SearchIndex for MemoryStore {
         let hits = scored.into_iter().take(query.limit).enumerate();
         Ok(hits.map(|(rank, (_, c))| hit(c, None, Some(rank + 1))).collect())
     }
+
+    async fn chunks_at(&self, keys: &[(String, i32)]) -> Result<Vec<Hit>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .chunks
+            .iter()
+            .filter(|c| keys.iter().any(|(url, n)| *url == c.url && i32::try_from(c.index).ok() == Some(*n)))
+            .map(|c| hit(c, None, None))
+            .collect())
+    }
 }
 
 #[async_trait]

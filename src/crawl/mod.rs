@@ -23,7 +23,7 @@ use extract::ContentProfile;
 use serde::{Deserialize, Serialize};
 pub use sink::PageSink;
 
-use crate::domain::{Links, Page, SourceId, Validators, target};
+use crate::domain::{IngestOptions, Links, Page, SourceId, Validators, target};
 use crate::error::{Error, Result};
 use crate::ports::{Accept, FetchError, Fetched, FetchedBody, Fetcher, PageStore, RenderOptions, Renderer};
 use crate::progress::ProgressSink;
@@ -232,7 +232,8 @@ impl Crawler {
             }
         };
         let page = to_page(body, plan.profile).await?;
-        let report = self.sink.store_page(&page, chunk_size, progress).await?;
+        let options = IngestOptions { chunk_size, graph: None };
+        let report = self.sink.store_page(&page, &options, progress).await?;
         Ok(SinglePageReport {
             url: page.url.to_string(),
             source_id: page.source_id,

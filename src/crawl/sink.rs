@@ -1,22 +1,23 @@
 //! Where the crawler hands each page: the ingest pipeline implements [`PageSink`], so the crawler
-//! never knows how pages are chunked, embedded or stored (or, later, graphed).
+//! never knows how pages are chunked, embedded or stored or graphed.
 
 use async_trait::async_trait;
 
-use crate::domain::{IngestReport, Page};
+use crate::domain::{IngestOptions, IngestReport, Page};
 use crate::error::Result;
 use crate::progress::ProgressSink;
 
 #[async_trait]
 pub trait PageSink: Send + Sync + std::fmt::Debug {
-    /// Chunk, embed and store `page`, replacing what was stored for its URL.
+    /// Chunk, embed and store `page` (and its graph, as `options` or the configuration say),
+    /// replacing what was stored for its URL.
     ///
     /// # Errors
     /// `BadInput` for an empty page or a bad chunk size; `Unavailable` when a dependency fails.
     async fn store_page(
         &self,
         page: &Page,
-        chunk_size: Option<usize>,
+        options: &IngestOptions,
         progress: &dyn ProgressSink,
     ) -> Result<IngestReport>;
 

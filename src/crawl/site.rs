@@ -25,7 +25,7 @@ use super::robots::Robots;
 use super::sitemap::{self, Sitemap};
 use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
 use super::{Crawler, PagePlan, Render, to_page};
-use crate::domain::{IngestReport, JobProgress, Page, Validators, target};
+use crate::domain::{GraphExtraction, IngestOptions, IngestReport, JobProgress, Page, Validators, target};
 use crate::error::{Error, Result};
 use crate::ports::{Accept, FetchError, Fetched, RenderOptions};
 use crate::progress::{NoProgress, ProgressSink};
@@ -65,6 +65,9 @@ pub struct CrawlRequest {
     /// crawl benchmark's "without indexing" figures); `chunks_stored` then counts the chunks
     /// that would have been stored.
     pub index: bool,
+    /// Extract entities and relations into the graph; `None`: as configured (`USE_GRAPHRAG`).
+    #[serde(default)]
+    pub graph: Option<GraphExtraction>,
 }
 
 impl CrawlRequest {
@@ -81,6 +84,7 @@ impl CrawlRequest {
             render: Render::Auto,
             browser: RenderOptions::default(),
             index: true,
+            graph: None,
         }
     }
 }
@@ -113,6 +117,12 @@ pub struct CrawlReport {
     pub pages_pruned: usize,
     pub chunks_stored: usize,
     pub code_examples_stored: usize,
+    /// Entities written to the graph, summed over pages (an entity on two pages counts twice).
+    #[serde(default)]
+    pub entities_stored: usize,
+    /// Relations written to the graph, summed over pages.
+    #[serde(default)]
+    pub relations_stored: usize,
     pub sources_updated: BTreeSet<String>,
     pub urls_crawled: Vec<String>,
     pub failed: Vec<PageFailure>,
@@ -132,6 +142,8 @@ impl CrawlReport {
             pages_pruned: 0,
             chunks_stored: 0,
             code_examples_stored: 0,
+            entities_stored: 0,
+            relations_stored: 0,
             sources_updated: BTreeSet::new(),
             urls_crawled: Vec::new(),
             failed: Vec::new(),
@@ -342,7 +354,10 @@ impl Crawler {
                     // The lookup runs here, not inside the future: futures parked in
                     // `in_flight` while this loop waits on the channel must not hold pooled
                     // database connections the ingest loop needs.
-                    let conditional = request.chunk_size.is_none() && !(follow_links && depth + 1 < request.max_depth);
+                    // An explicit graph extraction needs the body even when unchanged (the graph may be missing).
+                    let conditional = request.chunk_size.is_none()
+                        && request.graph.is_none()
+                        && !(follow_links && depth + 1 < request.max_depth);
                     let known = if conditional { self.known_validators(&url).await? } else { Validators::default() };
                     in_flight.push(async move {
                         let fetched = self.fetch_polite(&url, plan, &known, hosts, robots).await;
@@ -414,12 +429,13 @@ impl Crawler {
             Ok::<_, Error>(())
         };
 
+        let ingest_options = IngestOptions { chunk_size: request.chunk_size, graph: request.graph };
         let ingest_loop = async {
             let mut done = 0u64;
             while let Some((page, chunked)) = rx.recv().await {
                 let stored = match chunked {
                     Some(chunked) => chunked,
-                    None => self.sink.store_page(&page, request.chunk_size, &NoProgress).await,
+                    None => self.sink.store_page(&page, &ingest_options, &NoProgress).await,
                 };
                 match stored {
                     Ok(stored) => {
@@ -431,6 +447,8 @@ impl Crawler {
                         r.pages_unchanged += usize::from(stored.unchanged);
                         r.chunks_stored += stored.chunks_stored;
                         r.code_examples_stored += stored.code_examples_stored;
+                        r.entities_stored += stored.entities_stored;
+                        r.relations_stored += stored.relations_stored;
                         r.sources_updated.insert(page.source_id.to_string());
                         if r.urls_crawled.len() < LISTED_URLS {
                             r.urls_crawled.push(page.url.to_string());

@@ -111,6 +111,170 @@ pub fn related_entities(chunks: &[Vec<EntityMention>], min_count: u32) -> Vec<En
     relations
 }
 
+/// One entity of a page: its key, the spelling and type its mentions use most, and how often
+/// the page mentions it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageEntity {
+    pub key: String,
+    pub name: String,
+    pub entity_type: EntityType,
+    pub count: u32,
+    /// The first chunk that mentions it.
+    pub first_chunk: usize,
+}
+
+/// The distinct entities of a page's chunks (as [`extract_entities`] returned them), merged by
+/// key, most mentioned first.
+pub fn page_entities(chunks: &[Vec<EntityMention>]) -> Vec<PageEntity> {
+    struct Tally<'a> {
+        count: u32,
+        first_chunk: usize,
+        names: HashMap<&'a str, u32>,
+        types: HashMap<EntityType, u32>,
+    }
+    let mut by_key: HashMap<&str, Tally<'_>> = HashMap::new();
+    for (chunk, mentions) in chunks.iter().enumerate() {
+        for m in mentions {
+            let tally = by_key.entry(&m.key).or_insert_with(|| Tally {
+                count: 0,
+                first_chunk: chunk,
+                names: HashMap::new(),
+                types: HashMap::new(),
+            });
+            tally.count += m.count;
+            *tally.names.entry(&m.name).or_default() += m.count;
+            *tally.types.entry(m.entity_type).or_default() += m.count;
+        }
+    }
+    let mut entities: Vec<PageEntity> = by_key
+        .into_iter()
+        .filter_map(|(key, tally)| {
+            Some(PageEntity {
+                key: key.to_owned(),
+                name: most(&tally.names)?.to_owned(),
+                entity_type: most(&tally.types)?,
+                count: tally.count,
+                first_chunk: tally.first_chunk,
+            })
+        })
+        .collect();
+    entities.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    entities
+}
+
+/// The most counted value (ties: the smallest, so the choice is stable).
+fn most<K: Ord + Copy>(counts: &HashMap<K, u32>) -> Option<K> {
+    counts.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))).map(|(k, _)| *k)
+}
+
+/// Longest description kept, in characters.
+const MAX_DESCRIPTION_CHARS: usize = 300;
+/// Verbs that make a sentence about X a definition of X ("X is ...", "X provides ...").
+const DEFINING_VERBS: [&str; 10] = [
+    " is ",
+    " are ",
+    " was ",
+    " provides ",
+    " lets ",
+    " allows ",
+    " means ",
+    " refers to ",
+    " describes ",
+    " contains ",
+];
+
+/// The best sentence of `markdown` about `name`, scored: prose only (no headings, code or
+/// tables), containing the name; a sentence that starts with the name and defines it
+/// ("Tokio is an asynchronous runtime") beats one that merely mentions it. `None` when no prose
+/// sentence names it.
+pub fn describe(markdown: &str, name: &str) -> Option<(String, f32)> {
+    let needle = name.trim_matches('`').to_lowercase();
+    if needle.is_empty() {
+        return None;
+    }
+    let mut best: Option<(String, f32)> = None;
+    let mut in_code = false;
+    for line in markdown.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code || trimmed.starts_with('#') || trimmed.starts_with('|') || trimmed.is_empty() {
+            continue;
+        }
+        for sentence in sentences(trimmed) {
+            let plain = strip_markup(sentence);
+            let lower = plain.to_lowercase();
+            let Some(at) = lower.find(&needle) else { continue };
+            let words = plain.split_whitespace().count();
+            if words < 4 {
+                continue;
+            }
+            let mut score = 1.0_f32;
+            if at <= 4 {
+                score += 1.0;
+                let rest = &lower[at + needle.len()..];
+                if DEFINING_VERBS.iter().any(|verb| rest.starts_with(verb) || rest.starts_with(&verb[1..])) {
+                    score += 2.0;
+                }
+            }
+            // Prefer sentences of a readable length.
+            score -= (words.abs_diff(20) as f32 / 40.0).min(0.9);
+            if best.as_ref().is_none_or(|(_, s)| score > *s) {
+                best = Some((truncate_chars(&plain, MAX_DESCRIPTION_CHARS), score));
+            }
+        }
+    }
+    best
+}
+
+/// Sentences of one line: split after `.`, `!` or `?` followed by a space.
+fn sentences(line: &str) -> impl Iterator<Item = &str> {
+    let mut rest = line;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest
+            .match_indices(['.', '!', '?'])
+            .map(|(i, _)| i + 1)
+            .find(|&i| rest[i..].starts_with(' ') || i == rest.len())
+            .unwrap_or(rest.len());
+        let (sentence, tail) = rest.split_at(end);
+        rest = tail.trim_start();
+        Some(sentence.trim())
+    })
+}
+
+/// Prose without Markdown emphasis, code ticks and link targets (`[text](url)` -> `text`).
+fn strip_markup(sentence: &str) -> String {
+    let mut out = String::with_capacity(sentence.len());
+    let mut chars = sentence.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' | '_' | '`' | '[' => {}
+            ']' if chars.peek() == Some(&'(') => {
+                for skipped in chars.by_ref() {
+                    if skipped == ')' {
+                        break;
+                    }
+                }
+            }
+            ']' => {}
+            other => out.push(other),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 /// Mentions found so far in one chunk, merged by key.
 #[derive(Default)]
 struct Found {
@@ -251,7 +415,7 @@ fn capitalised_names(line: &str, found: &mut Found) {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_MENTIONS_PER_CHUNK, extract_entities, related_entities};
+    use super::{MAX_MENTIONS_PER_CHUNK, describe, extract_entities, related_entities};
     use crate::domain::entity::{EntityMention, EntityType};
 
     const PAGE: &str = "# Installing Rust\n\
@@ -287,6 +451,19 @@ mod tests {
             assert!(mentions.iter().all(|m| m.key != not_entity), "{not_entity} extracted: {mentions:#?}");
         }
         assert_eq!(extract_entities(PAGE), mentions, "deterministic");
+    }
+
+    #[test]
+    fn the_description_is_the_sentence_that_defines_the_entity() {
+        let markdown = "# Runtime\n\nYou can spawn tasks on Tokio from anywhere in your program.\n\n\
+            **Tokio** is an asynchronous runtime for the Rust programming language. See [the guide](https://x/g).\n\n\
+            ```rust\nTokio is not prose here\n```\n";
+        let (text, score) = describe(markdown, "Tokio").unwrap();
+        assert_eq!(text, "Tokio is an asynchronous runtime for the Rust programming language.");
+        assert!(score > 3.0, "{score}");
+        let (mention, weaker) = describe("Spawn tasks on Tokio from anywhere in your program.", "tokio").unwrap();
+        assert!(weaker < score, "{mention}: {weaker}");
+        assert_eq!(describe("# Tokio\n\n```\nTokio is code\n```", "Tokio"), None, "headings and code are not prose");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod chunk;
 pub mod code_example;
+pub mod cypher_guard;
 pub mod defaults;
 pub mod entity;
 pub mod entity_extract;
@@ -21,6 +22,6 @@ pub use chunk::{Chunk, split_markdown};
 pub use code_example::CodeExample;
 pub use hit::{CodeHit, Hit, SourceInfo};
 pub use job::{JobProgress, JobRecord, JobState};
-pub use page::{IngestReport, Links, Page, Validators};
+pub use page::{GraphExtraction, IngestOptions, IngestReport, Links, Page, Validators};
 pub use secret::Secret;
 pub use source::SourceId;

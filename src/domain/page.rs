@@ -54,4 +54,28 @@ pub struct IngestReport {
     pub word_count: usize,
     /// Chunks embedded with a chat-written context.
     pub chunks_contextualized: usize,
+    /// Distinct entities written to the graph for the page (0 when not graphed).
+    pub entities_stored: usize,
+    /// Relations written to the graph for the page.
+    pub relations_stored: usize,
+}
+
+/// What to extract into the graph while storing a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GraphExtraction {
+    pub entities: bool,
+    pub relationships: bool,
+}
+
+impl GraphExtraction {
+    pub const ALL: Self = Self { entities: true, relationships: true };
+}
+
+/// How one page is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Maximum chunk size; `None`: what fits the embedder, and an unchanged page is skipped.
+    pub chunk_size: Option<usize>,
+    /// Graph extraction; `None`: as configured (`USE_GRAPHRAG`).
+    pub graph: Option<GraphExtraction>,
 }

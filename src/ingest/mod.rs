@@ -1,8 +1,10 @@
 //! The ingest pipeline: a page's Markdown -> chunks (optionally situated by a chat model) ->
-//! embeddings (in batches) -> one atomic write. Implements the crawler's `PageSink`; knows only
-//! the `Embedder`, `PageStore`, `EmbeddingCache`, `TextCache` and `ChatModel` ports.
+//! embeddings (in batches) -> one atomic write, and, when graph extraction is on, the page's
+//! entities and relations -> the graph. Implements the crawler's `PageSink`; knows only the
+//! `Embedder`, `PageStore`, `EmbeddingCache`, `TextCache`, `ChatModel` and `GraphStore` ports.
 
 pub mod enrich;
+mod graph;
 
 use std::sync::Arc;
 
@@ -13,9 +15,11 @@ use tracing::instrument;
 use crate::crawl::PageSink;
 pub use crate::domain::IngestReport;
 use crate::domain::code_example::{DEFAULT_MIN_CODE_CHARS, extract_code_examples};
-use crate::domain::{CodeExample, Page, split_markdown, summary};
+use crate::domain::{CodeExample, GraphExtraction, IngestOptions, Page, split_markdown, summary};
 use crate::error::{Error, Result};
-use crate::ports::{ChatModel, Embedder, EmbeddingCache, PageStore, PageWrite, TextCache};
+use crate::ports::{
+    ChatModel, Embedder, EmbeddingCache, EntityFacts, GraphStore, PageGraph, PageStore, PageWrite, TextCache,
+};
 use crate::progress::ProgressSink;
 use enrich::Enricher;
 
@@ -34,6 +38,8 @@ pub struct IngestConfig {
     pub min_code_chars: usize,
     /// Situate each chunk with the chat model before embedding (`USE_CONTEXTUAL_EMBEDDINGS`).
     pub contextual_embeddings: bool,
+    /// Extract every stored page into the graph unless a crawl says otherwise (`USE_GRAPHRAG`).
+    pub graph_by_default: bool,
 }
 
 impl Default for IngestConfig {
@@ -43,6 +49,7 @@ impl Default for IngestConfig {
             extract_code_examples: false,
             min_code_chars: DEFAULT_MIN_CODE_CHARS,
             contextual_embeddings: false,
+            graph_by_default: false,
         }
     }
 }
@@ -53,6 +60,7 @@ pub struct Pipeline {
     pages: Arc<dyn PageStore>,
     embeddings: Arc<dyn EmbeddingCache>,
     enricher: Option<Enricher>,
+    graph: Option<Arc<dyn GraphStore>>,
     config: IngestConfig,
 }
 
@@ -63,13 +71,26 @@ impl Pipeline {
         embeddings: Arc<dyn EmbeddingCache>,
         config: IngestConfig,
     ) -> Self {
-        Self { embedder, pages, embeddings, enricher: None, config }
+        Self { embedder, pages, embeddings, enricher: None, graph: None, config }
     }
 
     /// Use `chat` for summaries (and contexts, when configured), its answers cached in `cache`.
     #[must_use]
     pub fn with_chat(self, chat: Option<Arc<dyn ChatModel>>, cache: Arc<dyn TextCache>) -> Self {
         Self { enricher: chat.map(|chat| Enricher::new(chat, cache)), ..self }
+    }
+
+    /// Write pages' entities and relations to `graph` (when extraction is asked or configured).
+    #[must_use]
+    pub fn with_graph(self, graph: Option<Arc<dyn GraphStore>>) -> Self {
+        Self { graph, ..self }
+    }
+
+    /// The graph extraction a page gets: the crawl's, else the configured default; `None`
+    /// without a graph store.
+    fn graph_extraction(&self, options: &IngestOptions) -> Option<GraphExtraction> {
+        self.graph.as_ref()?;
+        options.graph.or(self.config.graph_by_default.then_some(GraphExtraction::ALL))
     }
 
     /// The chunk size used when a caller gives none: what fits the embedder's window, so no text
@@ -98,11 +119,12 @@ impl Pipeline {
     pub async fn ingest_page(
         &self,
         page: &Page,
-        chunk_size: Option<usize>,
+        options: &IngestOptions,
         progress: &dyn ProgressSink,
     ) -> Result<IngestReport> {
-        let explicit_chunk_size = chunk_size;
-        let chunk_size = self.checked_chunk_size(chunk_size)?;
+        let explicit_chunk_size = options.chunk_size;
+        let chunk_size = self.checked_chunk_size(options.chunk_size)?;
+        let extraction = self.graph_extraction(options);
         if page.markdown.trim().is_empty() {
             return Err(Error::bad_input(format!("no text content could be extracted from {}", page.url)));
         }
@@ -110,23 +132,24 @@ impl Pipeline {
         // Incremental re-crawl: identical content (and no explicit re-chunking) costs no embedding.
         if explicit_chunk_size.is_none()
             && self.pages.page_hash(page.url.as_str()).await?.as_deref() == Some(&content_hash)
+            && self.graph_is_current(page, extraction, &content_hash).await?
         {
             return Ok(IngestReport {
                 unchanged: true,
-                chunks_stored: 0,
-                code_examples_stored: 0,
                 content_length: page.markdown.chars().count(),
                 word_count: page.word_count(),
-                chunks_contextualized: 0,
+                ..IngestReport::default()
             });
         }
         let markdown = page.markdown.clone();
         let (extract_code, min_code_chars) = (self.config.extract_code_examples, self.config.min_code_chars);
         // Not through `cpu::run`: the crawl's fetch futures may hold every CPU slot while they
         // wait for this very ingest step to drain the channel (a deadlock).
-        let (mut chunks, mut code_examples) = tokio::task::spawn_blocking(move || {
+        let (mut chunks, mut code_examples, extracted) = tokio::task::spawn_blocking(move || {
             let code = if extract_code { extract_code_examples(&markdown, min_code_chars) } else { Vec::new() };
-            (split_markdown(&markdown, chunk_size), code)
+            let chunks = split_markdown(&markdown, chunk_size);
+            let extracted = extraction.map(|extraction| graph::extract_graph(&chunks, extraction));
+            (chunks, code, extracted)
         })
         .await
         .map_err(|e| Error::Internal(format!("chunking task failed: {e}")))?;
@@ -159,6 +182,13 @@ impl Pipeline {
                 code_embeddings: &code_embeddings,
             })
             .await?;
+        let (entities_stored, relations_stored) = match extracted {
+            Some(extracted) => self.store_graph(page, &content_hash, extracted).await?,
+            None => {
+                self.drop_stale_graph(page.url.as_str(), &content_hash).await?;
+                (0, 0)
+            }
+        };
         Ok(IngestReport {
             unchanged: false,
             chunks_stored: chunks.len(),
@@ -166,7 +196,67 @@ impl Pipeline {
             content_length: page.markdown.chars().count(),
             word_count: page.word_count(),
             chunks_contextualized,
+            entities_stored,
+            relations_stored,
         })
+    }
+
+    /// Whether the graph already reflects this content (or no graph is wanted).
+    async fn graph_is_current(&self, page: &Page, extraction: Option<GraphExtraction>, hash: &str) -> Result<bool> {
+        match (&self.graph, extraction) {
+            (Some(graph), Some(_)) => Ok(graph.page_hash(page.url.as_str()).await?.as_deref() == Some(hash)),
+            _ => Ok(true),
+        }
+    }
+
+    /// Embed the entity names (cached by text, so each name is embedded once) and replace the
+    /// page's graph. Answers (entities, relations) written.
+    async fn store_graph(
+        &self,
+        page: &Page,
+        content_hash: &str,
+        extracted: graph::ExtractedGraph,
+    ) -> Result<(usize, usize)> {
+        let Some(store) = &self.graph else { return Ok((0, 0)) };
+        let names: Vec<String> = extracted.entities.iter().map(|(e, _, _)| e.name.clone()).collect();
+        let vectors = self.embed_texts(names, 0, 0, &crate::progress::NoProgress).await?;
+        let entities: Vec<EntityFacts> = extracted
+            .entities
+            .into_iter()
+            .zip(vectors)
+            .map(|((entity, description, description_score), embedding)| EntityFacts {
+                key: entity.key,
+                name: entity.name,
+                entity_type: entity.entity_type,
+                description,
+                description_score,
+                embedding,
+            })
+            .collect();
+        let links: Vec<String> = page.links.internal.iter().filter(|l| *l != page.url.as_str()).cloned().collect();
+        store
+            .replace_page(PageGraph {
+                url: page.url.as_str(),
+                source: &page.source_id,
+                title: page.title.as_deref(),
+                content_hash,
+                chunk_mentions: &extracted.chunk_mentions,
+                relations: &extracted.relations,
+                entities: &entities,
+                links: &links,
+            })
+            .await?;
+        Ok((entities.len(), extracted.relations.len()))
+    }
+
+    /// A page stored without graph extraction whose graph was built from other content: that
+    /// graph no longer says what the page says, so it goes.
+    async fn drop_stale_graph(&self, url: &str, content_hash: &str) -> Result<()> {
+        let Some(graph) = &self.graph else { return Ok(()) };
+        if graph.page_hash(url).await?.is_some_and(|stored| stored != content_hash) {
+            graph.delete_page(url).await?;
+        }
+        Ok(())
     }
 
     /// Chunk a page without embedding or storing it (dry-run crawls); the report counts the
@@ -179,12 +269,10 @@ impl Pipeline {
         let markdown = page.markdown.clone();
         let chunks = crate::cpu::run("chunking", move || split_markdown(&markdown, chunk_size).len()).await?;
         Ok(IngestReport {
-            unchanged: false,
             chunks_stored: chunks,
-            code_examples_stored: 0,
             content_length: page.markdown.chars().count(),
             word_count: page.word_count(),
-            chunks_contextualized: 0,
+            ..IngestReport::default()
         })
     }
 
@@ -231,10 +319,10 @@ impl PageSink for Pipeline {
     async fn store_page(
         &self,
         page: &Page,
-        chunk_size: Option<usize>,
+        options: &IngestOptions,
         progress: &dyn ProgressSink,
     ) -> Result<IngestReport> {
-        self.ingest_page(page, chunk_size, progress).await
+        self.ingest_page(page, options, progress).await
     }
 
     async fn chunk_page(&self, page: &Page, chunk_size: Option<usize>) -> Result<IngestReport> {
@@ -243,6 +331,9 @@ impl PageSink for Pipeline {
 
     #[instrument(skip(self))]
     async fn page_gone(&self, url: &str) -> Result<u64> {
+        if let Some(graph) = &self.graph {
+            graph.delete_page(url).await?;
+        }
         Ok(self.pages.delete_page(url).await?.pages)
     }
 }

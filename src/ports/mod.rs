@@ -10,7 +10,10 @@ mod repo;
 mod store;
 
 pub use fetch::{Accept, FetchError, Fetched, FetchedBody, Fetcher, RenderOptions, Renderer};
-pub use graph::{GraphError, GraphRow, GraphStore};
+pub use graph::{
+    ChunkMentions, DocumentRef, EntityFacts, EntityRecord, GraphDeleted, GraphError, GraphRow, GraphStore, PageGraph,
+    RelationRecord, SourceGraphCounts,
+};
 pub use jobs::{Beat, ClaimedJob, JobEnd, JobQueue, Lease, NewJob};
 pub use model::{ChatModel, EmbedError, Embedder, ModelError, Reranker};
 pub use repo::{Checkout, RepoError, RepoSource};

@@ -112,6 +112,12 @@ pub trait SearchIndex: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn search_keyword(&self, query: KeywordQuery<'_>) -> Result<Vec<Hit>, StoreError>;
+    /// The chunks at these (url, chunk number) keys that exist, in no particular order, with no
+    /// scores (graph retrieval ranks them itself).
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn chunks_at(&self, keys: &[(String, i32)]) -> Result<Vec<Hit>, StoreError>;
 }
 
 /// The sources (sites) stored, with their counts.

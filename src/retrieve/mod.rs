@@ -120,9 +120,27 @@ impl Retriever {
     #[instrument(skip(self), fields(tool = "perform_rag_query"))]
     pub async fn search(&self, query: &RagQuery) -> Result<Vec<Hit>> {
         validate(query)?;
+        let embedding = self.embed_query(&query.query).await?;
+        self.search_embedded(query, &embedding).await
+    }
+
+    /// The query's embedding (one call to the embedder).
+    ///
+    /// # Errors
+    /// `Unavailable` when the embedder fails.
+    pub async fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
+        let mut vectors = self.embedder.embed(&[text.to_owned()]).await?;
+        vectors.pop().ok_or_else(|| Error::Internal("embedder returned no vector".into()))
+    }
+
+    /// [`Retriever::search`] with the query already embedded (graph retrieval embeds once and
+    /// searches chunks and entities with the same vector).
+    ///
+    /// # Errors
+    /// As [`Retriever::search`].
+    pub async fn search_embedded(&self, query: &RagQuery, embedding: &[f32]) -> Result<Vec<Hit>> {
+        validate(query)?;
         let reranker = self.reranker_for(query)?;
-        let mut vectors = self.embedder.embed(std::slice::from_ref(&query.query)).await?;
-        let embedding = vectors.pop().ok_or_else(|| Error::Internal("embedder returned no vector".into()))?;
         // With a reranker, fetch a wider first page of candidates and let it choose.
         let first_pass = match reranker {
             Some(_) => RagQuery { match_count: rerank_candidates(query), offset: 0, ..query.clone() },
@@ -132,14 +150,14 @@ impl Retriever {
             SearchMode::Vector => {
                 self.index
                     .search_vector(VectorQuery {
-                        embedding: &embedding,
+                        embedding,
                         source: first_pass.source.as_ref(),
                         limit: first_pass.match_count,
                         offset: first_pass.offset,
                     })
                     .await?
             }
-            SearchMode::Hybrid => self.search_hybrid(&first_pass, &embedding).await?,
+            SearchMode::Hybrid => self.search_hybrid(&first_pass, embedding).await?,
         };
         match reranker {
             Some(reranker) => {

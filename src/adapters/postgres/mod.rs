@@ -3,10 +3,12 @@
 //! recorded in `meta`, so a different model later fails loudly instead of corrupting search.
 
 mod catalog;
+mod graph;
 mod jobs;
 mod queries;
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,6 +17,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Executor, PgPool, Row};
 use tracing::{info, instrument};
 
+use crate::adapters::sql_body::graph::EntityVectors;
 use crate::domain::{CodeHit, Hit, SourceId, Validators};
 use crate::ports::{
     DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, StoreAdmin, StoreError, VectorQuery,
@@ -47,6 +50,8 @@ impl std::fmt::Debug for PgConfig {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Entity name vectors of the embedded graph, appended as entities are added.
+    entity_vectors: Arc<RwLock<EntityVectors>>,
 }
 
 impl PgStore {
@@ -88,7 +93,7 @@ impl PgStore {
         }
         sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         info!(schema = schema.as_deref().unwrap_or("default"), "postgres store ready");
-        Ok(Self { pool })
+        Ok(Self { pool, entity_vectors: Arc::default() })
     }
 
     /// Rows of a `match_*` function call (`$1` vector, `$2` count, `$3` source, `$4` offset).
@@ -387,6 +392,19 @@ impl SearchIndex for PgStore {
             .map(|(rank, row)| hit_from_row(row, None, Some(rank + 1)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
+    }
+
+    async fn chunks_at(&self, keys: &[(String, i32)]) -> Result<Vec<Hit>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<serde_json::Value> = keys.iter().map(|(u, c)| serde_json::json!({"u": u, "c": c})).collect();
+        let rows = sqlx::query(queries::CHUNKS_AT)
+            .bind(sqlx::types::Json(keys))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(|row| hit_from_row(row, None, None)).collect::<Result<_, sqlx::Error>>().map_err(classify)
     }
 }
 

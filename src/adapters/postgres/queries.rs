@@ -106,3 +106,7 @@ pub(super) const CACHE_EMBEDDINGS: &str = "
     insert into embedding_cache (model, content_hash, embedding)
     select $1, h, e from unnest($2::text[], $3::vector[]) as t (h, v), lateral (select v::real[] as e) x
     on conflict (model, content_hash) do nothing";
+
+// language=PostgreSQL
+pub(super) const CHUNKS_AT: &str = "select url, chunk_number, content, metadata, source_id from crawled_pages
+     where (url, chunk_number) in (select e ->> 'u', (e ->> 'c')::int from jsonb_array_elements($1) as e)";

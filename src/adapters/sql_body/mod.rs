@@ -7,8 +7,10 @@
 //!
 //! - `job_queue`: the `JobQueue` port on `crawl_jobs`;
 //! - `catalog`: the `SourceCatalog` port and page deletion (`sources`, `pages` and their rows);
-//! - `text_cache`: the `TextCache` port on `llm_cache`, batched through a JSON array parameter.
+//! - `text_cache`: the `TextCache` port on `llm_cache`, batched through a JSON array parameter;
+//! - `graph`: the embedded `GraphStore` backend on the `graph_*` tables.
 
 pub(crate) mod catalog;
+pub(crate) mod graph;
 pub(crate) mod job_queue;
 pub(crate) mod text_cache;

@@ -4,6 +4,7 @@
 //! replaces a page.
 
 mod catalog;
+mod graph;
 mod jobs;
 mod queries;
 mod vector_cache;
@@ -21,6 +22,7 @@ use sqlx::{Row, SqlitePool};
 use tracing::{info, instrument};
 
 use self::vector_cache::VectorCache;
+use crate::adapters::sql_body::graph::EntityVectors;
 use crate::domain::vector::{TopK, cosine, from_le_bytes, to_le_bytes};
 use crate::domain::{CodeHit, Hit, SourceId, Validators};
 use crate::ports::{
@@ -37,6 +39,8 @@ pub struct SqliteStore {
     /// Chunk vectors in memory, rebuilt when the index generation moves. A std RwLock: never
     /// held across an await (the rebuild happens outside it).
     vectors: Arc<RwLock<VectorCache>>,
+    /// Entity name vectors of the embedded graph, appended as entities are added.
+    entity_vectors: Arc<RwLock<EntityVectors>>,
 }
 
 impl SqliteStore {
@@ -66,7 +70,12 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         info!(path = %path.display(), "sqlite store ready");
-        Ok(Self { pool, path: path.to_owned(), vectors: Arc::new(RwLock::new(VectorCache::new(-1))) })
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+            vectors: Arc::new(RwLock::new(VectorCache::new(-1))),
+            entity_vectors: Arc::default(),
+        })
     }
 
     /// Exact nearest neighbours: stream every candidate's vector (`scan` selects id + embedding,
@@ -358,6 +367,19 @@ impl SearchIndex for SqliteStore {
             .map(|(rank, row)| hit_from_row(row, None, Some(rank + 1)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(classify)
+    }
+
+    async fn chunks_at(&self, keys: &[(String, i32)]) -> Result<Vec<Hit>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<serde_json::Value> = keys.iter().map(|(u, c)| serde_json::json!({"u": u, "c": c})).collect();
+        let rows = sqlx::query(queries::CHUNKS_AT)
+            .bind(sqlx::types::Json(keys))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(|row| hit_from_row(row, None, None)).collect::<Result<_, sqlx::Error>>().map_err(classify)
     }
 }
 

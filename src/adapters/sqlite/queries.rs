@@ -96,3 +96,8 @@ pub(super) const CACHED_EMBEDDING: &str =
 // language=SQLite
 pub(super) const CACHE_EMBEDDING: &str =
     "insert into embedding_cache (model, content_hash, embedding) values (?1, ?2, ?3) on conflict do nothing";
+
+// language=SQLite
+pub(super) const CHUNKS_AT: &str = "select url, chunk_number, content, metadata, source_id from crawled_pages
+     where (url, chunk_number) in
+       (select json_extract(e.value, '$.u'), json_extract(e.value, '$.c') from json_each(?1) as e)";

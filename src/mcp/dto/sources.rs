@@ -3,8 +3,9 @@
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{SourceId, SourceInfo};
+use crate::domain::SourceId;
 use crate::ports::DeletedCounts;
+use crate::sources::SourceListing;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct SourceOutput {
@@ -18,11 +19,18 @@ pub(crate) struct SourceOutput {
     pub created_at: String,
     /// RFC 3339 timestamp of the last crawl that touched this source.
     pub updated_at: String,
+    /// Entities its pages mention in the graph (0 when it was crawled without graph extraction).
+    pub entities: i64,
+    /// Relations between entities its pages support.
+    pub relationships: i64,
 }
 
-impl From<SourceInfo> for SourceOutput {
-    fn from(s: SourceInfo) -> Self {
+impl From<SourceListing> for SourceOutput {
+    fn from(listing: SourceListing) -> Self {
+        let s = listing.info;
         Self {
+            entities: listing.entities,
+            relationships: listing.relations,
             source_id: s.source_id.to_string(),
             summary: s.summary,
             total_words: s.total_words,
@@ -58,7 +66,7 @@ pub(crate) struct DeleteSourceOutput {
 }
 
 impl GetAvailableSourcesOutput {
-    pub(crate) fn new(sources: Vec<SourceInfo>) -> Self {
+    pub(crate) fn new(sources: Vec<SourceListing>) -> Self {
         Self { success: true, count: sources.len(), sources: sources.into_iter().map(Into::into).collect() }
     }
 }

@@ -16,7 +16,7 @@ use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::adapters::sqlite::SqliteStore;
 use crawlrag::app::{App, ServiceSettings};
-use crawlrag::ports::{Embedder, Fetcher, Store};
+use crawlrag::ports::{Embedder, Fetcher, GraphStore, Store};
 
 /// Page size cap used in tests (the fixture's huge page is larger).
 pub const TEST_MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -116,24 +116,36 @@ pub async fn app_with(
     prefix: &str,
     settings: ServiceSettings,
 ) -> (Arc<App>, db::Db) {
-    let (store, db) = open_store(services, backend, &unique_schema(prefix)).await;
+    let (store, graph, db) = open_stores(services, backend, &unique_schema(prefix)).await;
     let embedder: Arc<dyn Embedder> = embedder(services);
+    // Like production: the graph lives in the store's own tables unless a test brings another.
+    let settings = ServiceSettings { graph: settings.graph.or(Some(graph)), ..settings };
     let app = App::from_parts(store, embedder, loopback_fetcher(), settings).await.expect("build app");
     (Arc::new(app), db)
 }
 
 /// Open (or reopen) the store called `name`: a Postgres schema, or a SQLite file in the temp dir.
 pub async fn open_store(services: &Services, backend: Backend, name: &str) -> (Arc<dyn Store>, db::Db) {
+    let (store, _, db) = open_stores(services, backend, name).await;
+    (store, db)
+}
+
+/// [`open_store`], with the store's embedded graph.
+pub async fn open_stores(
+    services: &Services,
+    backend: Backend,
+    name: &str,
+) -> (Arc<dyn Store>, Arc<dyn GraphStore>, db::Db) {
     match backend {
         Backend::Postgres => {
-            let store = store(services, name).await;
+            let store = Arc::new(store(services, name).await);
             let pool = store.pool().clone();
-            (Arc::new(store), db::Db::Postgres(pool))
+            (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>, db::Db::Postgres(pool))
         }
         Backend::Sqlite => {
-            let store = SqliteStore::open(&sqlite_path(name)).await.expect("open sqlite");
+            let store = Arc::new(SqliteStore::open(&sqlite_path(name)).await.expect("open sqlite"));
             let pool = store.pool().clone();
-            (Arc::new(store), db::Db::Sqlite(pool))
+            (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>, db::Db::Sqlite(pool))
         }
     }
 }
