@@ -20,14 +20,14 @@ mod common;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use async_trait::async_trait;
+use common::{Precomputed, percentiles, perturb};
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::adapters::sqlite::SqliteStore;
 use crawlrag::domain::{Chunk, Links, Page, SourceId};
-use crawlrag::ports::{EmbedError, Embedder, PageWrite, Store};
+use crawlrag::ports::{Embedder, PageWrite, Store};
 use crawlrag::retrieve::{RagQuery, RetrieveConfig, Retriever, SearchMode};
 use url::Url;
 
@@ -105,59 +105,6 @@ async fn run() {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
-    }
-}
-
-/// Deterministic small perturbation of a unit vector, renormalised.
-fn perturb(v: &[f32], seed: &mut u64, scale: f32) -> Vec<f32> {
-    let out: Vec<f32> = v
-        .iter()
-        .map(|x| {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            x + scale * ((*seed % 20_000) as f32 / 10_000.0 - 1.0)
-        })
-        .collect();
-    let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt();
-    out.into_iter().map(|x| x / norm).collect()
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
-    samples.sort();
-    let at = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
-    (at(0.5), at(0.95))
-}
-
-/// An embedder answering from precomputed query vectors: isolates search latency.
-#[derive(Debug)]
-struct Precomputed {
-    queries: Vec<String>,
-    vectors: Vec<Vec<f32>>,
-}
-
-#[async_trait]
-impl Embedder for Precomputed {
-    fn model_id(&self) -> &str {
-        "local:sentence-transformers/all-MiniLM-L6-v2"
-    }
-    fn dimensions(&self) -> usize {
-        384
-    }
-    fn preferred_chunk_chars(&self) -> usize {
-        1000
-    }
-    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        texts
-            .iter()
-            .map(|t| {
-                self.queries
-                    .iter()
-                    .position(|q| q == t)
-                    .map(|i| self.vectors[i].clone())
-                    .ok_or_else(|| EmbedError::Internal("unknown query".into()))
-            })
-            .collect()
     }
 }
 

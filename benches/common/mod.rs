@@ -5,6 +5,7 @@
 pub(crate) mod site;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crawlrag::crawl::extract::extract_html;
 use crawlrag::domain::{Chunk, split_markdown};
@@ -52,4 +53,60 @@ pub(crate) fn real_chunks(limit: usize) -> Vec<Chunk> {
     }
     chunks.truncate(limit);
     chunks
+}
+
+#[allow(dead_code, reason = "not every benchmark perturbs vectors")]
+/// Deterministic small perturbation of a unit vector, renormalised.
+pub(crate) fn perturb(v: &[f32], seed: &mut u64, scale: f32) -> Vec<f32> {
+    let out: Vec<f32> = v
+        .iter()
+        .map(|x| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            x + scale * ((*seed % 20_000) as f32 / 10_000.0 - 1.0)
+        })
+        .collect();
+    let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+    out.into_iter().map(|x| x / norm).collect()
+}
+
+#[allow(dead_code, reason = "not every benchmark times queries")]
+pub(crate) fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.95))
+}
+
+#[allow(dead_code, reason = "not every benchmark precomputes queries")]
+/// An embedder answering from precomputed query vectors: isolates search latency.
+#[derive(Debug)]
+pub(crate) struct Precomputed {
+    pub(crate) queries: Vec<String>,
+    pub(crate) vectors: Vec<Vec<f32>>,
+}
+
+#[async_trait::async_trait]
+impl crawlrag::ports::Embedder for Precomputed {
+    fn model_id(&self) -> &str {
+        "local:sentence-transformers/all-MiniLM-L6-v2"
+    }
+    fn dimensions(&self) -> usize {
+        384
+    }
+    fn preferred_chunk_chars(&self) -> usize {
+        1000
+    }
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, crawlrag::ports::EmbedError> {
+        texts
+            .iter()
+            .map(|t| {
+                self.queries
+                    .iter()
+                    .position(|q| q == t)
+                    .map(|i| self.vectors[i].clone())
+                    .ok_or_else(|| crawlrag::ports::EmbedError::Internal("unknown query".into()))
+            })
+            .collect()
+    }
 }

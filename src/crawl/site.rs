@@ -123,6 +123,12 @@ pub struct CrawlReport {
     /// Relations written to the graph, summed over pages.
     #[serde(default)]
     pub relations_stored: usize,
+    /// Words of the pages stored.
+    #[serde(default)]
+    pub words_stored: usize,
+    /// Time spent extracting and writing graphs, summed over pages.
+    #[serde(default)]
+    pub graph_millis: u64,
     pub sources_updated: BTreeSet<String>,
     pub urls_crawled: Vec<String>,
     pub failed: Vec<PageFailure>,
@@ -144,6 +150,8 @@ impl CrawlReport {
             code_examples_stored: 0,
             entities_stored: 0,
             relations_stored: 0,
+            words_stored: 0,
+            graph_millis: 0,
             sources_updated: BTreeSet::new(),
             urls_crawled: Vec::new(),
             failed: Vec::new(),
@@ -449,6 +457,10 @@ impl Crawler {
                         r.code_examples_stored += stored.code_examples_stored;
                         r.entities_stored += stored.entities_stored;
                         r.relations_stored += stored.relations_stored;
+                        r.graph_millis += stored.graph_millis;
+                        if !stored.unchanged {
+                            r.words_stored += stored.word_count;
+                        }
                         r.sources_updated.insert(page.source_id.to_string());
                         if r.urls_crawled.len() < LISTED_URLS {
                             r.urls_crawled.push(page.url.to_string());

@@ -330,6 +330,46 @@ fn inline_markup(line: &str, found: &mut Found) {
     for term in delimited(line, "**", "**") {
         found.add(term, EntityType::Concept);
     }
+    // Emphasis introduces terms ("a *workspace* is ...") and names files (*Cargo.toml*); long
+    // emphasised phrases are stress, not names.
+    for term in emphasis(line).filter(|t| t.split_whitespace().count() <= 3) {
+        let file_like = term.contains('.') || term.contains('/');
+        found.add(term, if file_like { code_type(term) } else { EntityType::Concept });
+    }
+}
+
+/// Spans in single `*` or `_` emphasis: the opening mark follows a non-word character and
+/// precedes a non-space, the closing one the reverse (so `snake_case` and `**bold**` are not
+/// emphasis).
+fn emphasis(line: &str) -> impl Iterator<Item = &str> + '_ {
+    let bytes = line.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let mark = bytes[at];
+            let opens = matches!(mark, b'*' | b'_')
+                && (at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == mark))
+                && bytes.get(at + 1).is_some_and(|&b| !b.is_ascii_whitespace() && b != mark);
+            if !opens {
+                at += 1;
+                continue;
+            }
+            let start = at + 1;
+            let close = (start + 1..bytes.len()).find(|&i| {
+                bytes[i] == mark
+                    && !bytes[i - 1].is_ascii_whitespace()
+                    && bytes.get(i + 1).is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == mark))
+            });
+            match close {
+                Some(end) => {
+                    at = end + 1;
+                    return line.get(start..end);
+                }
+                None => at = bytes.len(),
+            }
+        }
+        None
+    })
 }
 
 /// The spans between `open` and the next `close`, left to right.
@@ -415,7 +455,7 @@ fn capitalised_names(line: &str, found: &mut Found) {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_MENTIONS_PER_CHUNK, describe, extract_entities, related_entities};
+    use super::{MAX_MENTIONS_PER_CHUNK, describe, emphasis, extract_entities, related_entities};
     use crate::domain::entity::{EntityMention, EntityType};
 
     const PAGE: &str = "# Installing Rust\n\
@@ -451,6 +491,16 @@ mod tests {
             assert!(mentions.iter().all(|m| m.key != not_entity), "{not_entity} extracted: {mentions:#?}");
         }
         assert_eq!(extract_entities(PAGE), mentions, "deterministic");
+    }
+
+    #[test]
+    fn emphasis_names_terms_and_files_but_not_identifiers_or_bold() {
+        let spans: Vec<&str> =
+            emphasis("Edit *Cargo.toml* in a _workspace_; snake_case_name and **bold** stay.").collect();
+        assert_eq!(spans, ["Cargo.toml", "workspace"]);
+        let found = extract_entities("Create the *Cargo.toml* file of the *workspace*.");
+        assert_eq!(find(&found, "cargo.toml").entity_type, EntityType::Configuration);
+        assert_eq!(find(&found, "workspace").entity_type, EntityType::Concept);
     }
 
     #[test]

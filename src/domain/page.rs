@@ -58,6 +58,8 @@ pub struct IngestReport {
     pub entities_stored: usize,
     /// Relations written to the graph for the page.
     pub relations_stored: usize,
+    /// Time spent extracting and writing the page's graph.
+    pub graph_millis: u64,
 }
 
 /// What to extract into the graph while storing a page.

@@ -13,7 +13,7 @@ const MIN_SHARED_CHUNKS: u32 = 1;
 
 /// A page's graph before its entity names are embedded.
 #[derive(Debug, Default)]
-pub(crate) struct ExtractedGraph {
+pub struct ExtractedGraph {
     pub chunk_mentions: Vec<Vec<EntityMention>>,
     pub relations: Vec<EntityRelation>,
     /// Each distinct entity with its best description and that description's score.
@@ -22,7 +22,7 @@ pub(crate) struct ExtractedGraph {
 
 /// Extract what `extraction` asks for from `chunks` (entities are needed for relations, so
 /// relations alone still find them; entities alone store no relations).
-pub(crate) fn extract_graph(chunks: &[Chunk], extraction: GraphExtraction) -> ExtractedGraph {
+pub fn extract_graph(chunks: &[Chunk], extraction: GraphExtraction) -> ExtractedGraph {
     if !extraction.entities && !extraction.relationships {
         return ExtractedGraph::default();
     }

@@ -4,7 +4,7 @@
 //! `Embedder`, `PageStore`, `EmbeddingCache`, `TextCache`, `ChatModel` and `GraphStore` ports.
 
 pub mod enrich;
-mod graph;
+pub mod graph;
 
 use std::sync::Arc;
 
@@ -148,7 +148,8 @@ impl Pipeline {
         let (mut chunks, mut code_examples, extracted) = tokio::task::spawn_blocking(move || {
             let code = if extract_code { extract_code_examples(&markdown, min_code_chars) } else { Vec::new() };
             let chunks = split_markdown(&markdown, chunk_size);
-            let extracted = extraction.map(|extraction| graph::extract_graph(&chunks, extraction));
+            let started = std::time::Instant::now();
+            let extracted = extraction.map(|extraction| (graph::extract_graph(&chunks, extraction), started.elapsed()));
             (chunks, code, extracted)
         })
         .await
@@ -182,8 +183,14 @@ impl Pipeline {
                 code_embeddings: &code_embeddings,
             })
             .await?;
+        let mut graph_millis = 0;
         let (entities_stored, relations_stored) = match extracted {
-            Some(extracted) => self.store_graph(page, &content_hash, extracted).await?,
+            Some((extracted, extract_time)) => {
+                let started = std::time::Instant::now();
+                let stored = self.store_graph(page, &content_hash, extracted).await?;
+                graph_millis = u64::try_from((extract_time + started.elapsed()).as_millis()).unwrap_or(u64::MAX);
+                stored
+            }
             None => {
                 self.drop_stale_graph(page.url.as_str(), &content_hash).await?;
                 (0, 0)
@@ -198,6 +205,7 @@ impl Pipeline {
             chunks_contextualized,
             entities_stored,
             relations_stored,
+            graph_millis,
         })
     }
 

@@ -52,6 +52,7 @@ impl JobRunner for ServiceRunner {
             )),
             JobSpec::SmartCrawl { .. }
             | JobSpec::StealthCrawl { .. }
+            | JobSpec::GraphCrawl { .. }
             | JobSpec::MultiUrl { .. }
             | JobSpec::MemoryCrawl { .. } => Ok(()),
         }
@@ -60,7 +61,7 @@ impl JobRunner for ServiceRunner {
     async fn run(&self, spec: &JobSpec, progress: &dyn ProgressSink) -> Result<JobOutput> {
         let crawler = &self.crawler;
         Ok(match spec {
-            JobSpec::SmartCrawl { request } | JobSpec::StealthCrawl { request } => {
+            JobSpec::SmartCrawl { request } | JobSpec::StealthCrawl { request } | JobSpec::GraphCrawl { request } => {
                 JobOutput::Site(crawler.smart_crawl(request, progress).await?)
             }
             JobSpec::SinglePage { url, chunk_size, plan } => {

@@ -21,6 +21,9 @@ pub enum JobSpec {
     SinglePage { url: String, chunk_size: Option<usize>, plan: PagePlan },
     /// `crawl_with_multi_url_config`: many single pages, each with its content profile.
     MultiUrl { urls: Vec<UrlSpec>, max_concurrent: usize, chunk_size: Option<usize>, render: Render },
+    /// `crawl_with_graph_extraction`: a crawl (one page by default, a site when asked) whose
+    /// pages' entities and relations go into the graph.
+    GraphCrawl { request: CrawlRequest },
     /// `crawl_with_memory_monitoring`: a site crawl whose concurrency follows memory use.
     MemoryCrawl { request: CrawlRequest, threshold_mb: f64 },
 }
@@ -41,6 +44,7 @@ impl JobSpec {
         match self {
             Self::SmartCrawl { .. } => "smart_crawl_url",
             Self::StealthCrawl { .. } => "crawl_with_stealth_mode",
+            Self::GraphCrawl { .. } => "crawl_with_graph_extraction",
             Self::SinglePage { .. } => "crawl_single_page",
             Self::MultiUrl { .. } => "crawl_with_multi_url_config",
             Self::MemoryCrawl { .. } => "crawl_with_memory_monitoring",
@@ -50,9 +54,10 @@ impl JobSpec {
     /// What the job works on, in a few words.
     pub fn target(&self) -> String {
         match self {
-            Self::SmartCrawl { request } | Self::StealthCrawl { request } | Self::MemoryCrawl { request, .. } => {
-                request.url.clone()
-            }
+            Self::SmartCrawl { request }
+            | Self::StealthCrawl { request }
+            | Self::GraphCrawl { request }
+            | Self::MemoryCrawl { request, .. } => request.url.clone(),
             Self::SinglePage { url, .. } => url.clone(),
             Self::MultiUrl { urls, .. } => format!("{} URLs", urls.len()),
         }
@@ -64,7 +69,9 @@ impl JobSpec {
     /// The decoding error when the stored value is not this job's output.
     pub fn decode_output(&self, value: serde_json::Value) -> Result<JobOutput, serde_json::Error> {
         Ok(match self {
-            Self::SmartCrawl { .. } | Self::StealthCrawl { .. } => JobOutput::Site(serde_json::from_value(value)?),
+            Self::SmartCrawl { .. } | Self::StealthCrawl { .. } | Self::GraphCrawl { .. } => {
+                JobOutput::Site(serde_json::from_value(value)?)
+            }
             Self::SinglePage { .. } => JobOutput::SinglePage(serde_json::from_value(value)?),
             Self::MultiUrl { .. } => JobOutput::Multi(serde_json::from_value(value)?),
             Self::MemoryCrawl { .. } => JobOutput::Memory(serde_json::from_value(value)?),

@@ -29,8 +29,11 @@ pub struct RagServer {
 
 impl RagServer {
     pub fn new(app: Arc<App>) -> Self {
-        let mut tool_router =
-            Self::crawl_router() + Self::search_router() + Self::sources_router() + Self::jobs_router();
+        let mut tool_router = Self::crawl_router()
+            + Self::search_router()
+            + Self::graph_router()
+            + Self::sources_router()
+            + Self::jobs_router();
         for route in tool_router.map.values_mut() {
             route.attr.input_schema = schema::standardized(&route.attr.input_schema);
             route.attr.output_schema = route.attr.output_schema.as_ref().map(schema::standardized);
@@ -81,6 +84,8 @@ pub(super) async fn run_tool<T>(
     name = "crawlrag",
     instructions = "crawlrag crawls web pages into a searchable index. Use crawl_single_page to add a page, \
         smart_crawl_url to add a whole site, sitemap or llms.txt, \
-        get_available_sources to see what is indexed, and perform_rag_query to retrieve relevant chunks."
+        get_available_sources to see what is indexed, and perform_rag_query to retrieve relevant chunks. \
+        crawl_with_graph_extraction also builds a knowledge graph of the pages' entities, which graphrag_query \
+        and get_entity_context answer from."
 )]
 impl ServerHandler for RagServer {}

@@ -43,7 +43,7 @@ async fn crawl_query_sources_delete_and_doctor_with_json_and_exit_codes() {
     assert_eq!(code, 0, "{doctor} {err}");
     assert_eq!(doctor["ok"], true);
     let checks: Vec<&str> = doctor["checks"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
-    assert_eq!(checks, ["config", "database", "embedder", "browser"]);
+    assert_eq!(checks, ["config", "database", "graph", "embedder", "browser"]);
     let (code, migrated, _) = run(&services, &store, &["migrate", "--json"]).await;
     assert_eq!((code, &migrated["success"]), (0, &Value::Bool(true)));
 
@@ -94,7 +94,8 @@ async fn first_run_downloads_the_model_from_the_hub_and_offline_says_what_to_set
     let downloaded = cache.join("crawlrag/models/all-MiniLM-L6-v2/model.safetensors");
     let original = services.model_path.join("model.safetensors");
     assert_eq!(std::fs::metadata(&downloaded).unwrap().len(), std::fs::metadata(&original).unwrap().len());
-    assert!(report["checks"][2]["detail"].as_str().unwrap().contains("384 dimensions"), "{report}");
+    let embedder = report["checks"].as_array().unwrap().iter().find(|c| c["check"] == "embedder").unwrap();
+    assert!(embedder["detail"].as_str().unwrap().contains("384 dimensions"), "{report}");
 
     let offline = std::env::temp_dir().join(common::unique_schema("model_offline"));
     let mut cmd = Command::new(BIN);

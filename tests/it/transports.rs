@@ -11,17 +11,21 @@ use crate::common::binary::StoreTarget;
 use crate::common::sse_client::SseClient;
 use crate::common::{self, Backend, binary, site::Site};
 
-const TOOLS: [&str; 12] = [
+const TOOLS: [&str; 16] = [
     "cancel_crawl_job",
     "crawl_single_page",
+    "crawl_with_graph_extraction",
     "crawl_with_memory_monitoring",
     "crawl_with_multi_url_config",
     "crawl_with_stealth_mode",
     "delete_source",
     "get_available_sources",
     "get_crawl_job",
+    "get_entity_context",
+    "graphrag_query",
     "list_crawl_jobs",
     "perform_rag_query",
+    "query_document_graph",
     "search_code_examples",
     "smart_crawl_url",
 ];
@@ -72,9 +76,31 @@ async fn exercise(client: &RunningService<rmcp::RoleClient, ()>, site: &Site) {
     assert!(size <= 500 * 3, "results fit the token budget: {size}");
     assert_eq!(budget["response_truncated"], true, "and say they were trimmed");
 
+    // The graph tools: graph a page, then query the graph it built.
+    let graphed = json!({"url": site.url("/docs/install.html")});
+    let graphed = binary::body(&binary::call(client, "crawl_with_graph_extraction", graphed).await.unwrap());
+    assert_eq!(graphed["success"], true, "{graphed}");
+    assert!(graphed["graph_extraction"]["entities_stored"].as_u64().unwrap() > 3, "{graphed}");
+    assert_eq!(graphed["document_id"], site.url("/docs/install.html"));
+    let question = json!({"query": "how do I install frobnicator with cargo", "max_documents": 3});
+    let answer = binary::body(&binary::call(client, "graphrag_query", question).await.unwrap());
+    assert_eq!(answer["mode"], "mix", "{answer}");
+    assert_eq!(answer["results"][0]["url"], site.url("/docs/install.html"), "{answer}");
+    assert!(answer["answer"].is_null() && answer["graph_enrichment_used"] == true);
+    assert!(answer["entities"].as_array().unwrap().iter().any(|e| e["key"] == "frobnicator"), "{answer}");
+    let context = json!({"entity_name": "frobnicators", "max_hops": 1});
+    let context = binary::body(&binary::call(client, "get_entity_context", context).await.unwrap());
+    assert_eq!(context["entity"]["key"], "frobnicator", "{context}");
+    assert!(context["stats"]["documents_count"].as_u64().unwrap() >= 1);
+    let write = json!({"cypher_query": "MATCH (n) // harmless\nSET n.x = 1 RETURN n"});
+    let write = binary::call(client, "query_document_graph", write).await.unwrap();
+    assert!(binary::is_error(&write));
+    assert!(binary::body(&write)["error"].as_str().unwrap().contains("SET"), "{:?}", binary::body(&write));
+
     let sources = binary::body(&binary::call(client, "get_available_sources", json!({})).await.unwrap());
     assert_eq!(sources["sources"][0]["source_id"], site.source_id());
     assert_eq!(sources["sources"][0]["pages"], 2);
+    assert!(sources["sources"][0]["entities"].as_u64().unwrap() > 3, "{sources}");
 
     let unknown = binary::call(client, "delete_source", json!({"source_id": "nowhere.example"})).await.unwrap();
     assert!(binary::is_error(&unknown));

@@ -66,7 +66,9 @@ impl EntityVectors {
 pub(crate) fn graph_error(err: StoreError) -> GraphError {
     match err {
         StoreError::Unavailable(e) => GraphError::Unavailable(e),
-        other => GraphError::Query(other.to_string()),
+        other @ (StoreError::EmbeddingMismatch { .. } | StoreError::Migration(_) | StoreError::Query(_)) => {
+            GraphError::Query(other.to_string())
+        }
     }
 }
 

@@ -136,7 +136,7 @@ pub(crate) struct SiteCrawlParams {
 }
 
 impl SiteCrawlParams {
-    fn into_request(self, render: Render) -> (CrawlRequest, Wait) {
+    pub(super) fn into_request(self, render: Render) -> (CrawlRequest, Wait) {
         let request = CrawlRequest {
             max_depth: self.max_depth.unwrap_or(DEFAULT_MAX_DEPTH),
             max_concurrent: self.max_concurrent.unwrap_or(DEFAULT_MAX_CONCURRENT),
@@ -320,7 +320,7 @@ pub(crate) struct SiteCrawlResult {
 }
 
 impl SiteCrawlResult {
-    fn from_report(r: crate::crawl::site::CrawlReport) -> Self {
+    pub(super) fn from_report(r: crate::crawl::site::CrawlReport) -> Self {
         Self {
             url: r.url,
             crawl_type: Some(r.crawl_type),

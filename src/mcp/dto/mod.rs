@@ -4,6 +4,7 @@
 //! service types live beside the types, so tool handlers stay one to three lines.
 
 pub(crate) mod crawl;
+pub(crate) mod graph;
 pub(crate) mod jobs;
 pub(crate) mod search;
 pub(crate) mod sources;

@@ -2,6 +2,7 @@
 //! in `RagServer::new`.
 
 mod crawl;
+mod graph;
 mod jobs;
 mod search;
 mod sources;

@@ -90,4 +90,13 @@ impl Db {
             Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         }
     }
+
+    /// One integer a fixed query answers (SQL both dialects accept, never user input).
+    pub async fn integer(&self, sql: &'static str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql);
+        match self {
+            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        }
+    }
 }

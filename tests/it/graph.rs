@@ -1,0 +1,192 @@
+//! The document graph on the embedded backend, both stores: real documentation pages (two
+//! chapters of the Rust book, served on 127.0.0.1) crawled with graph extraction, then the
+//! entities, relations and mentions read back from the tables, rebuilt (idempotent), queried in
+//! every mode, walked with 1 vs 2 hops, and deleted with their source.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use crawlrag::crawl::site::CrawlRequest;
+use crawlrag::domain::{GraphExtraction, IngestOptions, SourceId};
+use crawlrag::error::Error;
+use crawlrag::graphrag::{GraphMode, GraphQuery};
+use crawlrag::progress::NoProgress;
+use crawlrag::retrieve::RagQuery;
+
+use crate::both_stores;
+use crate::common::{self, Backend};
+
+const WORKSPACES: &str = include_str!("../fixtures/rust_book/ch14-03-cargo-workspaces.html");
+const THREADS: &str = include_str!("../fixtures/rust_book/ch16-01-threads.html");
+
+const SUM_MENTIONS: &str = "select cast(coalesce(sum(mention_count), 0) as bigint) from graph_entities";
+
+async fn book_site() -> SocketAddr {
+    let app = Router::new()
+        .route("/book/ch14-03-cargo-workspaces.html", get(|| async { Html(WORKSPACES) }))
+        .route("/book/ch16-01-threads.html", get(|| async { Html(THREADS) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+fn query(text: &str, mode: GraphMode) -> GraphQuery {
+    GraphQuery {
+        query: text.into(),
+        mode,
+        use_graph: true,
+        max_entities: 15,
+        source: None,
+        offset: 0,
+        max_documents: 5,
+        max_content_length: 1000,
+        max_response_tokens: 20_000,
+    }
+}
+
+both_stores!(a_crawl_builds_an_entity_graph_that_rebuilds_idempotently_and_answers_queries);
+async fn a_crawl_builds_an_entity_graph_that_rebuilds_idempotently_and_answers_queries(backend: Backend) {
+    let Some(services) = common::services() else { return };
+    let addr = book_site().await;
+    let (app, db) = common::app(&services, backend, "graph_book").await;
+    let graphrag = app.graphrag.as_ref().expect("the app has a graph");
+    let urls = ["ch14-03-cargo-workspaces.html", "ch16-01-threads.html"].map(|p| format!("http://{addr}/book/{p}"));
+
+    let mut entities_stored = 0;
+    for url in &urls {
+        let request =
+            CrawlRequest { max_depth: 1, graph: Some(GraphExtraction::ALL), ..CrawlRequest::new(url.clone()) };
+        let report = app.crawler.smart_crawl(&request, &NoProgress).await.unwrap();
+        assert_eq!(report.pages_crawled, 1, "{report:?}");
+        assert!(report.relations_stored > 0, "{report:?}");
+        entities_stored += report.entities_stored;
+    }
+    let entities = db.count("graph_entities").await;
+    assert!(entities >= 40, "two chapters name many things, got {entities}");
+    assert!(i64::try_from(entities_stored).unwrap() >= entities, "entities are shared across pages");
+    assert_eq!(db.count("graph_documents").await, 2);
+    let relations = db.count("graph_relations").await;
+    let mentions = db.integer(SUM_MENTIONS).await;
+
+    // The expected entities of the chapters, typed and described from their own sentences.
+    let cargo = graphrag.entity_context("Cargo", 1).await.unwrap();
+    assert_eq!(cargo.entity.key, "cargo");
+    assert!(cargo.documents.iter().any(|d| d.url == urls[0]), "{:?}", cargo.documents);
+    for name in ["workspace", "Cargo.toml", "thread", "spawn"] {
+        let found = graphrag.entity_context(name, 1).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!found.documents.is_empty(), "{name} is mentioned by a document");
+    }
+    let thread = graphrag.entity_context("threads", 1).await.unwrap();
+    assert_eq!(thread.entity.key, "thread", "plural folded");
+    assert!(!thread.entity.description.is_empty(), "a thread has a description sentence");
+
+    // Rebuilding the same pages (an explicit chunk size re-chunks and rewrites) changes no count.
+    let default_chunk = app.pipeline.default_chunk_size();
+    for url in &urls {
+        let request = CrawlRequest {
+            max_depth: 1,
+            chunk_size: Some(default_chunk),
+            graph: Some(GraphExtraction::ALL),
+            ..CrawlRequest::new(url.clone())
+        };
+        let report = app.crawler.smart_crawl(&request, &NoProgress).await.unwrap();
+        assert!(report.entities_stored > 0 && report.pages_unchanged == 0, "{report:?}");
+    }
+    assert_eq!(db.count("graph_entities").await, entities, "re-crawls are idempotent");
+    assert_eq!(db.count("graph_relations").await, relations);
+    assert_eq!(db.integer(SUM_MENTIONS).await, mentions);
+    // An unchanged re-crawl (no explicit chunk size) skips the page and its graph.
+    let again = CrawlRequest { max_depth: 1, graph: Some(GraphExtraction::ALL), ..CrawlRequest::new(urls[0].clone()) };
+    let report = app.crawler.smart_crawl(&again, &NoProgress).await.unwrap();
+    assert_eq!((report.pages_unchanged, report.entities_stored), (1, 0), "{report:?}");
+
+    // max_hops: two hops reach strictly more than one.
+    let one = graphrag.entity_context("workspace", 1).await.unwrap();
+    let two = graphrag.entity_context("workspace", 2).await.unwrap();
+    assert!(!one.related.is_empty());
+    assert!(one.related.iter().all(|(_, hops)| *hops == 1));
+    assert!(two.related.iter().any(|(_, hops)| *hops == 2), "two hops reach further");
+    let keys = |c: &crawlrag::graphrag::EntityContext| {
+        c.related.iter().map(|(e, _)| e.key.clone()).collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_ne!(keys(&one), keys(&two));
+    assert!(matches!(graphrag.entity_context("workspace", 4).await, Err(Error::BadInput(_))));
+    let missing = graphrag.entity_context("Kubernetes operator", 2).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound(ref m) if m.contains("closest")), "{missing}");
+
+    // Queries: every mode answers from the right chapter; mix keeps plain search's best chunk.
+    let question = "How do I share one Cargo.lock between crates in a workspace?";
+    for mode in [GraphMode::Naive, GraphMode::Local, GraphMode::Global, GraphMode::Hybrid, GraphMode::Mix] {
+        let answer = graphrag.query(&query(question, mode)).await.unwrap();
+        assert!(!answer.chunks.is_empty(), "{mode:?}");
+        assert_eq!(answer.chunks[0].hit.url, urls[0], "{mode:?} answers from the workspaces chapter");
+        assert_eq!(answer.graph_used, mode != GraphMode::Naive);
+        if mode != GraphMode::Naive {
+            assert!(!answer.entities.is_empty(), "{mode:?} found entities");
+        }
+        assert!(answer.answer.is_none(), "no chat model: the context is the answer");
+    }
+    let plain = app
+        .retriever
+        .search(&RagQuery { query: question.into(), source: None, match_count: 1, offset: 0, mode: None, rerank: None })
+        .await
+        .unwrap();
+    let mix = graphrag.query(&query(question, GraphMode::Mix)).await.unwrap();
+    let top_plain = (plain[0].url.clone(), plain[0].chunk_index);
+    let mix_top3: Vec<(String, i32)> =
+        mix.chunks.iter().take(3).map(|c| (c.hit.url.clone(), c.hit.chunk_index)).collect();
+    assert!(mix_top3.contains(&top_plain), "mix keeps plain search's best chunk near the top: {mix_top3:?}");
+    let local = graphrag.query(&query("spawn a thread and join it", GraphMode::Local)).await.unwrap();
+    assert!(local.entities.iter().any(|e| e.entity.key == "thread"), "the query names `thread`");
+    let tiny =
+        graphrag.query(&GraphQuery { max_response_tokens: 300, ..query(question, GraphMode::Mix) }).await.unwrap();
+    assert!(tiny.chunks.len() < mix.chunks.len(), "a small budget keeps fewer documents");
+
+    // Cypher needs a server; writes are refused before any backend sees them.
+    let refused = graphrag.read_query("MATCH (n) DETACH DELETE n", 10).await.unwrap_err();
+    assert!(matches!(refused, Error::BadInput(ref m) if m.contains("refused")), "{refused}");
+    let embedded = graphrag.read_query("MATCH (e:Entity) RETURN e.name LIMIT 3", 10).await.unwrap_err();
+    assert!(matches!(embedded, Error::BadInput(ref m) if m.contains("FALKORDB_URL")), "{embedded}");
+    assert_eq!(db.count("graph_entities").await, entities, "nothing was written");
+
+    // Sources report their graph; deleting the source deletes its graph.
+    let listed = app.sources.list_with_graph().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].entities, entities);
+    assert!(listed[0].relations > 0);
+    app.sources.delete(&SourceId::from(addr.to_string())).await.unwrap();
+    for table in ["graph_entities", "graph_mentions", "graph_relations", "graph_documents", "graph_links"] {
+        assert_eq!(db.count(table).await, 0, "{table} is empty after delete_source");
+    }
+}
+
+both_stores!(a_page_crawled_without_graph_extraction_drops_its_stale_graph);
+async fn a_page_crawled_without_graph_extraction_drops_its_stale_graph(backend: Backend) {
+    let Some(services) = common::services() else { return };
+    let addr = book_site().await;
+    let (app, db) = common::app(&services, backend, "graph_stale").await;
+    let url = format!("http://{addr}/book/ch16-01-threads.html");
+    let page = |markdown: &str| crawlrag::domain::Page {
+        url: url.parse().unwrap(),
+        source_id: SourceId::from(addr.to_string()),
+        title: Some("Threads".into()),
+        markdown: markdown.into(),
+        links: Default::default(),
+        validators: Default::default(),
+    };
+    let graphed = IngestOptions { chunk_size: None, graph: Some(GraphExtraction::ALL) };
+    let first = "# Threads\n\nA **thread** runs code concurrently. Use `thread::spawn` to start one and `join` to wait.\n\n\
+        ## Channels\n\nA **channel** sends values between threads with `mpsc::channel`.\n";
+    app.pipeline.ingest_page(&page(first), &graphed, &NoProgress).await.unwrap();
+    assert!(db.count("graph_mentions").await > 0);
+    // New content stored without extraction: the old graph no longer describes the page.
+    app.pipeline
+        .ingest_page(&page("# Threads\n\nRewritten without names.\n"), &IngestOptions::default(), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(db.count("graph_mentions").await, 0);
+    assert_eq!(db.count("graph_entities").await, 0, "orphaned entities go");
+}
