@@ -24,7 +24,8 @@ use crate::adapters::postgres::PgStore;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::sqlite::SqliteStore;
 use crate::config::{
-    Config, EmbeddingProvider, LocalBackend, PgSettings, StoreChoice, default_model_dir, default_onnxruntime_lib,
+    Config, EmbeddingProvider, GraphExtractor, LocalBackend, PgSettings, StoreChoice, default_model_dir,
+    default_onnxruntime_lib,
 };
 use crate::crawl::{CrawlConfig, Crawler, CrawlerParts, PageSink};
 use crate::domain::target::TrustedHosts;
@@ -108,6 +109,7 @@ impl App {
             extract_code_examples: config.retrieval.use_agentic_rag,
             contextual_embeddings: config.retrieval.use_contextual_embeddings,
             graph_by_default: config.retrieval.use_graphrag,
+            model_graph_extraction: config.retrieval.graph_extractor == GraphExtractor::Auto,
             ..IngestConfig::default()
         };
         let renderer = chromium_path(config).map(|executable| {

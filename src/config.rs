@@ -43,6 +43,11 @@ pub struct RetrievalConfig {
     /// crawl_with_graph_extraction always does.
     #[arg(long, env = "USE_GRAPHRAG", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub use_graphrag: bool,
+    /// Who reads entities out of chunks: `auto` (the structural extractor, plus the chat model
+    /// of MODEL_CHOICE when set, with the anchor's entity and relation types) or `structural`
+    /// (never calls a model).
+    #[arg(long, env = "CRAWLRAG_GRAPH_EXTRACTOR", global = true, value_enum, default_value_t = GraphExtractor::Auto)]
+    pub graph_extractor: GraphExtractor,
     /// Rerank query results with a cross-encoder (or a /rerank service) unless a query says otherwise.
     #[arg(long, env = "USE_RERANKING", global = true, default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub use_reranking: bool,
@@ -92,6 +97,15 @@ pub enum EmbeddingProvider {
     Local,
     /// Any OpenAI-compatible /v1/embeddings endpoint.
     Openai,
+}
+
+/// Who extracts the graph's entities (`CRAWLRAG_GRAPH_EXTRACTOR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphExtractor {
+    /// The structural extractor, plus the chat model when MODEL_CHOICE is set.
+    Auto,
+    /// The structural extractor only (no model calls).
+    Structural,
 }
 
 /// Which forward pass runs the local model.

@@ -37,7 +37,7 @@ create table if not exists graph_relations (
     relation_type text not null default 'CO_OCCURS',
     weight double precision not null,
     count bigint not null,
-    primary key (url, source_key, target_key)
+    primary key (url, source_key, target_key, relation_type)
 );
 create index if not exists idx_graph_relations_source_key on graph_relations (source_key);
 create index if not exists idx_graph_relations_target_key on graph_relations (target_key);

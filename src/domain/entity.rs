@@ -13,7 +13,31 @@ pub enum EntityType {
     Product,
 }
 
+/// The relation type of co-occurrence (what the structural extractor finds).
+pub const CO_OCCURS: &str = "CO_OCCURS";
+
+/// The relation types of the system we replace (its LLM extractor's nine).
+pub const RELATION_TYPES: [&str; 9] = [
+    "REQUIRES",
+    "USES",
+    "PART_OF",
+    "IMPLEMENTS",
+    "CONFIGURES",
+    "ENABLES",
+    "ALTERNATIVE_TO",
+    "PREREQUISITE_FOR",
+    "DOCUMENTED_IN",
+];
+
 impl EntityType {
+    pub const ALL: [Self; 6] =
+        [Self::Concept, Self::Technology, Self::Configuration, Self::Person, Self::Organization, Self::Product];
+
+    /// The type named `name` (any case); `None` for names outside the six.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Concept => "Concept",
@@ -38,12 +62,14 @@ pub struct EntityMention {
     pub count: u32,
 }
 
-/// Two entities that appear together more often than chance.
+/// Two related entities: appearing together more often than chance ([`CO_OCCURS`]), or related
+/// as a chat model read it (one of [`RELATION_TYPES`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityRelation {
     pub source: String,
     pub target: String,
-    /// Normalised pointwise mutual information over chunks, in (0, 1].
+    pub relation_type: String,
+    /// Normalised pointwise mutual information over chunks, in (0, 1]; a model's confidence.
     pub weight: f32,
     /// Chunks that mention both.
     pub count: u32,

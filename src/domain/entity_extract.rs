@@ -89,6 +89,7 @@ pub fn related_entities(chunks: &[Vec<EntityMention>], min_count: u32) -> Vec<En
             (npmi > 0.0).then(|| EntityRelation {
                 source: a.to_owned(),
                 target: b.to_owned(),
+                relation_type: super::entity::CO_OCCURS.to_owned(),
                 weight: npmi as f32,
                 count,
             })

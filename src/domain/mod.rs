@@ -8,6 +8,7 @@ pub mod cypher_guard;
 pub mod defaults;
 pub mod entity;
 pub mod entity_extract;
+pub mod entity_llm;
 pub mod fusion;
 pub mod hit;
 pub mod job;

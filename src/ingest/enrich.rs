@@ -1,5 +1,6 @@
 //! What a chat model adds at ingest time: a sentence situating each chunk within its page
-//! (contextual embeddings), and summaries of code examples and sources. Answers are cached by
+//! (contextual embeddings), summaries of code examples and sources, and each chunk's entities
+//! and typed relations for the graph (one extraction and one gleaning pass). Answers are cached by
 //! (kind, hash of model + input) so a re-crawl or repeated boilerplate never pays twice; a failed
 //! call falls back to the plain chunk or the extractive summary, so a provider outage slows
 //! ingestion down to what it was without the model, never stops it.
@@ -11,12 +12,17 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tracing::warn;
 
+use crate::domain::entity_llm::{self, ModelGraph};
 use crate::domain::{Chunk, CodeExample, SourceId};
 use crate::ports::{ChatModel, TextCache};
 
 const CONTEXT_KIND: &str = "chunk_context";
 const CODE_KIND: &str = "code_summary";
 const SOURCE_KIND: &str = "source_summary";
+const GRAPH_KIND: &str = "graph_extraction";
+const GLEANING_KIND: &str = "graph_gleaning";
+/// Answer size of an extraction call.
+const GRAPH_MAX_TOKENS: u32 = 2_000;
 /// Characters of the page shown to the model with each chunk.
 const DOCUMENT_CHARS: usize = 25_000;
 /// Calls in flight per page (the provider client caps calls across pages too).
@@ -155,5 +161,43 @@ impl Enricher {
         );
         let k = key(&[self.chat.model_id(), source.as_str()]);
         self.answers(SOURCE_KIND, vec![(k, prompt)], 200, SUMMARY_SYSTEM).await.pop().flatten()
+    }
+
+    /// Each chunk's entities and relations as the model reads them, after one gleaning pass;
+    /// `None` for a chunk whose answer failed or did not validate (the structural extraction
+    /// stands alone there). Both passes are cached by (model, chunk), so a rebuild costs no calls.
+    pub async fn extract_graph(&self, chunks: &[Chunk]) -> Vec<Option<ModelGraph>> {
+        let model = self.chat.model_id();
+        let keys: Vec<String> = chunks.iter().map(|c| key(&[model, "graph-v1", &c.content])).collect();
+        let prompts =
+            chunks.iter().zip(&keys).map(|(c, k)| (k.clone(), entity_llm::extraction_prompt(&c.content))).collect();
+        let first = self.answers(GRAPH_KIND, prompts, GRAPH_MAX_TOKENS, entity_llm::SYSTEM_PROMPT).await;
+        let mut graphs: Vec<Option<ModelGraph>> = first
+            .into_iter()
+            .map(|answer| {
+                let parsed = answer.as_deref().and_then(entity_llm::parse_answer);
+                if answer.is_some() && parsed.is_none() {
+                    warn!("the chat model's entity answer was not valid JSON of the expected shape; skipped");
+                }
+                parsed
+            })
+            .collect();
+        let gleaning: Vec<(usize, (String, String))> = graphs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| {
+                g.as_ref().map(|g| (i, (keys[i].clone(), entity_llm::gleaning_prompt(&chunks[i].content, g))))
+            })
+            .collect();
+        let (indexes, prompts): (Vec<usize>, Vec<(String, String)>) = gleaning.into_iter().unzip();
+        let gleaned = self.answers(GLEANING_KIND, prompts, GRAPH_MAX_TOKENS, entity_llm::SYSTEM_PROMPT).await;
+        for (i, answer) in indexes.into_iter().zip(gleaned) {
+            if let (Some(graph), Some(extra)) =
+                (graphs[i].as_mut(), answer.as_deref().and_then(entity_llm::parse_answer))
+            {
+                entity_llm::merge_gleaning(graph, extra);
+            }
+        }
+        graphs
     }
 }

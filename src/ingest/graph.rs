@@ -1,10 +1,17 @@
 //! The ingest side of GraphRAG: a page's chunks -> entity mentions, co-occurrence relations and
-//! entity descriptions (CPU only, no language model), ready to embed the entity names and
-//! write the page's graph. Runs off the async runtime beside chunking.
+//! entity descriptions (CPU only, no language model), merged with what a chat model read in the
+//! same chunks when one is configured, ready to embed the entity names and write the page's
+//! graph. Runs off the async runtime.
 
-use crate::domain::entity::{EntityMention, EntityRelation};
+use std::collections::HashMap;
+
+use crate::domain::entity::{EntityMention, EntityRelation, EntityType, entity_key};
 use crate::domain::entity_extract::{PageEntity, describe, extract_entities, page_entities, related_entities};
+use crate::domain::entity_llm::ModelGraph;
 use crate::domain::{Chunk, GraphExtraction};
+
+/// Score of a model-written description: above any sentence the structural extractor picks.
+const MODEL_DESCRIPTION_SCORE: f32 = 5.0;
 
 /// Chunks searched for an entity's description (from the first that mentions it).
 const DESCRIPTION_CHUNKS: usize = 3;
@@ -23,15 +30,40 @@ pub struct ExtractedGraph {
 /// Extract what `extraction` asks for from `chunks` (entities are needed for relations, so
 /// relations alone still find them; entities alone store no relations).
 pub fn extract_graph(chunks: &[Chunk], extraction: GraphExtraction) -> ExtractedGraph {
+    extract_graph_with(chunks, extraction, &[])
+}
+
+/// [`extract_graph`], merged with a chat model's reading of the same chunks (`model[i]` for
+/// chunk `i`; missing or `None` entries add nothing): its entities join the chunk's mentions
+/// (its type and description win), its typed relations join the co-occurrence ones.
+pub fn extract_graph_with(
+    chunks: &[Chunk],
+    extraction: GraphExtraction,
+    model: &[Option<ModelGraph>],
+) -> ExtractedGraph {
     if !extraction.entities && !extraction.relationships {
         return ExtractedGraph::default();
     }
-    let chunk_mentions: Vec<Vec<EntityMention>> = chunks.iter().map(|c| extract_entities(&c.content)).collect();
-    let relations =
+    let mut chunk_mentions: Vec<Vec<EntityMention>> = chunks.iter().map(|c| extract_entities(&c.content)).collect();
+    let mut relations =
         if extraction.relationships { related_entities(&chunk_mentions, MIN_SHARED_CHUNKS) } else { Vec::new() };
+    let mut told: HashMap<String, (EntityType, String)> = HashMap::new();
+    for (mentions, graph) in chunk_mentions.iter_mut().zip(model) {
+        let Some(graph) = graph else { continue };
+        let keys = merge_model_entities(mentions, graph, &mut told);
+        if extraction.relationships {
+            add_model_relations(&mut relations, graph, &keys);
+        }
+    }
     let entities = page_entities(&chunk_mentions)
         .into_iter()
-        .map(|entity| {
+        .map(|mut entity| {
+            if let Some((entity_type, description)) = told.get(&entity.key) {
+                entity.entity_type = *entity_type;
+                if !description.is_empty() {
+                    return (entity, description.clone(), MODEL_DESCRIPTION_SCORE);
+                }
+            }
             let (description, score) = chunks
                 .iter()
                 .enumerate()
@@ -45,6 +77,61 @@ pub fn extract_graph(chunks: &[Chunk], extraction: GraphExtraction) -> Extracted
         })
         .collect();
     ExtractedGraph { chunk_mentions, relations, entities }
+}
+
+/// Add a model's entities to one chunk's mentions; answers name -> key for its relations.
+fn merge_model_entities(
+    mentions: &mut Vec<EntityMention>,
+    graph: &ModelGraph,
+    told: &mut HashMap<String, (EntityType, String)>,
+) -> HashMap<String, String> {
+    let mut keys = HashMap::new();
+    for e in &graph.entities {
+        let Some(key) = entity_key(&e.name) else { continue };
+        match mentions.iter_mut().find(|m| m.key == key) {
+            Some(m) => {
+                m.entity_type = e.entity_type;
+                m.count = m.count.max(e.mentions);
+            }
+            None => mentions.push(EntityMention {
+                key: key.clone(),
+                name: e.name.clone(),
+                entity_type: e.entity_type,
+                count: e.mentions,
+            }),
+        }
+        told.entry(key.clone()).or_insert_with(|| (e.entity_type, e.description.clone()));
+        keys.insert(e.name.clone(), key);
+    }
+    keys
+}
+
+/// Add a model's typed relations (ends ordered by key, as co-occurrence relations are),
+/// merging repeats of the same (pair, type) within the page.
+fn add_model_relations(relations: &mut Vec<EntityRelation>, graph: &ModelGraph, keys: &HashMap<String, String>) {
+    for r in &graph.relations {
+        let (Some(a), Some(b)) = (keys.get(&r.from), keys.get(&r.to)) else { continue };
+        if a == b {
+            continue;
+        }
+        let (source, target) = if a < b { (a.clone(), b.clone()) } else { (b.clone(), a.clone()) };
+        match relations
+            .iter_mut()
+            .find(|x| x.source == source && x.target == target && x.relation_type == r.relation_type)
+        {
+            Some(known) => {
+                known.count += 1;
+                known.weight = known.weight.max(r.confidence);
+            }
+            None => relations.push(EntityRelation {
+                source,
+                target,
+                relation_type: r.relation_type.to_owned(),
+                weight: r.confidence,
+                count: 1,
+            }),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -67,5 +154,22 @@ mod tests {
         assert!(no_relations.relations.is_empty() && !no_relations.entities.is_empty());
         let nothing = extract_graph(&chunks, GraphExtraction { entities: false, relationships: false });
         assert!(nothing.entities.is_empty() && nothing.chunk_mentions.is_empty());
+    }
+
+    #[test]
+    fn a_models_reading_adds_entities_types_descriptions_and_typed_relations() {
+        let chunks = split_markdown("Tokio runs futures. It builds on mio for I/O events.\n", 1000);
+        let model = crate::domain::entity_llm::parse_answer(
+            r#"{"entities": [{"name": "Tokio", "type": "Product", "description": "An async runtime."},
+                             {"name": "mio", "type": "Technology", "description": "Non-blocking I/O."}],
+                "relationships": [{"from_entity": "Tokio", "to_entity": "mio", "relationship_type": "USES"}]}"#,
+        );
+        let graph = extract_graph_with(&chunks, GraphExtraction::ALL, &[model]);
+        let tokio = graph.entities.iter().find(|(e, _, _)| e.key == "tokio").unwrap();
+        assert_eq!((tokio.0.entity_type, tokio.1.as_str(), tokio.2), (EntityType::Product, "An async runtime.", 5.0));
+        assert!(graph.entities.iter().any(|(e, _, _)| e.key == "mio"), "the model's entity joins the mentions");
+        let uses: Vec<_> = graph.relations.iter().filter(|r| r.relation_type == "USES").collect();
+        assert_eq!(uses.len(), 1);
+        assert_eq!((uses[0].source.as_str(), uses[0].target.as_str()), ("mio", "tokio"));
     }
 }

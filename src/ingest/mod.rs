@@ -40,6 +40,9 @@ pub struct IngestConfig {
     pub contextual_embeddings: bool,
     /// Extract every stored page into the graph unless a crawl says otherwise (`USE_GRAPHRAG`).
     pub graph_by_default: bool,
+    /// Have the chat model (when there is one) read each chunk's entities and typed relations
+    /// too (`CRAWLRAG_GRAPH_EXTRACTOR=auto`); off: structural extraction only.
+    pub model_graph_extraction: bool,
 }
 
 impl Default for IngestConfig {
@@ -50,6 +53,7 @@ impl Default for IngestConfig {
             min_code_chars: DEFAULT_MIN_CODE_CHARS,
             contextual_embeddings: false,
             graph_by_default: false,
+            model_graph_extraction: true,
         }
     }
 }
@@ -145,15 +149,17 @@ impl Pipeline {
         let (extract_code, min_code_chars) = (self.config.extract_code_examples, self.config.min_code_chars);
         // Not through `cpu::run`: the crawl's fetch futures may hold every CPU slot while they
         // wait for this very ingest step to drain the channel (a deadlock).
-        let (mut chunks, mut code_examples, extracted) = tokio::task::spawn_blocking(move || {
+        let (mut chunks, mut code_examples) = tokio::task::spawn_blocking(move || {
             let code = if extract_code { extract_code_examples(&markdown, min_code_chars) } else { Vec::new() };
-            let chunks = split_markdown(&markdown, chunk_size);
-            let started = std::time::Instant::now();
-            let extracted = extraction.map(|extraction| (graph::extract_graph(&chunks, extraction), started.elapsed()));
-            (chunks, code, extracted)
+            (split_markdown(&markdown, chunk_size), code)
         })
         .await
         .map_err(|e| Error::Internal(format!("chunking task failed: {e}")))?;
+        // From the chunks as written, before a chat model situates them.
+        let extracted = match extraction {
+            Some(extraction) => Some(self.extract_page_graph(&chunks, extraction, progress).await?),
+            None => None,
+        };
         let mut chunks_contextualized = 0;
         let mut summary = summary::extractive_summary(&page.markdown, summary::DEFAULT_SUMMARY_CHARS);
         if let Some(enricher) = &self.enricher {
@@ -207,6 +213,29 @@ impl Pipeline {
             relations_stored,
             graph_millis,
         })
+    }
+
+    /// The page's graph: structural extraction, plus the chat model's reading when configured.
+    /// Answers it with the time it took.
+    async fn extract_page_graph(
+        &self,
+        chunks: &[crate::domain::Chunk],
+        extraction: GraphExtraction,
+        progress: &dyn ProgressSink,
+    ) -> Result<(graph::ExtractedGraph, std::time::Duration)> {
+        let started = std::time::Instant::now();
+        let model = match &self.enricher {
+            Some(enricher) if self.config.model_graph_extraction => {
+                progress.report(0, None, "asking the chat model for entities").await;
+                enricher.extract_graph(chunks).await
+            }
+            _ => Vec::new(),
+        };
+        let chunks = chunks.to_vec();
+        let extracted = tokio::task::spawn_blocking(move || graph::extract_graph_with(&chunks, extraction, &model))
+            .await
+            .map_err(|e| Error::Internal(format!("graph extraction task failed: {e}")))?;
+        Ok((extracted, started.elapsed()))
     }
 
     /// Whether the graph already reflects this content (or no graph is wanted).

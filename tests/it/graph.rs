@@ -4,6 +4,7 @@
 //! every mode, walked with 1 vs 2 hops, and deleted with their source.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::response::Html;
@@ -189,4 +190,60 @@ async fn a_page_crawled_without_graph_extraction_drops_its_stale_graph(backend: 
         .unwrap();
     assert_eq!(db.count("graph_mentions").await, 0);
     assert_eq!(db.count("graph_entities").await, 0, "orphaned entities go");
+}
+
+#[tokio::test]
+async fn a_chat_model_adds_typed_relations_and_a_rebuild_costs_no_calls() {
+    use crawlrag::adapters::openai_chat::OpenAiChat;
+    use crawlrag::adapters::provider_http::ProviderConfig;
+    use crawlrag::app::ServiceSettings;
+    use std::sync::atomic::Ordering;
+
+    let Some(services) = common::services() else { return };
+    let site = crate::common::site::Site::start().await;
+    let api = crate::common::openai_stub::OpenAiStub::default();
+    let base = api.clone().start().await;
+    let chat = |model: &str| {
+        let provider = ProviderConfig {
+            base_url: base.clone(),
+            api_key: None,
+            timeout: std::time::Duration::from_secs(5),
+            max_in_flight: 4,
+        };
+        Some(Arc::new(OpenAiChat::new(provider, model).unwrap()) as Arc<dyn crawlrag::ports::ChatModel>)
+    };
+    let settings = ServiceSettings { chat: chat("gpt-test"), ..ServiceSettings::default() };
+    let (app, db) = common::app_with(&services, Backend::Sqlite, "graph_llm", settings).await;
+    let url = site.url("/docs/install.html");
+    let graphed = |chunk_size| CrawlRequest {
+        max_depth: 1,
+        chunk_size,
+        graph: Some(GraphExtraction::ALL),
+        ..CrawlRequest::new(url.clone())
+    };
+    let report = app.crawler.smart_crawl(&graphed(None), &NoProgress).await.unwrap();
+    assert_eq!(report.pages_crawled, 1, "{report:?}");
+    let graphrag = app.graphrag.as_ref().unwrap();
+    let product = graphrag.entity_context("Frobnicator", 1).await.unwrap();
+    assert_eq!(product.entity.entity_type, "Product", "the model's type wins");
+    assert_eq!(product.entity.description, "Frobnicator, as the model describes it.");
+    assert!(product.relations.iter().any(|r| r.relation_type == "USES"), "{:?}", product.relations);
+    graphrag.entity_context("Gleaned Concept", 1).await.expect("the gleaning pass added an entity");
+    assert!(db.count("graph_entities").await >= 4);
+
+    // A rebuild asks the model nothing: both passes are cached per chunk.
+    let calls = api.chat_requests.load(Ordering::SeqCst);
+    assert!(calls >= 2, "extraction and gleaning were asked");
+    let report = app.crawler.smart_crawl(&graphed(Some(app.pipeline.default_chunk_size())), &NoProgress).await.unwrap();
+    assert!(report.entities_stored > 0, "{report:?}");
+    assert_eq!(api.chat_requests.load(Ordering::SeqCst), calls, "no new model calls");
+
+    // A model answering garbage never fails the crawl: the structural graph stands alone.
+    let settings = ServiceSettings { chat: chat("garbled-chat"), ..ServiceSettings::default() };
+    let (app, db) = common::app_with(&services, Backend::Sqlite, "graph_llm_garbled", settings).await;
+    let report = app.crawler.smart_crawl(&graphed(None), &NoProgress).await.unwrap();
+    assert_eq!((report.pages_crawled, report.pages_failed), (1, 0), "{report:?}");
+    assert!(db.count("graph_entities").await > 0);
+    let uses = db.integer("select count(*) from graph_relations where relation_type = 'USES'").await;
+    assert_eq!(uses, 0, "no typed relations without a valid model answer");
 }

@@ -67,8 +67,10 @@ mod sql {
          select $1, (e ->> 'c')::int, e ->> 'k', $2, e ->> 'n', (e ->> 'm')::bigint from jsonb_array_elements($3) as e
          on conflict do nothing";
     // language=PostgreSQL
-    pub(super) const INSERT_RELATIONS: &str = "insert into graph_relations (url, source_key, target_key, source_id, weight, count)
-         select $1, e ->> 's', e ->> 't', $2, (e ->> 'w')::float8, (e ->> 'c')::bigint from jsonb_array_elements($3) as e
+    pub(super) const INSERT_RELATIONS: &str = "insert into graph_relations
+           (url, source_key, target_key, source_id, relation_type, weight, count)
+         select $1, e ->> 's', e ->> 't', $2, e ->> 'y', (e ->> 'w')::float8, (e ->> 'c')::bigint
+         from jsonb_array_elements($3) as e
          on conflict do nothing";
     // language=PostgreSQL
     pub(super) const INSERT_LINKS: &str = "insert into graph_links (from_url, to_url, source_id)

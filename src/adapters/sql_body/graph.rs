@@ -158,7 +158,9 @@ macro_rules! impl_embedded_graph {
                     let relations: Vec<serde_json::Value> = graph
                         .relations
                         .iter()
-                        .map(|r| serde_json::json!({"s": r.source, "t": r.target, "w": r.weight, "c": r.count}))
+                        .map(|r| {
+                            serde_json::json!({"s": r.source, "t": r.target, "y": r.relation_type, "w": r.weight, "c": r.count})
+                        })
                         .collect();
                     sqlx::query(sql::INSERT_RELATIONS)
                         .bind(url)

@@ -60,10 +60,10 @@ mod sql {
          from json_each(?3) as e where true
          on conflict do nothing";
     // language=SQLite
-    pub(super) const INSERT_RELATIONS: &str =
-        "insert into graph_relations (url, source_key, target_key, source_id, weight, count)
-         select ?1, json_extract(e.value, '$.s'), json_extract(e.value, '$.t'), ?2, json_extract(e.value, '$.w'),
-                json_extract(e.value, '$.c')
+    pub(super) const INSERT_RELATIONS: &str = "insert into graph_relations
+           (url, source_key, target_key, source_id, relation_type, weight, count)
+         select ?1, json_extract(e.value, '$.s'), json_extract(e.value, '$.t'), ?2, json_extract(e.value, '$.y'),
+                json_extract(e.value, '$.w'), json_extract(e.value, '$.c')
          from json_each(?3) as e where true
          on conflict do nothing";
     // language=SQLite

@@ -47,7 +47,9 @@ async fn chat(State(api): State<OpenAiStub>, Json(req): Json<Value>) -> Response
     }
     let prompt = req["messages"][1]["content"].as_str().unwrap_or_default();
     let title = prompt.lines().find_map(|l| l.strip_prefix("# ")).unwrap_or("untitled").trim().to_owned();
-    let answer = if prompt.contains("<chunk>") {
+    let answer = if prompt.contains("<document_chunk>") {
+        graph_answer(prompt)
+    } else if prompt.contains("<chunk>") {
         format!("Situated: this chunk belongs to the page titled {title}.")
     } else if prompt.contains("<code") {
         "Model summary: the example shows the public API in use.".to_owned()
@@ -62,6 +64,39 @@ async fn chat(State(api): State<OpenAiStub>, Json(req): Json<Value>) -> Response
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
     }))
     .into_response()
+}
+
+/// An entity-extraction answer as a model gives it: fenced JSON naming the chunk's inline-code
+/// spans and the fixture's proper names (Frobnicator, its product), related in a chain; a gleaning prompt gets one
+/// entity the first pass "missed".
+fn graph_answer(prompt: &str) -> String {
+    if prompt.contains("already extracted") {
+        return r#"{"entities": [{"name": "Gleaned Concept", "type": "Concept", "description": "Found on the second pass.", "mentions": 1}], "relationships": []}"#.to_owned();
+    }
+    let chunk = prompt.split("<document_chunk>").nth(1).unwrap_or_default();
+    let mut names: Vec<String> = Vec::new();
+    for known in ["Frobnicator", "Rust", "Linux", "macOS", "Windows", "PATH", "TOML"] {
+        if chunk.contains(known) {
+            names.push(known.into());
+        }
+    }
+    for span in chunk.split('`').skip(1).step_by(2).take(6) {
+        if !span.is_empty() && !span.contains('\n') && !names.iter().any(|n| n == span) {
+            names.push(span.to_owned());
+        }
+    }
+    let entities: Vec<Value> = names
+        .iter()
+        .map(|n| {
+            let kind = if n == "Frobnicator" { "Product" } else { "Technology" };
+            json!({"name": n, "type": kind, "description": format!("{n}, as the model describes it."), "mentions": 1})
+        })
+        .collect();
+    let relationships: Vec<Value> = names
+        .windows(2)
+        .map(|w| json!({"from_entity": w[0], "to_entity": w[1], "relationship_type": "USES", "confidence": 0.9}))
+        .collect();
+    format!("```json\n{}\n```", json!({"entities": entities, "relationships": relationships}))
 }
 
 /// Share of the query's words that occur in `doc`.
