@@ -71,7 +71,12 @@ async fn run() {
         LocalEmbedder::load(Path::new(&model_dir), DEFAULT_LOCAL_MODEL_NAME, common::local_runtime()).expect("model"),
     );
     let chunks = common::real_chunks(env_usize("CRAWLRAG_BENCH_REAL", 600));
-    let pages: Vec<&[Chunk]> = chunks.chunks(CHUNKS_PER_PAGE).collect();
+    // Pages of ten consecutive real chunks, numbered within their page as stored chunks are.
+    let owned: Vec<Vec<Chunk>> = chunks
+        .chunks(CHUNKS_PER_PAGE)
+        .map(|group| group.iter().enumerate().map(|(index, c)| Chunk { index, ..c.clone() }).collect())
+        .collect();
+    let pages: Vec<&[Chunk]> = owned.iter().map(Vec::as_slice).collect();
     println!("# crawlrag GraphRAG benchmark: {} real chunks in {} pages", chunks.len(), pages.len());
 
     // 1. Extraction alone.

@@ -41,6 +41,8 @@ const MAX_CONTEXT_RELATIONS: usize = 50;
 const MAX_CONTEXT_DOCUMENTS: usize = 20;
 /// Rows `query_document_graph` returns at most.
 pub const MAX_QUERY_ROWS: usize = 1_000;
+/// Entities `global` scores relations against, per entity asked for.
+const GLOBAL_CANDIDATES: usize = 4;
 /// Longest name spelled in a query that is looked up as an entity, in words.
 const QUERY_NGRAM_WORDS: usize = 3;
 
@@ -174,12 +176,17 @@ impl GraphRag {
         } else {
             Vec::new()
         };
+        // One entity search serves both graph modes: local takes the best, global all candidates.
+        let seeds = match mode {
+            GraphMode::Naive => Vec::new(),
+            _ => self.seed_entities(q, &embedding, q.max_entities * GLOBAL_CANDIDATES).await?,
+        };
         let (entities, relations, graph_chunks) = match mode {
             GraphMode::Naive => (Vec::new(), Vec::new(), Vec::new()),
-            GraphMode::Local => self.local(q, &embedding).await?,
-            GraphMode::Global => self.global(q, &embedding).await?,
+            GraphMode::Local => self.local(q, &seeds).await?,
+            GraphMode::Global => self.global(q, seeds).await?,
             GraphMode::Hybrid | GraphMode::Mix => {
-                let (local, global) = tokio::try_join!(self.local(q, &embedding), self.global(q, &embedding))?;
+                let (local, global) = tokio::try_join!(self.local(q, &seeds), self.global(q, seeds.clone()))?;
                 (
                     round_robin(local.0, global.0, |e| e.entity.key.clone()),
                     round_robin(local.1, global.1, |r| (r.relation.source.clone(), r.relation.target.clone())),
@@ -225,8 +232,8 @@ impl GraphRag {
     }
 
     /// `local`: nearest entities -> their heaviest relations -> chunks mentioning most of them.
-    async fn local(&self, q: &GraphQuery, embedding: &[f32]) -> Result<GraphPart> {
-        let entities = self.seed_entities(q, embedding, q.max_entities).await?;
+    async fn local(&self, q: &GraphQuery, seeds: &[RankedEntity]) -> Result<GraphPart> {
+        let entities: Vec<RankedEntity> = seeds.iter().take(q.max_entities).cloned().collect();
         let keys: Vec<String> = entities.iter().map(|e| e.entity.key.clone()).collect();
         let relations = self.graph.relations_of(&keys, q.source.as_ref(), MAX_CONTEXT_RELATIONS).await?;
         let relations = relations.into_iter().map(|r| (r.weight, r)).collect();
@@ -236,8 +243,7 @@ impl GraphRag {
     }
 
     /// `global`: relations whose both ends match the query -> their entities -> chunks.
-    async fn global(&self, q: &GraphQuery, embedding: &[f32]) -> Result<GraphPart> {
-        let candidates = self.seed_entities(q, embedding, q.max_entities * 4).await?;
+    async fn global(&self, q: &GraphQuery, candidates: Vec<RankedEntity>) -> Result<GraphPart> {
         let similarity: HashMap<String, f32> = candidates.iter().map(|e| (e.entity.key.clone(), e.score)).collect();
         let keys: Vec<String> = candidates.iter().map(|e| e.entity.key.clone()).collect();
         let relations = self.graph.relations_of(&keys, q.source.as_ref(), MAX_CONTEXT_RELATIONS * 4).await?;

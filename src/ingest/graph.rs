@@ -10,6 +10,10 @@ use crate::domain::entity_extract::{PageEntity, describe, extract_entities, page
 use crate::domain::entity_llm::ModelGraph;
 use crate::domain::{Chunk, GraphExtraction};
 
+/// Entities per page whose name is embedded (the most mentioned: one short forward pass); the
+/// others' vectors are the mean of the chunks mentioning them.
+pub const NAMED_ENTITIES_PER_PAGE: usize = 16;
+
 /// Score of a model-written description: above any sentence the structural extractor picks.
 const MODEL_DESCRIPTION_SCORE: f32 = 5.0;
 
@@ -77,6 +81,23 @@ pub fn extract_graph_with(
         })
         .collect();
     ExtractedGraph { chunk_mentions, relations, entities }
+}
+
+/// The unit mean of the embeddings of the chunks that mention `key`: where the entity is
+/// written about. Empty when no chunk mentions it.
+pub fn context_vector(key: &str, chunk_mentions: &[Vec<EntityMention>], chunk_embeddings: &[Vec<f32>]) -> Vec<f32> {
+    let mut sum: Vec<f32> = Vec::new();
+    for (mentions, embedding) in chunk_mentions.iter().zip(chunk_embeddings) {
+        if mentions.iter().any(|m| m.key == key) {
+            if sum.is_empty() {
+                sum = vec![0.0; embedding.len()];
+            }
+            sum.iter_mut().zip(embedding).for_each(|(s, x)| *s += x);
+        }
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+    sum.iter_mut().for_each(|x| *x /= norm);
+    sum
 }
 
 /// Add a model's entities to one chunk's mentions; answers name -> key for its relations.
@@ -154,6 +175,18 @@ mod tests {
         assert!(no_relations.relations.is_empty() && !no_relations.entities.is_empty());
         let nothing = extract_graph(&chunks, GraphExtraction { entities: false, relationships: false });
         assert!(nothing.entities.is_empty() && nothing.chunk_mentions.is_empty());
+    }
+
+    #[test]
+    fn context_vectors_average_the_chunks_that_mention_an_entity() {
+        let mention =
+            |key: &str| EntityMention { key: key.into(), name: key.into(), entity_type: EntityType::Concept, count: 1 };
+        let mentions = vec![vec![mention("a")], vec![mention("a"), mention("b")], vec![mention("b")]];
+        let embeddings = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![0.0, 1.0]];
+        let a = context_vector("a", &mentions, &embeddings);
+        assert!((a[0] - a[1]).abs() < 1e-6 && (a[0] - 0.5_f32.sqrt()).abs() < 1e-6, "{a:?}");
+        assert_eq!(context_vector("b", &mentions, &embeddings), [0.0, 1.0]);
+        assert!(context_vector("c", &mentions, &embeddings).is_empty());
     }
 
     #[test]

@@ -193,7 +193,7 @@ impl Pipeline {
         let (entities_stored, relations_stored) = match extracted {
             Some((extracted, extract_time)) => {
                 let started = std::time::Instant::now();
-                let stored = self.store_graph(page, &content_hash, extracted).await?;
+                let stored = self.store_graph(page, &content_hash, extracted, &embeddings).await?;
                 graph_millis = u64::try_from((extract_time + started.elapsed()).as_millis()).unwrap_or(u64::MAX);
                 stored
             }
@@ -253,10 +253,19 @@ impl Pipeline {
         page: &Page,
         content_hash: &str,
         extracted: graph::ExtractedGraph,
+        chunk_embeddings: &[Vec<f32>],
     ) -> Result<(usize, usize)> {
         let Some(store) = &self.graph else { return Ok((0, 0)) };
-        let names: Vec<String> = extracted.entities.iter().map(|(e, _, _)| e.name.clone()).collect();
-        let vectors = self.embed_texts(names, 0, 0, &crate::progress::NoProgress).await?;
+        // The page's most mentioned entities get their name embedded (one short pass); the rest
+        // take the mean of the chunks that mention them, which costs nothing.
+        let named = extracted.entities.len().min(graph::NAMED_ENTITIES_PER_PAGE);
+        let names: Vec<String> = extracted.entities[..named].iter().map(|(e, _, _)| e.name.clone()).collect();
+        let mut vectors = self.embed_texts(names, 0, 0, &crate::progress::NoProgress).await?;
+        vectors.extend(
+            extracted.entities[named..]
+                .iter()
+                .map(|(e, _, _)| graph::context_vector(&e.key, &extracted.chunk_mentions, chunk_embeddings)),
+        );
         let entities: Vec<EntityFacts> = extracted
             .entities
             .into_iter()
