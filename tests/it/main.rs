@@ -14,6 +14,7 @@ mod crawl_tools;
 mod dependency_rule;
 mod embedders;
 mod enrich;
+mod graph_falkordb;
 mod jobs;
 mod ready;
 mod render;
