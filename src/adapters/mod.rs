@@ -1,11 +1,14 @@
-//! Adapters: the only home of driver crates (reqwest, sqlx, chromiumoxide, candle, async-openai).
-//! Each file implements ports from `ports/`; adapters never import services, `mcp` or `config`,
-//! and share only the helpers here made for sharing (`provider_http` + `circuit_breaker` for
-//! provider clients, `sql_body` for the SQL both stores run).
+//! Adapters: the only home of driver crates (reqwest, sqlx, chromiumoxide, candle, async-openai,
+//! falkordb). Each file implements ports from `ports/`; adapters never import services, `mcp` or
+//! `config`, and share only the helpers here made for sharing (`provider_http` + `circuit_breaker`
+//! for provider clients, `sql_body` for the SQL both stores run, `cypher` for the openCypher every
+//! graph server runs).
 
 pub mod chromium;
 pub mod circuit_breaker;
 pub mod cross_encoder;
+pub(crate) mod cypher;
+pub mod falkordb;
 pub mod http_fetcher;
 pub mod http_reranker;
 pub mod local_embedder;

@@ -1,0 +1,60 @@
+//! The document graph's openCypher statements, shared by every Cypher backend (FalkorDB now, a
+//! Bolt server later): one parameterised statement per file under `cypher/document/`, compiled
+//! in so a release carries exactly the statements it was tested with. `cypher/README.md` says
+//! which subset of openCypher they keep to and why; DDL, vectors and read-only enforcement are
+//! each backend's own.
+
+/// The document graph (GraphRAG): see `cypher/README.md` for the schema.
+pub(crate) mod document {
+    /// `$url` -> `hash` (null for a stub).
+    pub(crate) const PAGE_HASH: &str = include_str!("../../cypher/document/page_hash.cypher");
+    /// `$url` -> `keys`, `mentions`, `relations`, `targets` (what the page said, now deleted).
+    pub(crate) const REPLACE_PAGE_DELETE: &str = include_str!("../../cypher/document/replace_page_delete.cypher");
+    /// `$url`, `$source`, `$title`, `$chunks` (chunk numbers); the hash is left empty.
+    pub(crate) const WRITE_DOCUMENT: &str = include_str!("../../cypher/document/write_document.cypher");
+    /// `$url`, `$content_hash`: the last statement of a page's write.
+    pub(crate) const SET_PAGE_HASH: &str = include_str!("../../cypher/document/set_page_hash.cypher");
+    /// `$rows`: `{key, name, type, description, score}`.
+    pub(crate) const UPSERT_ENTITIES: &str = include_str!("../../cypher/document/upsert_entities.cypher");
+    /// `$source`, `$rows`: `{chunk, key, name, type, count}`.
+    pub(crate) const INSERT_MENTIONS: &str = include_str!("../../cypher/document/insert_mentions.cypher");
+    /// `$url`, `$source`, `$rows`: `{source, target, type, weight, count}`.
+    pub(crate) const INSERT_RELATIONS: &str = include_str!("../../cypher/document/insert_relations.cypher");
+    /// `$url`, `$source`, `$links` (target urls).
+    pub(crate) const INSERT_LINKS: &str = include_str!("../../cypher/document/insert_links.cypher");
+    /// `$url` -> `documents` (1 if the page was in the graph; it is a stub now).
+    pub(crate) const UNSET_DOCUMENT: &str = include_str!("../../cypher/document/unset_document.cypher");
+    /// `$urls` -> `deleted`.
+    pub(crate) const DELETE_UNLINKED_STUBS: &str = include_str!("../../cypher/document/delete_unlinked_stubs.cypher");
+    /// `$keys` -> `recounted`.
+    pub(crate) const RECOUNT_ENTITIES: &str = include_str!("../../cypher/document/recount_entities.cypher");
+    /// `$keys` -> `orphans`.
+    pub(crate) const DELETE_ORPHANS: &str = include_str!("../../cypher/document/delete_orphans.cypher");
+    /// `$source` -> `keys`, `mentions`, `relations`.
+    pub(crate) const DELETE_SOURCE: &str = include_str!("../../cypher/document/delete_source.cypher");
+    /// `$source` -> `documents`, `outside` (other sources' urls its pages linked to).
+    pub(crate) const DELETE_SOURCE_DOCUMENTS: &str =
+        include_str!("../../cypher/document/delete_source_documents.cypher");
+    /// `$keys`, `$max_aliases` -> `key`, `name`, `type`, `description`, `mention_count`, `aliases`.
+    pub(crate) const ENTITIES: &str = include_str!("../../cypher/document/entities.cypher");
+    /// `$prefix`, `$limit` -> `key`.
+    pub(crate) const ENTITIES_WITH_PREFIX: &str = include_str!("../../cypher/document/entities_with_prefix.cypher");
+    /// `$keys`, `$source` (or null), `$limit` -> `source`, `target`, `type`, `weight`, `count`.
+    pub(crate) const RELATIONS_OF: &str = include_str!("../../cypher/document/relations_of.cypher");
+    /// `$keys` -> `key` (one hop, either direction).
+    pub(crate) const NEIGHBOURHOOD: &str = include_str!("../../cypher/document/neighbourhood.cypher");
+    /// `$keys`, `$source` (or null), `$limit` -> `url`, `chunk_number`, `keys`.
+    pub(crate) const CHUNKS_MENTIONING: &str = include_str!("../../cypher/document/chunks_mentioning.cypher");
+    /// `$key`, `$limit` -> `url`, `title`, `source_id`, `mentions`.
+    pub(crate) const DOCUMENTS_MENTIONING: &str = include_str!("../../cypher/document/documents_mentioning.cypher");
+    /// -> `source`, `entities`.
+    pub(crate) const SOURCE_COUNTS_ENTITIES: &str = include_str!("../../cypher/document/source_counts_entities.cypher");
+    /// -> `source`, `relations`.
+    pub(crate) const SOURCE_COUNTS_RELATIONS: &str =
+        include_str!("../../cypher/document/source_counts_relations.cypher");
+}
+
+/// The relation type of co-occurrence relations (the extractor without a language model).
+pub(crate) const CO_OCCURS: &str = "CO_OCCURS";
+/// Other spellings listed per entity.
+pub(crate) const MAX_ALIASES: i64 = 8;
