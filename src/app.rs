@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::adapters::chromium::{ChromiumConfig, ChromiumRenderer};
 use crate::adapters::cross_encoder::{CrossEncoder, DEFAULT_CROSS_ENCODER_REPO};
+use crate::adapters::falkordb::FalkorGraph;
 use crate::adapters::http_fetcher::HttpFetcher;
 use crate::adapters::http_fetcher::HttpFetcherConfig;
 use crate::adapters::http_reranker::HttpReranker;
@@ -96,7 +97,8 @@ impl App {
     pub async fn build(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Self> {
         preflight(config).map_err(anyhow::Error::msg)?;
         let embedder = build_embedder(config, progress).await?;
-        let (store, graph) = open_store(config).await?;
+        let (store, embedded) = open_store(config).await?;
+        let graph = open_graph(config, embedded).await?;
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(fetcher_config(config))?);
         let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
         let retrieve = RetrieveConfig {
@@ -350,6 +352,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<
             (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>)
         }
     })
+}
+
+/// The graph backend: FalkorDB when `FALKORDB_URL` is set, else the store's embedded tables.
+///
+/// # Errors
+/// When FalkorDB cannot be reached or its indexes cannot be created.
+pub async fn open_graph(config: &Config, embedded: Arc<dyn GraphStore>) -> anyhow::Result<Arc<dyn GraphStore>> {
+    let Some(url) = &config.store.falkordb_url else { return Ok(embedded) };
+    let graph = FalkorGraph::connect(url.expose(), &config.store.falkordb_graph)
+        .await
+        .context("could not open the FalkorDB graph (FALKORDB_URL)")?;
+    Ok(Arc::new(graph))
 }
 
 fn pg_config(pg: &PgSettings) -> PgConfig {

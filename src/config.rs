@@ -89,6 +89,13 @@ pub struct StoreConfig {
     pub pg_schema: Option<String>,
     #[arg(long, env = "CRAWLRAG_PG_MAX_CONNECTIONS", global = true, default_value_t = DEFAULT_PG_MAX_CONNECTIONS)]
     pub pg_max_connections: u32,
+    /// FalkorDB for the knowledge graph (`falkor://[user:password@]host:port`). Unset: the graph
+    /// lives in the store's own tables (no Cypher for query_document_graph).
+    #[arg(long, env = "FALKORDB_URL", global = true, hide_env_values = true)]
+    pub falkordb_url: Option<Secret>,
+    /// Graph name inside FalkorDB.
+    #[arg(long, env = "FALKORDB_GRAPH", global = true, default_value = "crawlrag")]
+    pub falkordb_graph: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -54,7 +54,5 @@ pub(crate) mod document {
         include_str!("../../cypher/document/source_counts_relations.cypher");
 }
 
-/// The relation type of co-occurrence relations (the extractor without a language model).
-pub(crate) const CO_OCCURS: &str = "CO_OCCURS";
 /// Other spellings listed per entity.
 pub(crate) const MAX_ALIASES: i64 = 8;

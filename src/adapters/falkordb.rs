@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
-use super::cypher::{CO_OCCURS, MAX_ALIASES, document as q};
+use super::cypher::{MAX_ALIASES, document as q};
 use crate::domain::SourceId;
 use crate::ports::{
     ChunkMentions, DocumentRef, EntityFacts, EntityRecord, GraphDeleted, GraphError, GraphRow, GraphStore, PageGraph,
@@ -634,7 +634,7 @@ fn relation_rows(graph: &PageGraph<'_>) -> Vec<FalkorValue> {
             map([
                 ("source", r.source.as_str().into()),
                 ("target", r.target.as_str().into()),
-                ("type", CO_OCCURS.into()),
+                ("type", r.relation_type.as_str().into()),
                 ("weight", decimal(r.weight).into()),
                 ("count", r.count.into()),
             ])

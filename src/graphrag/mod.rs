@@ -179,7 +179,9 @@ impl GraphRag {
         // One entity search serves both graph modes: local takes the best, global all candidates.
         let seeds = match mode {
             GraphMode::Naive => Vec::new(),
-            _ => self.seed_entities(q, &embedding, q.max_entities * GLOBAL_CANDIDATES).await?,
+            GraphMode::Local | GraphMode::Global | GraphMode::Hybrid | GraphMode::Mix => {
+                self.seed_entities(q, &embedding, q.max_entities * GLOBAL_CANDIDATES).await?
+            }
         };
         let (entities, relations, graph_chunks) = match mode {
             GraphMode::Naive => (Vec::new(), Vec::new(), Vec::new()),

@@ -92,7 +92,7 @@ fn mention(key: &str, name: &str, count: u32) -> EntityMention {
 }
 
 fn relation(source: &str, target: &str, weight: f32, count: u32) -> EntityRelation {
-    EntityRelation { source: source.into(), target: target.into(), weight, count }
+    EntityRelation { source: source.into(), target: target.into(), relation_type: "CO_OCCURS".into(), weight, count }
 }
 
 /// Hand-made 3-dimension name vectors: tokio and axum are 45 degrees apart (cosine 0.7071);

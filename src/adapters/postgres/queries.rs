@@ -108,5 +108,6 @@ pub(super) const CACHE_EMBEDDINGS: &str = "
     on conflict (model, content_hash) do nothing";
 
 // language=PostgreSQL
-pub(super) const CHUNKS_AT: &str = "select url, chunk_number, content, metadata, source_id from crawled_pages
-     where (url, chunk_number) in (select e ->> 'u', (e ->> 'c')::int from jsonb_array_elements($1) as e)";
+pub(super) const CHUNKS_AT: &str = "select c.url, c.chunk_number, c.content, c.metadata, c.source_id
+     from jsonb_array_elements($1) as e
+     join crawled_pages c on c.url = e ->> 'u' and c.chunk_number = (e ->> 'c')::int";

@@ -106,10 +106,16 @@ mod sql {
     pub(super) const KEYS_WITH_PREFIX: &str = "select key from graph_entities where key >= ?1 and key < ?2
          order by mention_count desc, key limit ?3";
     // language=SQLite
-    pub(super) const RELATIONS_OF: &str = "select source_key, target_key, relation_type, sum(weight), sum(count)
-         from graph_relations
-         where (source_key in (select value from json_each(?1)) or target_key in (select value from json_each(?1)))
-           and (?2 is null or source_id = ?2)
+    /// Two indexed lookups (by either end) instead of an `or`, which would scan every relation;
+    /// the second leaves out rows the first already has.
+    // language=SQLite
+    pub(super) const RELATIONS_OF: &str = "select source_key, target_key, relation_type, sum(weight), sum(count) from (
+           select * from graph_relations where source_key in (select value from json_each(?1))
+           union all
+           select * from graph_relations where target_key in (select value from json_each(?1))
+             and source_key not in (select value from json_each(?1))
+         ) as r
+         where ?2 is null or source_id = ?2
          group by source_key, target_key, relation_type
          order by sum(weight) desc, source_key, target_key limit ?3";
     /// Breadth-first over relations in both directions; `union` keeps each (entity, hops) once,

@@ -98,6 +98,6 @@ pub(super) const CACHE_EMBEDDING: &str =
     "insert into embedding_cache (model, content_hash, embedding) values (?1, ?2, ?3) on conflict do nothing";
 
 // language=SQLite
-pub(super) const CHUNKS_AT: &str = "select url, chunk_number, content, metadata, source_id from crawled_pages
-     where (url, chunk_number) in
-       (select json_extract(e.value, '$.u'), json_extract(e.value, '$.c') from json_each(?1) as e)";
+pub(super) const CHUNKS_AT: &str = "select c.url, c.chunk_number, c.content, c.metadata, c.source_id
+     from json_each(?1) as e
+     join crawled_pages c on c.url = json_extract(e.value, '$.u') and c.chunk_number = json_extract(e.value, '$.c')";
