@@ -12,7 +12,7 @@
 //!
 //! Run: `eval "$(scripts/services.sh)"; cargo bench --bench graph`
 //! Env: CRAWLRAG_BENCH_REAL (real chunks, default 600), CRAWLRAG_BENCH_ENTITIES, CRAWLRAG_BENCH_QUERIES
-//! (default 50), CRAWLRAG_BENCH_PG=0 (SQLite only).
+//! (default 50), CRAWLRAG_BENCH_PG=0 (SQLite only), CRAWLRAG_BENCH_INGEST=0 (no ingest comparison).
 #![allow(clippy::disallowed_macros, clippy::cast_precision_loss, clippy::cast_possible_truncation)]
 
 mod common;
@@ -91,6 +91,13 @@ async fn run() {
     );
 
     // 2. Ingest with and without graph extraction, fresh stores (cold embedding caches).
+    if std::env::var("CRAWLRAG_BENCH_INGEST").as_deref() != Ok("0") {
+        ingest_slowdown(&embedder, &pages).await;
+    }
+    query_latency(&embedder, &chunks, &pages, &graphs).await;
+}
+
+async fn ingest_slowdown(embedder: &Arc<LocalEmbedder>, pages: &[&[Chunk]]) {
     println!("\n| ingest (SQLite, local model) | chunks/s | entities/page |");
     println!("|---|---|---|");
     let mut rates = Vec::new();
@@ -99,7 +106,7 @@ async fn run() {
         let store = Arc::new(SqliteStore::open(&path).await.expect("sqlite"));
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await.expect("space");
         let pipeline = Pipeline::new(
-            Arc::clone(&embedder) as Arc<dyn Embedder>,
+            Arc::clone(embedder) as Arc<dyn Embedder>,
             Arc::clone(&store) as Arc<dyn crawlrag::ports::PageStore>,
             Arc::clone(&store) as Arc<dyn crawlrag::ports::EmbeddingCache>,
             IngestConfig { graph_by_default: graph, ..IngestConfig::default() },
@@ -122,15 +129,22 @@ async fn run() {
         }
     }
     println!("ingest slowdown with graph extraction: {:.1}%", (1.0 - rates[1] / rates[0]) * 100.0);
+}
 
-    // 3. Query latency at scale.
-    let chunk_vectors = embed_all(&embedder, chunks.iter().map(|c| c.content.clone()).collect()).await;
+/// 3. Query latency at scale.
+async fn query_latency(
+    embedder: &Arc<LocalEmbedder>,
+    chunks: &[Chunk],
+    pages: &[&[Chunk]],
+    graphs: &[crawlrag::ingest::graph::ExtractedGraph],
+) {
+    let chunk_vectors = embed_all(embedder, chunks.iter().map(|c| c.content.clone()).collect()).await;
     let names: Vec<Vec<String>> =
         graphs.iter().map(|g| g.entities.iter().map(|(e, _, _)| e.name.clone()).collect()).collect();
     let name_vectors: Vec<Vec<Vec<f32>>> = {
         let mut out = Vec::new();
         for page_names in &names {
-            out.push(embed_all(&embedder, page_names.clone()).await);
+            out.push(embed_all(embedder, page_names.clone()).await);
         }
         out
     };
@@ -139,7 +153,7 @@ async fn run() {
         .step_by((chunks.len() / env_usize("CRAWLRAG_BENCH_QUERIES", 50)).max(1))
         .map(|c| c.content.split_whitespace().take(12).collect::<Vec<_>>().join(" "))
         .collect();
-    let query_vectors = embed_all(&embedder, queries.clone()).await;
+    let query_vectors = embed_all(embedder, queries.clone()).await;
     // Distinct entities one replica of the corpus adds (pages in groups of ten share names).
     let per_replica: usize = graphs
         .chunks(PAGES_PER_REPLICA)
@@ -153,7 +167,7 @@ async fn run() {
         .sum();
     let target = env_usize("CRAWLRAG_BENCH_ENTITIES", 100_000);
     let replicas = target.div_ceil(per_replica.max(1)).max(1);
-    let corpus = Corpus { pages: &pages, graphs: &graphs, chunk_vectors: &chunk_vectors, name_vectors: &name_vectors };
+    let corpus = Corpus { pages, graphs, chunk_vectors: &chunk_vectors, name_vectors: &name_vectors };
     println!("\n| backend | entities | relations | chunks | build s | mode | p50 ms | p95 ms |");
     println!("|---|---|---|---|---|---|---|---|");
     if std::env::var("CRAWLRAG_BENCH_PG").as_deref() != Ok("0")

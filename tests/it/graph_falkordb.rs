@@ -20,7 +20,7 @@ const STUB: &str = "https://docs.one.test/never-crawled";
 
 /// The server, or `None` (with the reason printed) when it is not running locally. Under
 /// `CI=true` a missing server is a failure, never a skip.
-fn falkordb_url() -> Option<String> {
+pub(crate) fn falkordb_url() -> Option<String> {
     match std::env::var("CRAWLRAG_TEST_FALKORDB_URL") {
         Ok(url) => Some(url),
         Err(_) => {
@@ -33,21 +33,21 @@ fn falkordb_url() -> Option<String> {
 }
 
 /// A graph no other test uses, deleted by [`TestGraph::finish`].
-struct TestGraph {
-    store: FalkorGraph,
-    url: String,
-    name: String,
+pub(crate) struct TestGraph {
+    pub(crate) store: FalkorGraph,
+    pub(crate) url: String,
+    pub(crate) name: String,
 }
 
 impl TestGraph {
-    async fn start(prefix: &str) -> Option<Self> {
+    pub(crate) async fn start(prefix: &str) -> Option<Self> {
         let url = falkordb_url()?;
         let name = common::unique_schema(prefix);
         let store = FalkorGraph::connect(&url, &name).await.expect("connect to FalkorDB");
         Some(Self { store, url, name })
     }
 
-    async fn finish(self) {
+    pub(crate) async fn finish(self) {
         let info: falkordb::FalkorConnectionInfo = self.url.as_str().try_into().expect("FalkorDB URL");
         let client = falkordb::FalkorClientBuilder::new_async().with_connection_info(info).build().await.unwrap();
         client.select_graph(&self.name).delete().await.expect("delete the test graph");
