@@ -5,14 +5,15 @@
 //! 2. Ingest slowdown: the same pages ingested into two fresh SQLite stores with the real local
 //!    model, without and with graph extraction (which also embeds entity names).
 //! 3. `graphrag_query` latency per mode at `CRAWLRAG_BENCH_ENTITIES` entities (default 100,000) on
-//!    the embedded backend (SQLite; Postgres too when `DATABASE_URL` is set), excluding the query
+//!    the embedded backend (SQLite; Postgres too when `DATABASE_URL` is set) and FalkorDB, excluding the query
 //!    embedding (vectors precomputed). To get there without hours of embedding, the real pages'
 //!    graphs are replicated with renamed entities ("tokio#17") and slightly perturbed vectors,
 //!    ten pages sharing each replica's entities, with their chunks stored beside them.
 //!
 //! Run: `eval "$(scripts/services.sh)"; cargo bench --bench graph`
 //! Env: CRAWLRAG_BENCH_REAL (real chunks, default 600), CRAWLRAG_BENCH_ENTITIES, CRAWLRAG_BENCH_QUERIES
-//! (default 50), CRAWLRAG_BENCH_PG=0 (SQLite only), CRAWLRAG_BENCH_INGEST=0 (no ingest comparison).
+//! (default 50), CRAWLRAG_BENCH_PG=0 (SQLite only), CRAWLRAG_BENCH_INGEST=0 (no ingest comparison);
+//! FalkorDB joins when `CRAWLRAG_TEST_FALKORDB_URL` is set (as `scripts/services.sh` exports it).
 #![allow(clippy::disallowed_macros, clippy::cast_precision_loss, clippy::cast_possible_truncation)]
 
 mod common;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Precomputed, percentiles, perturb};
+use crawlrag::adapters::falkordb::FalkorGraph;
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::adapters::sqlite::SqliteStore;
@@ -184,6 +186,23 @@ async fn query_latency(
     let store = Arc::new(SqliteStore::open(&path).await.expect("sqlite"));
     let graph = Arc::clone(&store) as Arc<dyn GraphStore>;
     bench_queries("sqlite", store, graph, &corpus, replicas, &queries, &query_vectors).await;
+    remove_sqlite(&path);
+    // FalkorDB holds the graph; the chunks stay in a SQLite store beside it.
+    if let Ok(url) = std::env::var("CRAWLRAG_TEST_FALKORDB_URL") {
+        let name = format!("bench_graph_{}", std::process::id());
+        let graph = Arc::new(FalkorGraph::connect(&url, &name).await.expect("falkordb")) as Arc<dyn GraphStore>;
+        let path = std::env::temp_dir().join(format!("crawlrag-bench-graph-falkor-{}.db", std::process::id()));
+        let store = Arc::new(SqliteStore::open(&path).await.expect("sqlite"));
+        bench_queries("falkordb", store, graph, &corpus, replicas, &queries, &query_vectors).await;
+        remove_sqlite(&path);
+        let info: falkordb::FalkorConnectionInfo = url.as_str().try_into().expect("FalkorDB URL");
+        let client =
+            falkordb::FalkorClientBuilder::new_async().with_connection_info(info).build().await.expect("client");
+        let _ = client.select_graph(&name).delete().await;
+    }
+}
+
+fn remove_sqlite(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }

@@ -163,7 +163,9 @@ impl GraphRag {
         let embedding = self.retriever.embed_query(&q.query).await?;
         let mode = if q.use_graph { q.mode } else { GraphMode::Naive };
         let wanted = q.offset + q.max_documents;
-        let plain = if matches!(mode, GraphMode::Naive | GraphMode::Mix) {
+        // Plain chunk search runs on its own task, beside the graph work (both are CPU-bound
+        // scans on the embedded backend).
+        let plain = matches!(mode, GraphMode::Naive | GraphMode::Mix).then(|| {
             let rag = RagQuery {
                 query: q.query.clone(),
                 source: q.source.clone(),
@@ -172,29 +174,13 @@ impl GraphRag {
                 mode: None,
                 rerank: None,
             };
-            self.retriever.search_embedded(&rag, &embedding).await?
-        } else {
-            Vec::new()
-        };
-        // One entity search serves both graph modes: local takes the best, global all candidates.
-        let seeds = match mode {
-            GraphMode::Naive => Vec::new(),
-            GraphMode::Local | GraphMode::Global | GraphMode::Hybrid | GraphMode::Mix => {
-                self.seed_entities(q, &embedding, q.max_entities * GLOBAL_CANDIDATES).await?
-            }
-        };
-        let (entities, relations, graph_chunks) = match mode {
-            GraphMode::Naive => (Vec::new(), Vec::new(), Vec::new()),
-            GraphMode::Local => self.local(q, &seeds).await?,
-            GraphMode::Global => self.global(q, seeds).await?,
-            GraphMode::Hybrid | GraphMode::Mix => {
-                let (local, global) = tokio::try_join!(self.local(q, &seeds), self.global(q, seeds.clone()))?;
-                (
-                    round_robin(local.0, global.0, |e| e.entity.key.clone()),
-                    round_robin(local.1, global.1, |r| (r.relation.source.clone(), r.relation.target.clone())),
-                    round_robin(local.2, global.2, |c| c.0.clone()),
-                )
-            }
+            let (retriever, embedding) = (Arc::clone(&self.retriever), embedding.clone());
+            tokio::spawn(async move { retriever.search_embedded(&rag, &embedding).await })
+        });
+        let (entities, relations, graph_chunks) = self.graph_part(q, mode, &embedding).await?;
+        let plain = match plain {
+            Some(task) => task.await.map_err(|e| Error::Internal(format!("chunk search task failed: {e}")))??,
+            None => Vec::new(),
         };
         let mut chunks = self.fuse(mode, plain, graph_chunks).await?;
         let total_available = chunks.len();
@@ -221,6 +207,28 @@ impl GraphRag {
             answer.answer = self.write_answer(chat.as_ref(), &q.query, &answer).await;
         }
         Ok(answer)
+    }
+
+    /// The graph's entities, relations and chunks for `mode`.
+    async fn graph_part(&self, q: &GraphQuery, mode: GraphMode, embedding: &[f32]) -> Result<GraphPart> {
+        if mode == GraphMode::Naive {
+            return Ok((Vec::new(), Vec::new(), Vec::new()));
+        }
+        // One entity search serves both graph modes: local takes the best, global all candidates.
+        let seeds = self.seed_entities(q, embedding, q.max_entities * GLOBAL_CANDIDATES).await?;
+        Ok(match mode {
+            GraphMode::Naive => (Vec::new(), Vec::new(), Vec::new()),
+            GraphMode::Local => self.local(q, &seeds).await?,
+            GraphMode::Global => self.global(q, seeds).await?,
+            GraphMode::Hybrid | GraphMode::Mix => {
+                let (local, global) = tokio::try_join!(self.local(q, &seeds), self.global(q, seeds.clone()))?;
+                (
+                    round_robin(local.0, global.0, |e| e.entity.key.clone()),
+                    round_robin(local.1, global.1, |r| (r.relation.source.clone(), r.relation.target.clone())),
+                    round_robin(local.2, global.2, |c| c.0.clone()),
+                )
+            }
+        })
     }
 
     /// Entities for the query: names it spells (score 1) first, then the nearest name vectors.

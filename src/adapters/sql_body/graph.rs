@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::vector::{TopK, from_le_bytes};
+use crate::domain::vector::{TopK, dot, from_le_bytes};
 use crate::ports::{EntityRecord, GraphError, StoreError};
 
 /// Aliases listed per entity.
@@ -55,8 +55,7 @@ impl EntityVectors {
         let norm = query.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
         let mut top = TopK::new(k);
         for (row, vector) in self.data.chunks_exact(self.dims).enumerate() {
-            let dot: f32 = vector.iter().zip(query).map(|(a, b)| a * b).sum();
-            top.push(dot / norm, row);
+            top.push(dot(vector, query) / norm, row);
         }
         top.into_sorted().into_iter().map(|(score, row)| (score, self.keys[row].clone())).collect()
     }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::vector::{TopK, from_le_bytes};
+use crate::domain::vector::{TopK, dot, from_le_bytes};
 
 #[derive(Debug, Default)]
 pub(super) struct VectorCache {
@@ -58,9 +58,8 @@ impl VectorCache {
             if wanted.is_some_and(|w| self.sources[row] != w) {
                 continue;
             }
-            let dot: f32 = vector.iter().zip(query).map(|(a, b)| a * b).sum();
             let norm = self.norms[row].max(f32::MIN_POSITIVE);
-            top.push(dot / (norm * query_norm), self.ids[row]);
+            top.push(dot(vector, query) / (norm * query_norm), self.ids[row]);
         }
         top.into_sorted()
     }
