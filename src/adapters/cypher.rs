@@ -1,6 +1,6 @@
-//! The document graph's openCypher statements, shared by every Cypher backend (FalkorDB now, a
-//! Bolt server later): one parameterised statement per file under `cypher/document/`, compiled
-//! in so a release carries exactly the statements it was tested with. `cypher/README.md` says
+//! The document graph's openCypher statements, shared by every Cypher backend (FalkorDB over RESP,
+//! Neo4j and other Bolt servers): one parameterised statement per file under `cypher/document/`,
+//! compiled in so a release carries exactly the statements it was tested with. `cypher/README.md` says
 //! which subset of openCypher they keep to and why; DDL, vectors and read-only enforcement are
 //! each backend's own.
 
@@ -30,6 +30,8 @@ pub(crate) mod document {
     pub(crate) const RECOUNT_ENTITIES: &str = include_str!("../../cypher/document/recount_entities.cypher");
     /// `$keys` -> `orphans`.
     pub(crate) const DELETE_ORPHANS: &str = include_str!("../../cypher/document/delete_orphans.cypher");
+    /// `$keys` -> `deleted`: the `EntityVector` nodes of the entities among them that are gone.
+    pub(crate) const DELETE_ENTITY_VECTORS: &str = include_str!("../../cypher/document/delete_entity_vectors.cypher");
     /// `$source` -> `keys`, `mentions`, `relations`.
     pub(crate) const DELETE_SOURCE: &str = include_str!("../../cypher/document/delete_source.cypher");
     /// `$source` -> `documents`, `outside` (other sources' urls its pages linked to).
@@ -56,3 +58,10 @@ pub(crate) mod document {
 
 /// Other spellings listed per entity.
 pub(crate) const MAX_ALIASES: i64 = 8;
+
+/// `x` as the f64 its shortest decimal form reads as (0.7, not 0.699999988...), so weights and
+/// scores read back as the numbers they were (FalkorDB parameters travel as text, and `vecf32()`
+/// reads the same f32 back from the shorter form; Bolt sends f64 as is).
+pub(crate) fn decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}

@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
-use super::cypher::{MAX_ALIASES, document as q};
+use super::cypher::{MAX_ALIASES, decimal, document as q};
 use crate::domain::SourceId;
 use crate::ports::{
     ChunkMentions, DocumentRef, EntityFacts, EntityRecord, GraphDeleted, GraphError, GraphRow, GraphStore, PageGraph,
@@ -37,7 +37,6 @@ use crate::ports::{
 /// `cypher/falkordb/`: the entity vector statements only FalkorDB runs. Vectors live on
 /// `EntityVector` nodes that are never updated (see `set_entity_vectors.cypher` for why).
 const SET_ENTITY_VECTORS: &str = include_str!("../../cypher/falkordb/set_entity_vectors.cypher");
-const DELETE_ENTITY_VECTORS: &str = include_str!("../../cypher/falkordb/delete_entity_vectors.cypher");
 const NEAREST_ENTITIES: &str = include_str!("../../cypher/falkordb/nearest_entities.cypher");
 /// The label holding entity vectors, as `db.indexes()` names it.
 const VECTOR_LABEL: &str = "EntityVector";
@@ -284,7 +283,7 @@ impl FalkorGraph {
     async fn refresh_entities(&self, keys: &[String]) -> Result<u64, GraphError> {
         self.sum_over_keys(q::RECOUNT_ENTITIES, keys).await?;
         let orphans = self.sum_over_keys(q::DELETE_ORPHANS, keys).await?;
-        self.sum_over_keys(DELETE_ENTITY_VECTORS, keys).await?;
+        self.sum_over_keys(q::DELETE_ENTITY_VECTORS, keys).await?;
         Ok(orphans)
     }
 
@@ -576,12 +575,6 @@ fn map<const N: usize>(entries: [(&str, FalkorValue); N]) -> FalkorValue {
 
 fn texts<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> FalkorValue {
     FalkorValue::Array(items.into_iter().map(|s| FalkorValue::from(s.as_ref())).collect())
-}
-
-/// `x` as the f64 its shortest decimal form reads as (0.7, not 0.699999988...): parameters travel
-/// as text, and `vecf32()` reads the same f32 back from the shorter one.
-fn decimal(x: f32) -> f64 {
-    x.to_string().parse().unwrap_or(f64::from(x))
 }
 
 /// A vector as a list (the crate cannot send a vector itself: statements wrap it in `vecf32()`).

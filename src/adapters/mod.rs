@@ -1,13 +1,15 @@
 //! Adapters: the only home of driver crates (reqwest, sqlx, chromiumoxide, candle, async-openai,
-//! falkordb). Each file implements ports from `ports/`; adapters never import services, `mcp` or
-//! `config`, and share only the helpers here made for sharing (`provider_http` + `circuit_breaker`
-//! for provider clients, `sql_body` for the SQL both stores run, `cypher` for the openCypher every
-//! graph server runs).
+//! falkordb, neo4rs). Each file implements ports from `ports/`; adapters never import services,
+//! `mcp` or `config`, and share only the helpers here made for sharing (`provider_http` +
+//! `circuit_breaker` for provider clients, `sql_body` for the SQL both stores run, `cypher` for
+//! the openCypher every graph server runs, `entity_vectors` for entity vectors searched in memory).
 
+pub mod bolt;
 pub mod chromium;
 pub mod circuit_breaker;
 pub mod cross_encoder;
 pub(crate) mod cypher;
+pub(crate) mod entity_vectors;
 pub mod falkordb;
 pub mod http_fetcher;
 pub mod http_reranker;

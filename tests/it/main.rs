@@ -15,6 +15,7 @@ mod dependency_rule;
 mod embedders;
 mod enrich;
 mod graph;
+mod graph_bolt;
 mod graph_falkordb;
 mod jobs;
 mod ready;
