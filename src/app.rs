@@ -10,6 +10,7 @@ use anyhow::Context;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 
+use crate::adapters::bolt::BoltGraph;
 use crate::adapters::chromium::{ChromiumConfig, ChromiumRenderer};
 use crate::adapters::cross_encoder::{CrossEncoder, DEFAULT_CROSS_ENCODER_REPO};
 use crate::adapters::falkordb::FalkorGraph;
@@ -354,16 +355,27 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<
     })
 }
 
-/// The graph backend: FalkorDB when `FALKORDB_URL` is set, else the store's embedded tables.
+/// The graph backend: FalkorDB when `FALKORDB_URL` is set, a Bolt server when `NEO4J_URI` is,
+/// else the store's embedded tables. (`Config::validate` refuses both at once.)
 ///
 /// # Errors
-/// When FalkorDB cannot be reached or its indexes cannot be created.
+/// When the graph server cannot be reached or its indexes cannot be created.
 pub async fn open_graph(config: &Config, embedded: Arc<dyn GraphStore>) -> anyhow::Result<Arc<dyn GraphStore>> {
-    let Some(url) = &config.store.falkordb_url else { return Ok(embedded) };
-    let graph = FalkorGraph::connect(url.expose(), &config.store.falkordb_graph)
-        .await
-        .context("could not open the FalkorDB graph (FALKORDB_URL)")?;
-    Ok(Arc::new(graph))
+    let store = &config.store;
+    if let Some(url) = &store.falkordb_url {
+        let graph = FalkorGraph::connect(url.expose(), &store.falkordb_graph)
+            .await
+            .context("could not open the FalkorDB graph (FALKORDB_URL)")?;
+        return Ok(Arc::new(graph));
+    }
+    if let Some(uri) = &store.neo4j_uri {
+        let password = store.neo4j_password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default();
+        let graph = BoltGraph::connect(uri, &store.neo4j_user, &password, store.neo4j_database.as_deref())
+            .await
+            .context("could not open the Bolt graph (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD)")?;
+        return Ok(Arc::new(graph));
+    }
+    Ok(embedded)
 }
 
 fn pg_config(pg: &PgSettings) -> PgConfig {

@@ -96,6 +96,17 @@ pub struct StoreConfig {
     /// Graph name inside FalkorDB.
     #[arg(long, env = "FALKORDB_GRAPH", global = true, default_value = "crawlrag")]
     pub falkordb_graph: String,
+    /// A Bolt server for the knowledge graph: Neo4j, AuraDB, Memgraph or ArcadeDB
+    /// (`bolt://host:7687`, `bolt+s://...`, `neo4j://...`).
+    #[arg(long, env = "NEO4J_URI", global = true)]
+    pub neo4j_uri: Option<String>,
+    #[arg(long, env = "NEO4J_USER", global = true, default_value = "neo4j")]
+    pub neo4j_user: String,
+    #[arg(long, env = "NEO4J_PASSWORD", global = true, hide_env_values = true)]
+    pub neo4j_password: Option<Secret>,
+    /// Database on the Bolt server; unset: the server's default.
+    #[arg(long, env = "NEO4J_DATABASE", global = true)]
+    pub neo4j_database: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -268,6 +279,11 @@ impl Config {
         if self.fetch.fetch_timeout_secs == 0 {
             return Err("CRAWLRAG_FETCH_TIMEOUT_SECS must be at least 1".into());
         }
+        if self.store.falkordb_url.is_some() && self.store.neo4j_uri.is_some() {
+            return Err(
+                "FALKORDB_URL and NEO4J_URI are both set: the graph lives in one of them; unset the other".into()
+            );
+        }
         Ok(())
     }
 
@@ -329,6 +345,8 @@ pub(crate) mod tests {
         ]);
         assert!(config.validate().is_ok());
         assert!(config.fetch.allow_private_networks);
+        let both = parse(&["--falkordb-url", "falkor://127.0.0.1:1", "--neo4j-uri", "bolt://127.0.0.1:2"]);
+        assert!(both.validate().unwrap_err().contains("FALKORDB_URL and NEO4J_URI"));
         let bad = parse(&["--max-page-bytes", "10"]);
         assert!(bad.validate().unwrap_err().contains("CRAWLRAG_MAX_PAGE_BYTES"));
     }

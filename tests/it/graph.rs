@@ -248,21 +248,17 @@ async fn a_chat_model_adds_typed_relations_and_a_rebuild_costs_no_calls() {
     assert_eq!(uses, 0, "no typed relations without a valid model answer");
 }
 
-/// The same pages on FalkorDB (chunks in SQLite, the graph on the server) through the whole app:
+/// The same pages with the graph on a graph server (chunks in SQLite) through the whole app:
 /// entities, hops, every query mode, idempotent rebuilds, and users' Cypher, where the guard
-/// refuses every write form before the server and the server's own read-only path stands behind it.
-#[tokio::test]
-async fn the_graph_on_falkordb_answers_the_same_tools_and_refuses_every_write() {
+/// refuses every write form before the server and the server's own read-only path stands behind
+/// it. Counts are scoped to the test's own source, as a Bolt test database is shared.
+async fn graph_server_answers_the_tools_and_refuses_every_write(graph: Arc<dyn crawlrag::ports::GraphStore>) {
     let Some(services) = common::services() else { return };
-    let Some(server) = crate::graph_falkordb::TestGraph::start("graph_app").await else { return };
-    let graph = crawlrag::adapters::falkordb::FalkorGraph::connect(&server.url, &server.name).await.unwrap();
-    let settings = crawlrag::app::ServiceSettings {
-        graph: Some(Arc::new(graph) as Arc<dyn crawlrag::ports::GraphStore>),
-        ..Default::default()
-    };
-    let (app, _db) = common::app_with(&services, Backend::Sqlite, "graph_falkor_app", settings).await;
+    let backend = graph.backend();
+    let settings = crawlrag::app::ServiceSettings { graph: Some(graph), ..Default::default() };
+    let (app, _db) = common::app_with(&services, Backend::Sqlite, "graph_server_app", settings).await;
     let graphrag = app.graphrag.as_ref().unwrap();
-    assert_eq!(graphrag.backend(), "falkordb");
+    assert_eq!(graphrag.backend(), backend);
     let addr = book_site().await;
     let urls = ["ch14-03-cargo-workspaces.html", "ch16-01-threads.html"].map(|p| format!("http://{addr}/book/{p}"));
     let crawl = |url: &str, chunk_size| CrawlRequest {
@@ -276,27 +272,30 @@ async fn the_graph_on_falkordb_answers_the_same_tools_and_refuses_every_write() 
     }
     let counts = |listed: Vec<crawlrag::sources::SourceListing>| (listed[0].entities, listed[0].relations);
     let before = counts(app.sources.list_with_graph().await.unwrap());
-    assert!(before.0 >= 40 && before.1 > 0, "{before:?}");
+    assert!(before.0 >= 40 && before.1 > 0, "{backend}: {before:?}");
 
     let cargo = graphrag.entity_context("Cargo", 1).await.unwrap();
-    assert!(cargo.documents.iter().any(|d| d.url == urls[0]));
+    assert!(cargo.documents.iter().any(|d| d.url == urls[0]), "{backend}");
     let one = graphrag.entity_context("workspace", 1).await.unwrap();
     let two = graphrag.entity_context("workspace", 2).await.unwrap();
-    assert!(two.related.len() > one.related.len() && two.related.iter().any(|(_, hops)| *hops == 2));
+    assert!(two.related.len() > one.related.len() && two.related.iter().any(|(_, hops)| *hops == 2), "{backend}");
     let question = "How do I share one Cargo.lock between crates in a workspace?";
     for mode in [GraphMode::Local, GraphMode::Global, GraphMode::Hybrid, GraphMode::Mix] {
         let answer = graphrag.query(&query(question, mode)).await.unwrap();
-        assert_eq!(answer.chunks[0].hit.url, urls[0], "{mode:?}");
-        assert!(!answer.entities.is_empty(), "{mode:?}");
+        assert_eq!(answer.chunks[0].hit.url, urls[0], "{backend} {mode:?}");
+        assert!(!answer.entities.is_empty(), "{backend} {mode:?}");
     }
     let size = app.pipeline.default_chunk_size();
     for url in &urls {
         app.crawler.smart_crawl(&crawl(url, Some(size)), &NoProgress).await.unwrap();
     }
-    assert_eq!(counts(app.sources.list_with_graph().await.unwrap()), before, "rebuilds are idempotent");
+    assert_eq!(counts(app.sources.list_with_graph().await.unwrap()), before, "{backend}: rebuilds are idempotent");
 
-    let entities = "MATCH (e:Entity) RETURN count(e) AS n";
-    let stored = graphrag.read_query(entities, 10).await.unwrap()[0]["n"].clone();
+    let source = addr.to_string();
+    let mine =
+        format!("MATCH (c:Chunk)-[:MENTIONS]->(e:Entity) WHERE c.source_id = '{source}' RETURN count(DISTINCT e) AS n");
+    let stored = graphrag.read_query(&mine, 10).await.unwrap()[0]["n"].clone();
+    assert!(stored.as_i64().unwrap() >= 40, "{backend}: {stored}");
     let writes = [
         "CREATE (n:Entity {key: 'x'})",
         "match (e:Entity) set e.name = 'x'",
@@ -312,22 +311,41 @@ async fn the_graph_on_falkordb_answers_the_same_tools_and_refuses_every_write() 
     ];
     for write in writes {
         let refused = graphrag.read_query(write, 10).await.unwrap_err();
-        assert!(matches!(refused, Error::BadInput(ref m) if m.contains("refused")), "{write}: {refused}");
+        assert!(matches!(refused, Error::BadInput(ref m) if m.contains("refused")), "{backend} {write}: {refused}");
     }
-    assert_eq!(graphrag.read_query(entities, 10).await.unwrap()[0]["n"], stored, "data intact");
+    assert_eq!(graphrag.read_query(&mine, 10).await.unwrap()[0]["n"], stored, "{backend}: data intact");
     let rows = graphrag
-        .read_query("MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk)-[m:MENTIONS]->(e:Entity) RETURN d, m, e.name", 3)
+        .read_query(
+            &format!(
+                "MATCH (c:Chunk)-[m:MENTIONS]->(e:Entity) WHERE c.source_id = '{source}' RETURN c, m, e.name AS name"
+            ),
+            3,
+        )
         .await
         .unwrap();
-    assert_eq!(rows.len(), 3, "the row limit applies");
-    assert!(rows[0]["d"]["labels"].as_array().unwrap().iter().any(|l| l == "Document"), "{:?}", rows[0]);
-    assert_eq!(rows[0]["m"]["type"], "MENTIONS");
+    assert_eq!(rows.len(), 3, "{backend}: the row limit applies");
+    assert!(rows[0]["c"]["labels"].as_array().unwrap().iter().any(|l| l == "Chunk"), "{backend}: {:?}", rows[0]);
+    assert_eq!(rows[0]["m"]["type"], "MENTIONS", "{backend}");
     let strings =
         "MATCH (e:Entity) WHERE e.name = 'CREATE (x)' OR e.description CONTAINS 'DELETE' RETURN count(e) AS n";
     graphrag.read_query(strings, 10).await.expect("write words inside strings are only text");
 
-    app.sources.delete(&SourceId::from(addr.to_string())).await.unwrap();
+    app.sources.delete(&SourceId::from(source.clone())).await.unwrap();
     assert!(app.sources.list_with_graph().await.unwrap().is_empty());
-    assert_eq!(graphrag.read_query(entities, 10).await.unwrap()[0]["n"], 0, "the source's graph is gone");
+    assert_eq!(graphrag.read_query(&mine, 10).await.unwrap()[0]["n"], 0, "{backend}: the source's graph is gone");
+}
+
+#[tokio::test]
+async fn the_graph_on_falkordb_answers_the_same_tools_and_refuses_every_write() {
+    let Some(server) = crate::graph_falkordb::TestGraph::start("graph_app").await else { return };
+    let graph = crawlrag::adapters::falkordb::FalkorGraph::connect(&server.url, &server.name).await.unwrap();
+    graph_server_answers_the_tools_and_refuses_every_write(Arc::new(graph)).await;
     server.finish().await;
+}
+
+#[tokio::test]
+async fn bolt_compatible_graph_answers_the_same_tools_and_refuses_every_write() {
+    let Some(server) = crate::graph_bolt::bolt_server() else { return };
+    let graph = crate::graph_bolt::connect(&server).await;
+    graph_server_answers_the_tools_and_refuses_every_write(Arc::new(graph)).await;
 }

@@ -18,14 +18,14 @@ use crate::common;
 
 /// Where the server is, or `None` (with the reason printed) when it is not running locally.
 /// Under `CI=true` a missing server is a failure, never a skip.
-struct Server {
+pub(crate) struct Server {
     uri: String,
     user: String,
     password: String,
     database: Option<String>,
 }
 
-fn bolt_server() -> Option<Server> {
+pub(crate) fn bolt_server() -> Option<Server> {
     match std::env::var("CRAWLRAG_TEST_BOLT_URI") {
         Ok(uri) => Some(Server {
             uri,
@@ -42,7 +42,7 @@ fn bolt_server() -> Option<Server> {
     }
 }
 
-async fn connect(server: &Server) -> BoltGraph {
+pub(crate) async fn connect(server: &Server) -> BoltGraph {
     BoltGraph::connect(&server.uri, &server.user, &server.password, server.database.as_deref())
         .await
         .expect("connect to the Bolt server")
