@@ -13,7 +13,8 @@
 //! Run: `eval "$(scripts/services.sh)"; cargo bench --bench graph`
 //! Env: CRAWLRAG_BENCH_REAL (real chunks, default 600), CRAWLRAG_BENCH_ENTITIES, CRAWLRAG_BENCH_QUERIES
 //! (default 50), CRAWLRAG_BENCH_PG=0 (SQLite only), CRAWLRAG_BENCH_INGEST=0 (no ingest comparison);
-//! FalkorDB joins when `CRAWLRAG_TEST_FALKORDB_URL` is set (as `scripts/services.sh` exports it).
+//! FalkorDB joins when `CRAWLRAG_TEST_FALKORDB_URL` is set (as `scripts/services.sh` exports it),
+//! the Bolt server (`CRAWLRAG_TEST_BOLT_*`) with `CRAWLRAG_BENCH_BOLT=1`.
 #![allow(clippy::disallowed_macros, clippy::cast_precision_loss, clippy::cast_possible_truncation)]
 
 mod common;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Precomputed, percentiles, perturb};
+use crawlrag::adapters::bolt::BoltGraph;
 use crawlrag::adapters::falkordb::FalkorGraph;
 use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder};
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
@@ -200,6 +202,28 @@ async fn query_latency(
             falkordb::FalkorClientBuilder::new_async().with_connection_info(info).build().await.expect("client");
         let _ = client.select_graph(&name).delete().await;
     }
+    if let Some(graph) = bolt_graph().await {
+        let path = std::env::temp_dir().join(format!("crawlrag-bench-graph-bolt-{}.db", std::process::id()));
+        let store = Arc::new(SqliteStore::open(&path).await.expect("sqlite"));
+        bench_queries("bolt (ArcadeDB)", store, Arc::clone(&graph), &corpus, replicas, &queries, &query_vectors).await;
+        remove_sqlite(&path);
+        let source = SourceId::from("127.0.0.1".to_owned());
+        graph.delete_source(&source).await.expect("clean the Bolt database");
+    }
+}
+
+/// The Bolt server of `scripts/services.sh`, when `CRAWLRAG_BENCH_BOLT=1` asks for it (a 100k-entity
+/// build through a Bolt server takes many minutes here, so it is opt-in).
+async fn bolt_graph() -> Option<Arc<dyn GraphStore>> {
+    if std::env::var("CRAWLRAG_BENCH_BOLT").as_deref() != Ok("1") {
+        return None;
+    }
+    let uri = std::env::var("CRAWLRAG_TEST_BOLT_URI").ok()?;
+    let user = std::env::var("CRAWLRAG_TEST_BOLT_USER").unwrap_or_else(|_| "neo4j".into());
+    let password = std::env::var("CRAWLRAG_TEST_BOLT_PASSWORD").unwrap_or_default();
+    let database = std::env::var("CRAWLRAG_TEST_BOLT_DATABASE").ok();
+    let graph = BoltGraph::connect(&uri, &user, &password, database.as_deref()).await.expect("bolt");
+    Some(Arc::new(graph))
 }
 
 fn remove_sqlite(path: &Path) {
