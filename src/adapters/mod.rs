@@ -1,5 +1,5 @@
 //! Adapters: the only home of driver crates (reqwest, sqlx, chromiumoxide, candle, async-openai,
-//! falkordb, neo4rs). Each file implements ports from `ports/`; adapters never import services,
+//! falkordb, neo4rs; `git_checkout` runs the `git` CLI). Each file implements ports from `ports/`; adapters never import services,
 //! `mcp` or `config`, and share only the helpers here made for sharing (`provider_http` +
 //! `circuit_breaker` for provider clients, `sql_body` for the SQL both stores run, `cypher` for
 //! the openCypher every graph server runs, `entity_vectors` for entity vectors searched in memory).
@@ -11,6 +11,7 @@ pub mod cross_encoder;
 pub(crate) mod cypher;
 pub(crate) mod entity_vectors;
 pub mod falkordb;
+pub mod git_checkout;
 pub mod http_fetcher;
 pub mod http_reranker;
 pub mod local_embedder;

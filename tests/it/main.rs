@@ -20,6 +20,7 @@ mod graph_falkordb;
 mod jobs;
 mod ready;
 mod render;
+mod repo_checkout;
 mod rerank;
 mod slice;
 mod transports;
