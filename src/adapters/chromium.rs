@@ -122,13 +122,47 @@ struct Running {
     idle: std::sync::Mutex<Vec<Tab>>,
     /// Which launch this is: a failed render restarts only the browser it failed on.
     generation: usize,
+    /// The browser process, whose children are killed with it.
+    pid: Option<u32>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         self.handler.abort();
+        // chromiumoxide kills only the browser process (SIGKILL on drop); its renderer and
+        // utility children then linger, re-parented to init. Kill the whole tree.
+        if let Some(pid) = self.pid {
+            kill_tree(pid);
+        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// SIGKILL `pid` and every process whose parent it is (Chromium's children, with `--no-zygote`).
+fn kill_tree(pid: u32) {
+    let mut pids: Vec<String> = children(pid).into_iter().map(|p| p.to_string()).collect();
+    pids.push(pid.to_string());
+    let _ = std::process::Command::new("kill")
+        .arg("-KILL")
+        .args(&pids)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// Processes whose parent is `pid`, from `/proc/*/stat` (the field after the command name).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let child: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            let ppid: u32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == pid).then_some(child)
+        })
+        .collect()
 }
 
 pub struct ChromiumRenderer {
@@ -220,15 +254,16 @@ impl ChromiumRenderer {
             .launch_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| format!("invalid browser configuration: {e}"))?;
-        let (browser, mut handler) = Browser::launch(config)
+        let (mut browser, mut handler) = Browser::launch(config)
             .await
             .map_err(|e| format!("cannot launch {}: {e}", self.config.executable.display()))?;
+        let pid = browser.get_mut_child().and_then(|child| child.as_mut_inner().id());
         // The handler drives the DevTools websocket; it must be polled for the browser to work.
         let handler = tokio::spawn(async move { while handler.next().await.is_some() {} });
         info!(executable = %self.config.executable.display(), "chromium launched");
         let browser = Arc::new(browser);
         let idle = std::sync::Mutex::default();
-        *running = Some(Running { browser: Arc::clone(&browser), handler, profile, idle, generation: n });
+        *running = Some(Running { browser: Arc::clone(&browser), handler, profile, idle, generation: n, pid });
         Ok((browser, n))
     }
 
@@ -494,5 +529,19 @@ impl Renderer for ChromiumRenderer {
             self.restart(generation).await;
         }
         Err(FetchError::Other { url: url.to_string(), reason: format!("browser rendering failed: {last_error}") })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_are_found_by_their_parent_pid() {
+        let mut sleeper = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let found = children(std::process::id());
+        sleeper.kill().unwrap();
+        let _ = sleeper.wait();
+        assert!(found.contains(&sleeper.id()), "{found:?}");
     }
 }

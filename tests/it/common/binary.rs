@@ -134,6 +134,22 @@ impl HttpServer {
     }
 }
 
+impl Drop for HttpServer {
+    /// SIGTERM first, so the server's shutdown closes the browser it launched (the SIGKILL of
+    /// `kill_on_drop` runs no code, and Chromium would outlive the server); SIGKILL after 5 s.
+    fn drop(&mut self) {
+        let Some(pid) = self.child.id() else { return };
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
