@@ -65,3 +65,33 @@ pub(crate) const MAX_ALIASES: i64 = 8;
 pub(crate) fn decimal(x: f32) -> f64 {
     x.to_string().parse().unwrap_or(f64::from(x))
 }
+
+/// Entities within `max_hops` of `key` (itself excluded), nearest first, at most `limit`:
+/// breadth first, one `neighbours` call (one statement) per hop, each entity reached once at its
+/// fewest hops. The walk both Cypher backends answer `GraphStore::neighbourhood` with.
+pub(crate) async fn breadth_first<F, Fut>(
+    key: &str,
+    max_hops: u32,
+    limit: usize,
+    mut neighbours: F,
+) -> Result<Vec<(String, u32)>, crate::ports::GraphError>
+where
+    F: FnMut(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, crate::ports::GraphError>>,
+{
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::from([key.to_owned()]);
+    let mut frontier = vec![key.to_owned()];
+    let mut found = Vec::new();
+    for hops in 1..=max_hops {
+        if frontier.is_empty() || found.len() >= limit {
+            break;
+        }
+        let mut next: Vec<String> =
+            neighbours(frontier).await?.into_iter().filter(|k| seen.insert(k.clone())).collect();
+        next.sort();
+        found.extend(next.iter().map(|k| (k.clone(), hops)));
+        frontier = next;
+    }
+    found.truncate(limit);
+    Ok(found)
+}

@@ -421,22 +421,8 @@ impl GraphStore for FalkorGraph {
     }
 
     async fn neighbourhood(&self, key: &str, max_hops: u32, limit: usize) -> Result<Vec<(String, u32)>, GraphError> {
-        // Breadth first, one statement per hop: each entity is reached once, at its fewest hops.
-        let mut seen: HashSet<String> = HashSet::from([key.to_owned()]);
-        let mut frontier = vec![key.to_owned()];
-        let mut found = Vec::new();
-        for hops in 1..=max_hops {
-            if frontier.is_empty() || found.len() >= limit {
-                break;
-            }
-            let mut next: Vec<String> =
-                self.neighbours(&frontier).await?.into_iter().filter(|k| seen.insert(k.clone())).collect();
-            next.sort();
-            found.extend(next.iter().map(|k| (k.clone(), hops)));
-            frontier = next;
-        }
-        found.truncate(limit);
-        Ok(found)
+        super::cypher::breadth_first(key, max_hops, limit, |frontier| async move { self.neighbours(&frontier).await })
+            .await
     }
 
     async fn chunks_mentioning(

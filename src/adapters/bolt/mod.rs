@@ -33,7 +33,7 @@ mod values;
 mod vectors;
 mod write;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -243,22 +243,10 @@ impl GraphStore for BoltGraph {
     }
 
     async fn neighbourhood(&self, key: &str, max_hops: u32, limit: usize) -> Result<Vec<(String, u32)>, GraphError> {
-        // Breadth first, one statement per hop: each entity is reached once, at its fewest hops.
-        let mut seen: HashSet<String> = HashSet::from([key.to_owned()]);
-        let mut frontier = vec![key.to_owned()];
-        let mut found = Vec::new();
-        for hops in 1..=max_hops {
-            if frontier.is_empty() || found.len() >= limit {
-                break;
-            }
-            let mut next: Vec<String> =
-                self.neighbours(&frontier).await?.into_iter().filter(|k| seen.insert(k.clone())).collect();
-            next.sort();
-            found.extend(next.iter().map(|k| (k.clone(), hops)));
-            frontier = next;
-        }
-        found.truncate(limit);
-        Ok(found)
+        crate::adapters::cypher::breadth_first(key, max_hops, limit, |frontier| async move {
+            self.neighbours(&frontier).await
+        })
+        .await
     }
 
     async fn chunks_mentioning(
