@@ -8,6 +8,7 @@
 pub mod bolt;
 pub mod chromium;
 pub mod circuit_breaker;
+pub mod code_parser;
 pub mod cross_encoder;
 pub(crate) mod cypher;
 pub(crate) mod entity_vectors;

@@ -3,7 +3,9 @@
 //! No I/O and no driver crates here; everything in this module is unit-testable as is.
 
 pub mod chunk;
+pub mod code;
 pub mod code_example;
+pub mod code_graph;
 pub mod cypher_guard;
 pub mod defaults;
 pub mod entity;
@@ -13,6 +15,7 @@ pub mod fusion;
 pub mod hit;
 pub mod job;
 pub mod page;
+pub mod script;
 pub mod secret;
 pub mod source;
 pub mod summary;

@@ -2,6 +2,7 @@
 //! system. Services hold `Arc<dyn Port>` of the narrow traits they call; only `adapters/`
 //! implement them with driver crates.
 
+mod code;
 mod fetch;
 mod graph;
 mod jobs;
@@ -9,6 +10,7 @@ mod model;
 mod repo;
 mod store;
 
+pub use code::{CodeGraphStore, CodeParser, ParseError, RepositorySummary};
 pub use fetch::{Accept, FetchError, Fetched, FetchedBody, Fetcher, RenderOptions, Renderer};
 pub use graph::{
     ChunkMentions, DocumentRef, EntityFacts, EntityRecord, GraphDeleted, GraphError, GraphRow, GraphStore, PageGraph,

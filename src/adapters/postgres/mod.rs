@@ -3,6 +3,7 @@
 //! recorded in `meta`, so a different model later fails loudly instead of corrupting search.
 
 mod catalog;
+mod code_graph;
 mod graph;
 mod jobs;
 mod queries;

@@ -11,6 +11,7 @@
 //! - `graph`: the embedded `GraphStore` backend on the `graph_*` tables.
 
 pub(crate) mod catalog;
+pub(crate) mod code_graph;
 pub(crate) mod graph;
 pub(crate) mod job_queue;
 pub(crate) mod text_cache;

@@ -4,6 +4,7 @@
 //! replaces a page.
 
 mod catalog;
+mod code_graph;
 mod graph;
 mod jobs;
 mod queries;
