@@ -12,8 +12,10 @@ use serde::Serialize;
 
 use crate::adapters::bolt::BoltGraph;
 use crate::adapters::chromium::{ChromiumConfig, ChromiumRenderer};
+use crate::adapters::code_parser::TreeSitterParser;
 use crate::adapters::cross_encoder::{CrossEncoder, DEFAULT_CROSS_ENCODER_REPO};
 use crate::adapters::falkordb::FalkorGraph;
+use crate::adapters::git_checkout::{GitCheckout, GitCheckoutConfig};
 use crate::adapters::http_fetcher::HttpFetcher;
 use crate::adapters::http_fetcher::HttpFetcherConfig;
 use crate::adapters::http_reranker::HttpReranker;
@@ -25,6 +27,7 @@ use crate::adapters::postgres::PgConfig;
 use crate::adapters::postgres::PgStore;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::sqlite::SqliteStore;
+use crate::codegraph::{CodeGraph, CodeGraphConfig, CodeGraphParts};
 use crate::config::{
     Config, EmbeddingProvider, GraphExtractor, LocalBackend, PgSettings, StoreChoice, default_model_dir,
     default_onnxruntime_lib,
@@ -35,8 +38,8 @@ use crate::graphrag::GraphRag;
 use crate::ingest::{IngestConfig, Pipeline};
 use crate::jobs::{JobConfig, Jobs, ServiceRunner};
 use crate::ports::{
-    ChatModel, Embedder, EmbeddingCache, Fetcher, GraphStore, JobQueue, PageStore, Renderer, Reranker, SearchIndex,
-    SourceCatalog, Store, TextCache,
+    ChatModel, CodeGraphStore, Embedder, EmbeddingCache, Fetcher, GraphStore, JobQueue, PageStore, Renderer,
+    RepoSource, Reranker, SearchIndex, SourceCatalog, Store, TextCache,
 };
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
@@ -54,6 +57,8 @@ pub struct App {
     pub pipeline: Arc<Pipeline>,
     pub sources: Sources,
     pub jobs: Arc<Jobs>,
+    /// The code knowledge graph; `None` only when the parts given had no code graph store.
+    pub code: Option<Arc<CodeGraph>>,
     store: Arc<dyn Store>,
     graph: Option<Arc<dyn GraphStore>>,
     embedder: Arc<dyn Embedder>,
@@ -79,6 +84,11 @@ pub struct ServiceSettings {
     pub chat: Option<Arc<dyn ChatModel>>,
     /// Where the entity graph lives (the store's embedded tables, or a graph server).
     pub graph: Option<Arc<dyn GraphStore>>,
+    /// Where parsed repositories' code graphs live (the same backend as `graph`).
+    pub code_store: Option<Arc<dyn CodeGraphStore>>,
+    pub code: CodeGraphConfig,
+    /// Where repositories are checked out from; `None`: the `git` CLI with default caps.
+    pub repos: Option<Arc<dyn RepoSource>>,
 }
 
 /// One dependency's readiness.
@@ -98,8 +108,9 @@ impl App {
     pub async fn build(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Self> {
         preflight(config).map_err(anyhow::Error::msg)?;
         let embedder = build_embedder(config, progress).await?;
-        let (store, embedded) = open_store(config).await?;
+        let (store, embedded, embedded_code) = open_store(config).await?;
         let graph = open_graph(config, embedded).await?;
+        let code_store = open_code_graph(config, embedded_code);
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(fetcher_config(config))?);
         let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
         let retrieve = RetrieveConfig {
@@ -130,8 +141,30 @@ impl App {
             ..JobConfig::default()
         };
         let job_slots = config.jobs.job_slots.max(1);
-        let settings =
-            ServiceSettings { crawl, ingest, retrieve, jobs, job_slots, renderer, reranker, chat, graph: Some(graph) };
+        let repos: Arc<dyn RepoSource> = Arc::new(GitCheckout::new(GitCheckoutConfig {
+            max_bytes: config.code.repo_max_mb.saturating_mul(1024 * 1024),
+            max_files: config.code.repo_max_files,
+            timeout: Duration::from_secs(config.code.repo_timeout_secs.max(1)),
+            allow_local: config.code.allow_local_repos,
+            temp_root: None,
+            allow_private_networks: config.fetch.allow_private_networks,
+            trusted_hosts: TrustedHosts::new(config.fetch.trusted_hosts.clone()),
+        }));
+        let code = CodeGraphConfig { script_roots: config.code.script_roots.clone(), ..CodeGraphConfig::default() };
+        let settings = ServiceSettings {
+            crawl,
+            ingest,
+            retrieve,
+            jobs,
+            job_slots,
+            renderer,
+            reranker,
+            chat,
+            graph: Some(graph),
+            code_store: Some(code_store),
+            code,
+            repos: Some(repos),
+        };
         Self::from_parts(store, embedder, fetcher, settings).await
     }
 
@@ -145,7 +178,20 @@ impl App {
         fetcher: Arc<dyn Fetcher>,
         settings: ServiceSettings,
     ) -> anyhow::Result<Self> {
-        let ServiceSettings { crawl, ingest, retrieve, jobs, job_slots, renderer, reranker, chat, graph } = settings;
+        let ServiceSettings {
+            crawl,
+            ingest,
+            retrieve,
+            jobs,
+            job_slots,
+            renderer,
+            reranker,
+            chat,
+            graph,
+            code_store,
+            code: code_config,
+            repos,
+        } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         // Each service gets only the store ports it uses (one adapter implements them all).
         let pages: Arc<dyn PageStore> = Arc::clone(&store) as Arc<dyn PageStore>;
@@ -161,7 +207,17 @@ impl App {
         );
         let sink: Arc<dyn PageSink> = Arc::clone(&pipeline) as Arc<dyn PageSink>;
         let crawler = Arc::new(Crawler::new(CrawlerParts { fetcher, renderer, pages, sink }, crawl));
-        let runner = Arc::new(ServiceRunner::new(Arc::clone(&crawler)));
+        let code = code_store.map(|store| {
+            let parts = CodeGraphParts {
+                repos: repos.unwrap_or_else(|| Arc::new(GitCheckout::default())),
+                parser: Arc::new(TreeSitterParser),
+                store,
+                docs: Some(Arc::clone(&pipeline) as Arc<dyn PageSink>),
+                cypher: graph.clone(),
+            };
+            Arc::new(CodeGraph::new(parts, code_config))
+        });
+        let runner = Arc::new(ServiceRunner::new(Arc::clone(&crawler)).with_code_graph(code.clone()));
         let jobs = Arc::new(Jobs::new(Arc::clone(&store) as Arc<dyn JobQueue>, runner, jobs));
         let interrupted = jobs.reclaim_expired().await?;
         if interrupted > 0 {
@@ -177,6 +233,7 @@ impl App {
             pipeline,
             sources: Sources::new(Arc::clone(&store) as Arc<dyn SourceCatalog>).with_graph(graph.clone()),
             jobs,
+            code,
             graphrag,
             graph,
             retriever,
@@ -336,13 +393,19 @@ pub fn preflight(config: &Config) -> Result<(), String> {
 ///
 /// # Errors
 /// When the database cannot be reached or migrated, naming the setting to check.
-pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn GraphStore>)> {
+pub async fn open_store(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn GraphStore>, Arc<dyn CodeGraphStore>)> {
     Ok(match config.store() {
         StoreChoice::Postgres(pg) => {
             let store = Arc::new(
                 PgStore::connect(&pg_config(&pg)).await.context("could not open the Postgres store (DATABASE_URL)")?,
             );
-            (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>)
+            (
+                Arc::clone(&store) as Arc<dyn Store>,
+                Arc::clone(&store) as Arc<dyn GraphStore>,
+                store as Arc<dyn CodeGraphStore>,
+            )
         }
         StoreChoice::Sqlite(path) => {
             let store = Arc::new(
@@ -350,9 +413,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Arc<
                     .await
                     .with_context(|| format!("could not open the SQLite store {} (CRAWLRAG_DB)", path.display()))?,
             );
-            (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>)
+            (
+                Arc::clone(&store) as Arc<dyn Store>,
+                Arc::clone(&store) as Arc<dyn GraphStore>,
+                store as Arc<dyn CodeGraphStore>,
+            )
         }
     })
+}
+
+/// Where parsed repositories' code graphs live: the embedded tables of the store.
+pub fn open_code_graph(_config: &Config, embedded: Arc<dyn CodeGraphStore>) -> Arc<dyn CodeGraphStore> {
+    embedded
 }
 
 /// The graph backend: FalkorDB when `FALKORDB_URL` is set, a Bolt server when `NEO4J_URI` is,

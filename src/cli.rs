@@ -459,7 +459,7 @@ pub async fn doctor(config: &Config, json: bool) -> bool {
     let mut checks: Vec<(&str, Result<String, String>)> = Vec::new();
     checks.push(("config", app::preflight(config).map(|()| "valid".to_owned())));
     let (store, graph) = match app::open_store(config).await {
-        Ok((_, embedded)) => {
+        Ok((_, embedded, _)) => {
             let store = Ok(match config.store() {
                 crate::config::StoreChoice::Postgres(_) => "postgres reachable, migrations applied".to_owned(),
                 crate::config::StoreChoice::Sqlite(path) => format!("sqlite {}", path.display()),

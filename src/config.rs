@@ -28,6 +28,8 @@ pub struct Config {
     pub retrieval: RetrievalConfig,
     #[command(flatten)]
     pub jobs: JobSettings,
+    #[command(flatten)]
+    pub code: CodeSettings,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -211,6 +213,27 @@ pub struct JobSettings {
     /// Queued jobs a worker loop (`serve`, `worker`) runs at the same time.
     #[arg(long, env = "CRAWLRAG_JOB_SLOTS", global = true, default_value_t = 4)]
     pub job_slots: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CodeSettings {
+    /// Folders check_ai_script_hallucinations may read script_path from, comma-separated (none:
+    /// only script_content is accepted).
+    #[arg(long, env = "CRAWLRAG_SCRIPT_ROOTS", global = true, value_delimiter = ',')]
+    pub script_roots: Vec<PathBuf>,
+    /// Accept local paths and file:// URLs in parse_github_repository (off for servers whose
+    /// callers must not read the server's disk).
+    #[arg(long, env = "CRAWLRAG_ALLOW_LOCAL_REPOS", global = true, default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub allow_local_repos: bool,
+    /// Most files a repository checkout may have.
+    #[arg(long, env = "CRAWLRAG_REPO_MAX_FILES", global = true, default_value_t = 50_000)]
+    pub repo_max_files: usize,
+    /// Most megabytes a repository checkout may have.
+    #[arg(long, env = "CRAWLRAG_REPO_MAX_MB", global = true, default_value_t = 500)]
+    pub repo_max_mb: u64,
+    /// Seconds a repository checkout may take.
+    #[arg(long, env = "CRAWLRAG_REPO_TIMEOUT_SECS", global = true, default_value_t = 300)]
+    pub repo_timeout_secs: u64,
 }
 
 /// Where the index lives.

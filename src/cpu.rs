@@ -25,3 +25,8 @@ pub async fn run<T: Send + 'static>(what: &'static str, work: impl FnOnce() -> T
     let _slot = slots().acquire().await.map_err(|e| Error::Internal(format!("{what}: {e}")))?;
     tokio::task::spawn_blocking(work).await.map_err(|e| Error::Internal(format!("{what} task failed: {e}")))
 }
+
+/// How many CPU tasks run at once (the machine's cores).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::ports::{EmbedError, FetchError, GraphError, ModelError, StoreError};
+use crate::ports::{EmbedError, FetchError, GraphError, ModelError, ParseError, RepoError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -95,6 +95,23 @@ impl From<ModelError> for Error {
         match err {
             ModelError::Unavailable(_) | ModelError::Malformed(_) => Self::unavailable(message),
             ModelError::Rejected(_) => Self::BadInput(message),
+        }
+    }
+}
+
+impl From<RepoError> for Error {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::Invalid(_) | RepoError::TooLarge { .. } => Self::BadInput(err.to_string()),
+            RepoError::Unreachable { .. } => Self::unavailable(err.to_string()),
+        }
+    }
+}
+
+impl From<ParseError> for Error {
+    fn from(err: ParseError) -> Self {
+        match err {
+            ParseError::Unsupported(_) | ParseError::Failed(_) => Self::BadInput(err.to_string()),
         }
     }
 }

@@ -8,6 +8,7 @@ create table code_repositories (
     reference text,
     parsed_at integer not null,
     root_modules text not null,   -- JSON array of module names
+    docs text not null,           -- JSON array of the Markdown paths indexed as pages
     counts text not null          -- JSON object: files, classes, functions, methods, attributes, imports, inherits
 );
 

@@ -16,6 +16,7 @@ use tokio::process::Command;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::domain::target::{TrustedHosts, forbidden_reason};
 use crate::ports::{Checkout, RepoError, RepoSource};
 
 /// What [`GitCheckout`] accepts, for the messages that refuse something else.
@@ -38,6 +39,10 @@ pub struct GitCheckoutConfig {
     pub allow_local: bool,
     /// Where the temporary folders go; `None` is the system temp dir.
     pub temp_root: Option<PathBuf>,
+    /// Allow remotes on loopback, private, link-local and metadata addresses (local use only).
+    pub allow_private_networks: bool,
+    /// Private hosts cloned from anyway.
+    pub trusted_hosts: TrustedHosts,
 }
 
 impl Default for GitCheckoutConfig {
@@ -48,6 +53,8 @@ impl Default for GitCheckoutConfig {
             timeout: Duration::from_secs(120),
             allow_local: true,
             temp_root: None,
+            allow_private_networks: false,
+            trusted_hosts: TrustedHosts::default(),
         }
     }
 }
@@ -62,6 +69,59 @@ impl GitCheckout {
     #[must_use]
     pub fn new(config: GitCheckoutConfig) -> Self {
         Self { config }
+    }
+
+    /// Refuse a remote whose host is (or resolves to) a private address, unless allowed or
+    /// trusted; for http(s), answer the pin that makes git dial exactly the address checked
+    /// (a DNS answer that changes between the check and the clone cannot redirect it).
+    async fn guard_remote(&self, remote: &str, shown: &str) -> Result<Option<String>, RepoError> {
+        if self.config.allow_private_networks {
+            return Ok(None);
+        }
+        let (scheme, host, port) = match url::Url::parse(remote) {
+            Ok(url) if url.has_host() => {
+                let port = url.port_or_known_default().unwrap_or(match url.scheme() {
+                    "ssh" => 22,
+                    "git" => 9418,
+                    _ => 443,
+                });
+                (url.scheme().to_owned(), url.host_str().unwrap_or_default().to_owned(), port)
+            }
+            // scp-like user@host:path
+            _ => {
+                let host = remote.split_once(':').map_or(remote, |(h, _)| h);
+                let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+                ("ssh".to_owned(), host.to_owned(), 22)
+            }
+        };
+        let bare = host.trim_matches(['[', ']']).to_owned();
+        if self.config.trusted_hosts.contains(&bare) {
+            return Ok(None);
+        }
+        let addresses: Vec<std::net::IpAddr> = match bare.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => tokio::net::lookup_host((bare.as_str(), port))
+                .await
+                .map_err(|e| RepoError::Unreachable {
+                    url: shown.to_owned(),
+                    reason: format!("cannot resolve {bare}: {e}"),
+                })?
+                .map(|a| a.ip())
+                .collect(),
+        };
+        if let Some(reason) = addresses.iter().find_map(|ip| forbidden_reason(*ip)) {
+            return Err(RepoError::Invalid(format!(
+                "{shown}: {bare} is {reason}; repositories on private networks are refused (set \
+                 CRAWLRAG_ALLOW_PRIVATE_NETWORKS=true or list the host in CRAWLRAG_TRUSTED_HOSTS)"
+            )));
+        }
+        let Some(first) = addresses.first() else {
+            return Err(RepoError::Unreachable { url: shown.to_owned(), reason: format!("{bare} has no address") });
+        };
+        Ok(matches!(scheme.as_str(), "http" | "https").then(|| match first {
+            std::net::IpAddr::V6(v6) => format!("{bare}:{port}:[{v6}]"),
+            std::net::IpAddr::V4(v4) => format!("{bare}:{port}:{v4}"),
+        }))
     }
 }
 
@@ -292,6 +352,8 @@ impl Drop for GroupKill {
 struct Git {
     deadline: Instant,
     local: bool,
+    /// `http.curloptResolve` entries pinning an http(s) remote to the address that was checked.
+    pins: Vec<String>,
 }
 
 impl Git {
@@ -301,9 +363,17 @@ impl Git {
             cmd.current_dir(cwd);
         }
         let file = if self.local { "protocol.file.allow=always" } else { "protocol.file.allow=never" };
-        cmd.args(["-c", "core.hooksPath=/dev/null", "-c", file, "-c", "protocol.ext.allow=never"])
-            .args(["-c", "advice.detachedHead=false", "-c", "init.defaultBranch=main"])
-            .args(args)
+        cmd.args(["-c", "core.hooksPath=/dev/null", "-c", file, "-c", "protocol.ext.allow=never"]).args([
+            "-c",
+            "advice.detachedHead=false",
+            "-c",
+            "init.defaultBranch=main",
+        ]);
+        for pin in &self.pins {
+            // Dial the address the guard checked, and never follow a redirect elsewhere.
+            cmd.arg("-c").arg(format!("http.curloptResolve={pin}")).args(["-c", "http.followRedirects=false"]);
+        }
+        cmd.args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GIT_ASKPASS", "true")
             .env("SSH_ASKPASS", "true")
@@ -471,8 +541,12 @@ impl RepoSource for GitCheckout {
     async fn checkout(&self, url: &str, reference: Option<&str>) -> Result<Box<dyn Checkout>, RepoError> {
         let target = parse_repository(url, reference, self.config.allow_local)?;
         let shown = shown(url);
+        let mut pins = Vec::new();
         let (git_url, local) = match &target.location {
-            Location::Remote(remote) => (remote.clone(), false),
+            Location::Remote(remote) => {
+                pins.extend(self.guard_remote(remote, &shown).await?);
+                (remote.clone(), false)
+            }
             Location::Local(path) => {
                 let folder = tokio::fs::canonicalize(path)
                     .await
@@ -493,7 +567,7 @@ impl RepoSource for GitCheckout {
             reason: format!("cannot create a temporary folder in {}: {e}", temp_root.display()),
         })?;
         let root = dir.path().join("repo");
-        let git = Git { deadline: Instant::now() + self.config.timeout, local };
+        let git = Git { deadline: Instant::now() + self.config.timeout, local, pins };
         let reference = target.reference.as_deref();
         self.clone_into(&git, &git_url, reference, &root)
             .await

@@ -259,6 +259,10 @@ pub struct RepositoryInfo {
     /// Top-level module names scripts import this repository by (`requests`, a package.json
     /// name, a crate name, a go.mod module path).
     pub root_modules: Vec<String>,
+    /// The Markdown files (README, docs) indexed into the vector store under the repository's
+    /// key as source id, by path; a re-parse removes the pages of those no longer there.
+    #[serde(default)]
+    pub docs: Vec<String>,
 }
 
 /// One source file of a repository.

@@ -379,6 +379,7 @@ mod tests {
             reference: None,
             parsed_at: 0,
             root_modules: vec![],
+            docs: vec![],
         }
     }
 
@@ -454,5 +455,47 @@ mod tests {
             (import.to.as_str(), import.resolved, import.names.clone()),
             ("pkg/base.py", true, vec!["Base".into()])
         );
+    }
+}
+
+/// A repository's key and name from the URL asked for: `github.com/owner/name` for
+/// `https://github.com/owner/name(.git)(/tree/ref)`, `host/path` for other git URLs (scp-like
+/// `user@host:path` too). Local paths and `file://` URLs are keyed by the absolute path given
+/// (the caller canonicalises it). `None` when no name can be read.
+pub fn repository_key(url: &str) -> Option<(String, String)> {
+    let url = url.trim().trim_end_matches('/');
+    let key = if let Some(path) = url.strip_prefix("file://") {
+        path.to_owned()
+    } else if let Some((_, rest)) = url.split_once("://") {
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+        let (host, path) = rest.split_once('/')?;
+        let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+        let path = path.split("/tree/").next().unwrap_or(path);
+        format!("{host}/{}", path.trim_end_matches(".git"))
+    } else if let Some((user_host, path)) = url.split_once(':').filter(|(h, _)| h.contains('@') && !h.contains('/')) {
+        let host = user_host.rsplit_once('@').map_or(user_host, |(_, h)| h).to_ascii_lowercase();
+        format!("{host}/{}", path.trim_start_matches('/').trim_end_matches(".git"))
+    } else {
+        url.to_owned()
+    };
+    let key = key.trim_end_matches('/').to_owned();
+    let name = key.rsplit('/').next().filter(|n| !n.is_empty() && *n != "." && *n != "..")?.to_owned();
+    Some((key, name))
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::repository_key;
+
+    #[test]
+    fn keys_keep_the_owner_so_repositories_never_collide() {
+        let k = |u: &str| repository_key(u).unwrap();
+        assert_eq!(k("https://github.com/psf/requests.git"), ("github.com/psf/requests".into(), "requests".into()));
+        assert_eq!(k("https://github.com/a/requests/tree/v2.0"), ("github.com/a/requests".into(), "requests".into()));
+        assert_eq!(k("git@github.com:b/requests.git"), ("github.com/b/requests".into(), "requests".into()));
+        assert_eq!(k("ssh://git@host.test:2222/x/y.git"), ("host.test/x/y".into(), "y".into()));
+        assert_eq!(k("file:///tmp/repos/lib/"), ("/tmp/repos/lib".into(), "lib".into()));
+        assert_eq!(k("/srv/code/lib"), ("/srv/code/lib".into(), "lib".into()));
+        assert!(repository_key("https://github.com/").is_none());
     }
 }

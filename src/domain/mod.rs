@@ -4,8 +4,10 @@
 
 pub mod chunk;
 pub mod code;
+pub mod code_check;
 pub mod code_example;
 pub mod code_graph;
+pub mod code_index;
 pub mod cypher_guard;
 pub mod defaults;
 pub mod entity;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::spec::{JobOutput, JobSpec};
+use crate::codegraph::CodeGraph;
 use crate::crawl::Crawler;
 use crate::domain::target;
 use crate::error::{Error, Result};
@@ -29,15 +30,27 @@ pub trait JobRunner: Send + Sync + Debug {
     async fn run(&self, spec: &JobSpec, progress: &dyn ProgressSink) -> Result<JobOutput>;
 }
 
-/// The runner over the crawl services.
+/// The runner over the crawl and code graph services.
 #[derive(Debug)]
 pub struct ServiceRunner {
     crawler: Arc<Crawler>,
+    code: Option<Arc<CodeGraph>>,
 }
 
 impl ServiceRunner {
     pub fn new(crawler: Arc<Crawler>) -> Self {
-        Self { crawler }
+        Self { crawler, code: None }
+    }
+
+    /// Also run repository parses.
+    #[must_use]
+    pub fn with_code_graph(mut self, code: Option<Arc<CodeGraph>>) -> Self {
+        self.code = code;
+        self
+    }
+
+    fn code(&self) -> Result<&CodeGraph> {
+        self.code.as_deref().ok_or_else(|| Error::unavailable("this server has no code graph store"))
     }
 }
 
@@ -55,6 +68,8 @@ impl JobRunner for ServiceRunner {
             | JobSpec::GraphCrawl { .. }
             | JobSpec::MultiUrl { .. }
             | JobSpec::MemoryCrawl { .. } => Ok(()),
+            JobSpec::ParseRepository { .. } => self.code().map(drop),
+            JobSpec::ParseRepositories { request } => self.code().and_then(|_| request.check()),
         }
     }
 
@@ -72,6 +87,12 @@ impl JobRunner for ServiceRunner {
             }
             JobSpec::MemoryCrawl { request, threshold_mb } => {
                 JobOutput::Memory(crawler.crawl_with_memory_monitoring(request, *threshold_mb, progress).await?)
+            }
+            JobSpec::ParseRepository { request } => {
+                JobOutput::Repository(Box::new(self.code()?.parse_repository(request, progress).await?))
+            }
+            JobSpec::ParseRepositories { request } => {
+                JobOutput::Repositories(self.code()?.parse_batch(request, progress).await?)
             }
         })
     }

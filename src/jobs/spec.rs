@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::codegraph::batch::{BatchReport, BatchRequest};
+use crate::codegraph::{ParseReport, ParseRequest};
 use crate::crawl::memory_aware::MemoryCrawlReport;
 use crate::crawl::multi::{MultiReport, UrlSpec};
 use crate::crawl::site::{CrawlReport, CrawlRequest};
@@ -26,6 +28,10 @@ pub enum JobSpec {
     GraphCrawl { request: CrawlRequest },
     /// `crawl_with_memory_monitoring`: a site crawl whose concurrency follows memory use.
     MemoryCrawl { request: CrawlRequest, threshold_mb: f64 },
+    /// `parse_github_repository`: one repository into the code graph.
+    ParseRepository { request: ParseRequest },
+    /// `parse_github_repositories_batch`: many repositories, retried on transient failures.
+    ParseRepositories { request: BatchRequest },
 }
 
 /// What a finished job produced.
@@ -36,6 +42,8 @@ pub enum JobOutput {
     SinglePage(SinglePageReport),
     Multi(MultiReport),
     Memory(MemoryCrawlReport),
+    Repository(Box<ParseReport>),
+    Repositories(BatchReport),
 }
 
 impl JobSpec {
@@ -48,6 +56,8 @@ impl JobSpec {
             Self::SinglePage { .. } => "crawl_single_page",
             Self::MultiUrl { .. } => "crawl_with_multi_url_config",
             Self::MemoryCrawl { .. } => "crawl_with_memory_monitoring",
+            Self::ParseRepository { .. } => "parse_github_repository",
+            Self::ParseRepositories { .. } => "parse_github_repositories_batch",
         }
     }
 
@@ -60,6 +70,8 @@ impl JobSpec {
             | Self::MemoryCrawl { request, .. } => request.url.clone(),
             Self::SinglePage { url, .. } => url.clone(),
             Self::MultiUrl { urls, .. } => format!("{} URLs", urls.len()),
+            Self::ParseRepository { request } => request.url.clone(),
+            Self::ParseRepositories { request } => format!("{} repositories", request.urls.len()),
         }
     }
 
@@ -75,6 +87,8 @@ impl JobSpec {
             Self::SinglePage { .. } => JobOutput::SinglePage(serde_json::from_value(value)?),
             Self::MultiUrl { .. } => JobOutput::Multi(serde_json::from_value(value)?),
             Self::MemoryCrawl { .. } => JobOutput::Memory(serde_json::from_value(value)?),
+            Self::ParseRepository { .. } => JobOutput::Repository(serde_json::from_value(value)?),
+            Self::ParseRepositories { .. } => JobOutput::Repositories(serde_json::from_value(value)?),
         })
     }
 }
@@ -100,6 +114,12 @@ mod tests {
                 max_concurrent: 3,
                 chunk_size: None,
                 render: Render::Auto,
+            },
+            JobSpec::ParseRepository {
+                request: ParseRequest { url: "https://github.com/a/b".into(), reference: Some("v1".into()) },
+            },
+            JobSpec::ParseRepositories {
+                request: BatchRequest { urls: vec!["/srv/a".into()], max_concurrent: 2, max_retries: 1 },
             },
         ];
         for spec in specs {

@@ -32,6 +32,7 @@ impl RagServer {
         let mut tool_router = Self::crawl_router()
             + Self::search_router()
             + Self::graph_router()
+            + Self::code_router()
             + Self::sources_router()
             + Self::jobs_router();
         for route in tool_router.map.values_mut() {

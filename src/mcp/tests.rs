@@ -85,6 +85,10 @@ async fn every_tool_is_listed_and_every_name_a_description_mentions_exists() {
         "get_crawl_job",
         "list_crawl_jobs",
         "cancel_crawl_job",
+        "parse_github_repository",
+        "parse_github_repositories_batch",
+        "check_ai_script_hallucinations",
+        "query_knowledge_graph",
     ];
     assert_eq!(names, expected.iter().map(|s| (*s).to_owned()).collect(), "the tool list");
 

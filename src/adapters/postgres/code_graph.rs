@@ -17,7 +17,8 @@ mod sql {
     ];
     // language=PostgreSQL
     pub(super) const INSERT_REPOSITORY: &str = "insert into code_repositories
-         (key, name, url, commit_sha, reference, parsed_at, root_modules, counts) values ($1, $2, $3, $4, $5, $6, $7, $8)";
+         (key, name, url, commit_sha, reference, parsed_at, root_modules, counts, docs)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     // language=PostgreSQL
     pub(super) const INSERT_FILES: &str = "insert into code_files (repo, path, language, module, line_count)
          select $1, e ->> 'path', e ->> 'language', e ->> 'module', (e ->> 'line_count')::int
@@ -37,10 +38,11 @@ mod sql {
          from jsonb_array_elements($2::jsonb) as e";
     // language=PostgreSQL
     pub(super) const REPOSITORIES: &str =
-        "select key, name, url, commit_sha, reference, parsed_at, root_modules, counts
+        "select key, name, url, commit_sha, reference, parsed_at, root_modules, counts, docs
          from code_repositories order by key";
     // language=PostgreSQL
-    pub(super) const REPOSITORY: &str = "select key, name, url, commit_sha, reference, parsed_at, root_modules, counts
+    pub(super) const REPOSITORY: &str =
+        "select key, name, url, commit_sha, reference, parsed_at, root_modules, counts, docs
          from code_repositories where key = $1";
     // language=PostgreSQL
     pub(super) const FILES: &str = "select path, language, module, line_count from code_files where repo = $1";

@@ -35,8 +35,8 @@ pub(crate) type SymbolRow = (
 /// An edge row: kind, from, to, resolved, names (JSON).
 pub(crate) type EdgeRow = (String, String, String, bool, String);
 
-/// A repository row: key, name, url, commit, reference, parsed_at, root modules (JSON), counts (JSON).
-pub(crate) type RepositoryRow = (String, String, String, String, Option<String>, i64, String, String);
+/// A repository row: key, name, url, commit, reference, parsed_at, root modules, counts, docs (JSON).
+pub(crate) type RepositoryRow = (String, String, String, String, Option<String>, i64, String, String, String);
 
 pub(crate) fn json_rows<T: serde::Serialize>(rows: &[T]) -> Result<String, GraphError> {
     serde_json::to_string(rows).map_err(|e| GraphError::Query(format!("could not encode code graph rows: {e}")))
@@ -57,11 +57,12 @@ fn to_u32(n: i64) -> u32 {
 }
 
 pub(crate) fn repository_from_row(
-    (key, name, url, commit, reference, parsed_at, roots, counts): RepositoryRow,
+    (key, name, url, commit, reference, parsed_at, roots, counts, docs): RepositoryRow,
 ) -> Result<(RepositoryInfo, RepoCounts), GraphError> {
     let root_modules = parse_json("root modules", &roots)?;
     let counts = parse_json("repository counts", &counts)?;
-    Ok((RepositoryInfo { key, name, url, commit, reference, parsed_at, root_modules }, counts))
+    let docs = parse_json("document paths", &docs)?;
+    Ok((RepositoryInfo { key, name, url, commit, reference, parsed_at, root_modules, docs }, counts))
 }
 
 pub(crate) fn file_from_row((path, language, module, line_count): FileRow) -> Result<CodeFile, GraphError> {
@@ -147,6 +148,7 @@ macro_rules! impl_embedded_code_graph {
                     .bind(repo.parsed_at)
                     .bind(roots)
                     .bind(counts)
+                    .bind(json_rows(&repo.docs)?)
                     .execute(&mut *tx)
                     .await
                     .map_err(err)?;

@@ -17,7 +17,8 @@ mod sql {
     ];
     // language=SQLite
     pub(super) const INSERT_REPOSITORY: &str = "insert into code_repositories
-         (key, name, url, commit_sha, reference, parsed_at, root_modules, counts) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+         (key, name, url, commit_sha, reference, parsed_at, root_modules, counts, docs)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
     // language=SQLite
     pub(super) const INSERT_FILES: &str = "insert into code_files (repo, path, language, module, line_count)
          select ?1, json_extract(e.value, '$.path'), json_extract(e.value, '$.language'),
@@ -41,10 +42,11 @@ mod sql {
          from json_each(?2) as e";
     // language=SQLite
     pub(super) const REPOSITORIES: &str =
-        "select key, name, url, commit_sha, reference, parsed_at, root_modules, counts
+        "select key, name, url, commit_sha, reference, parsed_at, root_modules, counts, docs
          from code_repositories order by key";
     // language=SQLite
-    pub(super) const REPOSITORY: &str = "select key, name, url, commit_sha, reference, parsed_at, root_modules, counts
+    pub(super) const REPOSITORY: &str =
+        "select key, name, url, commit_sha, reference, parsed_at, root_modules, counts, docs
          from code_repositories where key = ?1";
     // language=SQLite
     pub(super) const FILES: &str = "select path, language, module, line_count from code_files where repo = ?1";

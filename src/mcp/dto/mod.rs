@@ -3,6 +3,7 @@
 //! the docs become the JSON Schema descriptions clients show to models. Conversions to and from
 //! service types live beside the types, so tool handlers stay one to three lines.
 
+pub(crate) mod code;
 pub(crate) mod crawl;
 pub(crate) mod graph;
 pub(crate) mod jobs;
