@@ -4,6 +4,7 @@ pub mod binary;
 pub mod db;
 pub mod docs_site;
 pub mod openai_stub;
+pub mod repo;
 pub mod site;
 pub mod sse_client;
 
@@ -16,7 +17,7 @@ use crawlrag::adapters::local_embedder::{DEFAULT_LOCAL_MODEL_NAME, LocalEmbedder
 use crawlrag::adapters::postgres::{PgConfig, PgStore};
 use crawlrag::adapters::sqlite::SqliteStore;
 use crawlrag::app::{App, ServiceSettings};
-use crawlrag::ports::{Embedder, Fetcher, GraphStore, Store};
+use crawlrag::ports::{CodeGraphStore, Embedder, Fetcher, GraphStore, Store};
 
 /// Page size cap used in tests (the fixture's huge page is larger).
 pub const TEST_MAX_PAGE_BYTES: usize = 1024 * 1024;
@@ -116,36 +117,50 @@ pub async fn app_with(
     prefix: &str,
     settings: ServiceSettings,
 ) -> (Arc<App>, db::Db) {
-    let (store, graph, db) = open_stores(services, backend, &unique_schema(prefix)).await;
+    let (store, graph, code, db) = open_stores(services, backend, &unique_schema(prefix)).await;
     let embedder: Arc<dyn Embedder> = embedder(services);
-    // Like production: the graph lives in the store's own tables unless a test brings another.
-    let settings = ServiceSettings { graph: settings.graph.or(Some(graph)), ..settings };
+    // Like production: the graphs live in the store's own tables unless a test brings another.
+    let settings = ServiceSettings {
+        graph: settings.graph.or(Some(graph)),
+        code_store: settings.code_store.or(Some(code)),
+        ..settings
+    };
     let app = App::from_parts(store, embedder, loopback_fetcher(), settings).await.expect("build app");
     (Arc::new(app), db)
 }
 
 /// Open (or reopen) the store called `name`: a Postgres schema, or a SQLite file in the temp dir.
 pub async fn open_store(services: &Services, backend: Backend, name: &str) -> (Arc<dyn Store>, db::Db) {
-    let (store, _, db) = open_stores(services, backend, name).await;
+    let (store, _, _, db) = open_stores(services, backend, name).await;
     (store, db)
 }
 
-/// [`open_store`], with the store's embedded graph.
+/// [`open_store`], with the store's embedded document and code graphs.
 pub async fn open_stores(
     services: &Services,
     backend: Backend,
     name: &str,
-) -> (Arc<dyn Store>, Arc<dyn GraphStore>, db::Db) {
+) -> (Arc<dyn Store>, Arc<dyn GraphStore>, Arc<dyn CodeGraphStore>, db::Db) {
     match backend {
         Backend::Postgres => {
             let store = Arc::new(store(services, name).await);
             let pool = store.pool().clone();
-            (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>, db::Db::Postgres(pool))
+            (
+                Arc::clone(&store) as Arc<dyn Store>,
+                Arc::clone(&store) as Arc<dyn GraphStore>,
+                store as Arc<dyn CodeGraphStore>,
+                db::Db::Postgres(pool),
+            )
         }
         Backend::Sqlite => {
             let store = Arc::new(SqliteStore::open(&sqlite_path(name)).await.expect("open sqlite"));
             let pool = store.pool().clone();
-            (Arc::clone(&store) as Arc<dyn Store>, store as Arc<dyn GraphStore>, db::Db::Sqlite(pool))
+            (
+                Arc::clone(&store) as Arc<dyn Store>,
+                Arc::clone(&store) as Arc<dyn GraphStore>,
+                store as Arc<dyn CodeGraphStore>,
+                db::Db::Sqlite(pool),
+            )
         }
     }
 }
