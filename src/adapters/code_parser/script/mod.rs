@@ -95,6 +95,19 @@ fn line(node: Node<'_>) -> u32 {
     u32::try_from(node.start_position().row).map_or(u32::MAX, |row| row.saturating_add(1))
 }
 
+/// A left-nested chain of the same operator kind (`a + b + c + ...` nests to the left), from the
+/// innermost node out, found without recursion: long concatenations must not eat the depth cap.
+fn left_spine(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut spine = vec![node];
+    let mut current = node;
+    while let Some(left) = current.child_by_field_name("left").filter(|l| l.kind() == node.kind()) {
+        spine.push(left);
+        current = left;
+    }
+    spine.reverse();
+    spine
+}
+
 /// A node's named children, comments left out.
 fn named_children<'t>(node: Node<'t>) -> Vec<Node<'t>> {
     let mut cursor = node.walk();
@@ -134,6 +147,17 @@ impl Collector<'_> {
 
     fn import(&mut self, module: String, names: Vec<(String, Option<String>)>, alias: Option<String>, at: Node<'_>) {
         self.events.push(ScriptEvent::Import(ParsedImport { module, names, alias, reexport: false, line: line(at) }));
+    }
+
+    /// `export { a } from 'm'`: an import whose names the script passes on.
+    fn reexport(&mut self, module: String, names: Vec<(String, Option<String>)>, at: Node<'_>) {
+        self.events.push(ScriptEvent::Import(ParsedImport {
+            module,
+            names,
+            alias: None,
+            reexport: true,
+            line: line(at),
+        }));
     }
 
     /// `object.name`, reported as a read unless it is a callee; `Other` when error recovery left
