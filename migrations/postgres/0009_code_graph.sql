@@ -17,7 +17,7 @@ create table code_files (
     path text not null,
     language text not null,
     module text not null,
-    line_count integer not null,
+    line_count bigint not null,
     primary key (repo, path)
 );
 
@@ -35,8 +35,8 @@ create table code_symbols (
     return_type text,
     type_name text,
     is_async boolean not null,
-    line integer not null,
-    end_line integer not null
+    line bigint not null,
+    end_line bigint not null
 );
 create index code_symbols_repo on code_symbols (repo);
 create index code_symbols_name on code_symbols (name);
