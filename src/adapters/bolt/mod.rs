@@ -28,6 +28,7 @@
 //! runs), so the adapter also runs the read-only guard (`domain::cypher_guard`) itself; the
 //! service runs it first, and this is a second line, never the only one.
 
+mod code;
 mod errors;
 mod values;
 mod vectors;
@@ -88,7 +89,8 @@ const FETCH_SIZE: usize = 500;
 pub struct BoltGraph {
     graph: Graph,
     database: Option<String>,
-    /// One page write (one transaction) at a time from this process.
+    /// One page write (one transaction) at a time from this process; code graph writes (`code`)
+    /// take it too.
     writes: tokio::sync::Mutex<()>,
     /// The entity vectors as last loaded, with the log's dimension at that load.
     vectors: RwLock<LoadedVectors>,
@@ -131,7 +133,7 @@ impl BoltGraph {
         answered.map_err(|_| {
             GraphError::Unavailable(format!("the Bolt server did not answer within {} s", CONNECT_TIMEOUT.as_secs()))
         })??;
-        for statement in SCHEMA {
+        for statement in SCHEMA.into_iter().chain(code::SCHEMA) {
             match store.graph.run(statement).await.map_err(statement_error) {
                 Ok(()) => {}
                 Err(GraphError::Unavailable(message)) => return Err(GraphError::Unavailable(message)),
