@@ -182,12 +182,11 @@ pub(crate) mod code {
         let externals: BTreeSet<&str> = graph.edges.iter().filter(|e| !e.resolved).map(|e| e.to.as_str()).collect();
         let externals = externals.into_iter().map(|name| json!({"key": external_key(repo, name), "name": name}));
         batches(&mut steps, WRITE_EXTERNALS, repo, externals);
-        for (kind, resolved) in [true, false].into_iter().flat_map(|resolved| {
-            [CodeEdgeKind::Inherits, CodeEdgeKind::Implements, CodeEdgeKind::Imports].map(|kind| (kind, resolved))
-        }) {
-            let rows =
-                graph.edges.iter().filter(|e| e.kind == kind && e.resolved == resolved).map(|e| edge_row(repo, e));
-            batches(&mut steps, edge_statement(kind, resolved), repo, rows);
+        for kind in [CodeEdgeKind::Inherits, CodeEdgeKind::Implements, CodeEdgeKind::Imports] {
+            for resolved in [true, false] {
+                let rows = graph.edges.iter().filter(|e| e.kind == kind && e.resolved == resolved);
+                batches(&mut steps, edge_statement(kind, resolved), repo, rows.map(|e| edge_row(repo, e)));
+            }
         }
         let r = &graph.repository;
         let counts = graph.counts();

@@ -14,6 +14,9 @@
 //! the statements converge (MERGE everywhere, counts recomputed from the edges that exist, an
 //! entity deleted meanwhile re-created by its mention).
 //!
+//! The code graph (`CodeGraphStore`) lives in the same FalkorDB graph under labels of its own;
+//! see `falkordb_code.rs`.
+//!
 //! Users' queries go through `GRAPH.RO_QUERY`, so the server itself refuses writes whatever the
 //! text says, under a server-side timeout; their values come back as JSON. Paths are the one
 //! value the crate cannot decode from FalkorDB 4.16; the error says what to return instead.

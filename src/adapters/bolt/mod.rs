@@ -23,6 +23,9 @@
 //! its optimistic-concurrency conflicts, `Neo.ClientError.Schema.ConstraintValidationFailed` for
 //! two transactions creating the same key) is rolled back and run again.
 //!
+//! The code graph (`CodeGraphStore`: repositories' files, symbols and edges) is `code.rs`, on the
+//! shared statements of `cypher/code/`, each repository replaced in one transaction.
+//!
 //! Users' queries run in Bolt's read access mode under a 10 s `tx_timeout` and a client-side
 //! timeout around the whole fetch. ArcadeDB ignores the access mode (a write sent in read mode
 //! runs), so the adapter also runs the read-only guard (`domain::cypher_guard`) itself; the
