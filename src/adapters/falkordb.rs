@@ -14,6 +14,9 @@
 //! the statements converge (MERGE everywhere, counts recomputed from the edges that exist, an
 //! entity deleted meanwhile re-created by its mention).
 //!
+//! The code graph (`CodeGraphStore`) lives in the same FalkorDB graph under labels of its own;
+//! see `falkordb_code.rs`.
+//!
 //! Users' queries go through `GRAPH.RO_QUERY`, so the server itself refuses writes whatever the
 //! text says, under a server-side timeout; their values come back as JSON. Paths are the one
 //! value the crate cannot decode from FalkorDB 4.16; the error says what to return instead.
@@ -75,13 +78,14 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Attempts of a read-only statement on a dropped connection (writes are never retried).
 const READ_ATTEMPTS: u32 = 3;
 
-type Params = Vec<(&'static str, FalkorValue)>;
+pub(super) type Params = Vec<(&'static str, FalkorValue)>;
 
 /// The document graph in one FalkorDB graph.
 pub struct FalkorGraph {
     graph: AsyncGraph,
-    /// One page write (several statements) at a time from this process.
-    writes: tokio::sync::Mutex<()>,
+    /// One page write (several statements) at a time from this process; code graph writes
+    /// (`falkordb_code`) take it too.
+    pub(super) writes: tokio::sync::Mutex<()>,
     /// Dimension of the entity vector index; 0 until one exists.
     vector_dims: AtomicUsize,
 }
@@ -129,7 +133,7 @@ impl FalkorGraph {
             writes: tokio::sync::Mutex::new(()),
             vector_dims: AtomicUsize::new(0),
         };
-        for index in INDEXES {
+        for index in INDEXES.into_iter().chain(super::falkordb_code::INDEXES) {
             store.ddl(index).await?;
         }
         store.vector_index_dims().await?;
@@ -137,7 +141,7 @@ impl FalkorGraph {
     }
 
     /// Run one of our statements that writes.
-    async fn write(&self, statement: &str, params: Params) -> Result<Vec<Row>, GraphError> {
+    pub(super) async fn write(&self, statement: &str, params: Params) -> Result<Vec<Row>, GraphError> {
         let mut graph = self.graph.clone();
         // Boxed here and below: the crate's futures are so deeply nested that holding one inline
         // in the callers' futures overflows the compiler's query depth limit.
@@ -147,7 +151,7 @@ impl FalkorGraph {
 
     /// Run one of our statements that only reads (through the read-only path, retried on a
     /// dropped connection).
-    async fn read(&self, statement: &str, params: Params) -> Result<Vec<Row>, GraphError> {
+    pub(super) async fn read(&self, statement: &str, params: Params) -> Result<Vec<Row>, GraphError> {
         let mut graph = self.graph.clone();
         let result =
             Box::pin(graph.ro_query(statement).with_params(params).execute()).await.map_err(statement_error)?;
@@ -691,7 +695,7 @@ fn vector_dimension(row: &Row) -> Option<usize> {
     usize::try_from(int(dimension)).ok().filter(|&d| d > 0)
 }
 
-fn row_json(row: Row) -> GraphRow {
+pub(super) fn row_json(row: Row) -> GraphRow {
     let columns = row.columns().to_vec();
     columns.into_iter().zip(row.into_values().into_iter().map(value_json)).collect()
 }

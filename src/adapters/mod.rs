@@ -13,6 +13,7 @@ pub mod cross_encoder;
 pub(crate) mod cypher;
 pub(crate) mod entity_vectors;
 pub mod falkordb;
+mod falkordb_code;
 pub mod git_checkout;
 pub mod http_fetcher;
 pub mod http_reranker;

@@ -9,6 +9,7 @@
 mod bad_input;
 mod cli;
 mod code_graph;
+mod code_graph_servers;
 mod common;
 mod crawl_site;
 mod crawl_tools;

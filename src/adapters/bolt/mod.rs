@@ -23,11 +23,15 @@
 //! its optimistic-concurrency conflicts, `Neo.ClientError.Schema.ConstraintValidationFailed` for
 //! two transactions creating the same key) is rolled back and run again.
 //!
+//! The code graph (`CodeGraphStore`: repositories' files, symbols and edges) is `code.rs`, on the
+//! shared statements of `cypher/code/`, each repository replaced in one transaction.
+//!
 //! Users' queries run in Bolt's read access mode under a 10 s `tx_timeout` and a client-side
 //! timeout around the whole fetch. ArcadeDB ignores the access mode (a write sent in read mode
 //! runs), so the adapter also runs the read-only guard (`domain::cypher_guard`) itself; the
 //! service runs it first, and this is a second line, never the only one.
 
+mod code;
 mod errors;
 mod values;
 mod vectors;
@@ -88,7 +92,8 @@ const FETCH_SIZE: usize = 500;
 pub struct BoltGraph {
     graph: Graph,
     database: Option<String>,
-    /// One page write (one transaction) at a time from this process.
+    /// One page write (one transaction) at a time from this process; code graph writes (`code`)
+    /// take it too.
     writes: tokio::sync::Mutex<()>,
     /// The entity vectors as last loaded, with the log's dimension at that load.
     vectors: RwLock<LoadedVectors>,
@@ -131,7 +136,7 @@ impl BoltGraph {
         answered.map_err(|_| {
             GraphError::Unavailable(format!("the Bolt server did not answer within {} s", CONNECT_TIMEOUT.as_secs()))
         })??;
-        for statement in SCHEMA {
+        for statement in SCHEMA.into_iter().chain(code::SCHEMA) {
             match store.graph.run(statement).await.map_err(statement_error) {
                 Ok(()) => {}
                 Err(GraphError::Unavailable(message)) => return Err(GraphError::Unavailable(message)),

@@ -16,8 +16,9 @@ use crate::adapters::cypher::{decimal, document as q};
 use crate::domain::SourceId;
 use crate::ports::{EntityFacts, GraphDeleted, GraphError, PageGraph};
 
-/// Runs of a page write that the server aborted as a conflict, the first included.
-const WRITE_ATTEMPTS: u32 = 8;
+/// Runs of a write (a page's, a repository's) that the server aborted as a conflict, the first
+/// included.
+pub(super) const WRITE_ATTEMPTS: u32 = 8;
 /// Error codes of a write worth running again: a conflict with another transaction (ArcadeDB
 /// answers its optimistic-concurrency conflicts with the first, two transactions creating one key
 /// with the second).
@@ -205,13 +206,13 @@ pub(super) async fn delete_source(txn: &mut Txn, source: &SourceId) -> Result<Gr
 }
 
 /// Whether a failed write may succeed if run again (a conflict with another transaction).
-fn is_transient(message: &str) -> bool {
+pub(super) fn is_transient(message: &str) -> bool {
     TRANSIENT.iter().any(|code| message.contains(code))
 }
 
 /// Pause before running conflicting write `attempt` again: 20 ms doubling, with jitter so two
 /// writers that conflicted do not meet again.
-fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     let jitter = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     Duration::from_millis(20 << attempt.min(6)) + Duration::from_micros(u64::from(jitter % 20_000))
 }

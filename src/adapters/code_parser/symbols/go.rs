@@ -104,10 +104,10 @@ impl Reader<'_, '_> {
                     }
                     // An embedded interface; a type set (`~int | ~string`) is a constraint.
                     "type_elem" => {
-                        if let [t] = kids(member).as_slice() {
-                            if matches!(t.kind(), "type_identifier" | "qualified_type" | "generic_type") {
-                                bases.push(strip_generics(text(*t, self.src)));
-                            }
+                        if let [t] = kids(member).as_slice()
+                            && matches!(t.kind(), "type_identifier" | "qualified_type" | "generic_type")
+                        {
+                            bases.push(strip_generics(text(*t, self.src)));
                         }
                     }
                     _ => {}

@@ -96,11 +96,11 @@ impl Reader<'_, '_> {
             return;
         };
         match value.kind() {
-            "arrow_function" | "function_expression" | "function" | "generator_function" => {
-                if name.kind() == "identifier" {
-                    let f = self.function(text(name, self.src), SymbolKind::Function, None, value, outer);
-                    self.out.symbols.push(f);
-                }
+            "arrow_function" | "function_expression" | "function" | "generator_function"
+                if name.kind() == "identifier" =>
+            {
+                let f = self.function(text(name, self.src), SymbolKind::Function, None, value, outer);
+                self.out.symbols.push(f);
             }
             "class" => self.class(value, Some(text(name, self.src))),
             "call_expression" => self.require(name, value),
@@ -369,8 +369,7 @@ fn binding(member: Node) -> MethodBinding {
 /// Whether a node has the anonymous keyword child `token` (`static`, `async`, `get`).
 fn has_token(node: Node, token: &str) -> bool {
     let mut cursor = node.walk();
-    let found = node.children(&mut cursor).any(|c| !c.is_named() && c.kind() == token);
-    found
+    node.children(&mut cursor).any(|c| !c.is_named() && c.kind() == token)
 }
 
 /// A `type_annotation` field's type without its colon.

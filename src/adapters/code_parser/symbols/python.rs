@@ -98,6 +98,7 @@ impl Reader<'_, '_> {
             sym.bases = kids(supers).into_iter().filter_map(|b| self.base(b)).collect();
         }
         self.out.symbols.push(sym);
+        let first_member = self.out.symbols.len();
         let mut scope = ClassScope { path: child_path(parent, name), attributes: HashMap::new(), instance: Vec::new() };
         if let Some(body) = node.child_by_field_name("body") {
             self.class_body(body, &mut scope, depth + 1);
@@ -105,7 +106,7 @@ impl Reader<'_, '_> {
         // Instance attributes come last so a class-level declaration (with its annotation) or a
         // property of the same name wins.
         for attr in std::mem::take(&mut scope.instance) {
-            let taken = self.out.symbols.iter().any(|s| {
+            let taken = self.out.symbols[first_member..].iter().any(|s| {
                 s.kind == SymbolKind::Method && s.name == attr.name && s.parent.as_deref() == Some(&scope.path)
             });
             if !taken {
@@ -209,6 +210,8 @@ impl Reader<'_, '_> {
                 assignments.push(n);
                 true
             }
+            // A local class's `self` is its own.
+            "class_definition" => false,
             _ => n.child_count() > 0,
         });
         for import in imports {
@@ -292,11 +295,14 @@ impl Reader<'_, '_> {
                 _ => (Some(pattern), plain),
             };
             let name = name.map(|n| squash(text(n, self.src))).unwrap_or_default();
-            if drop_receiver && receiver.is_none() && params.is_empty() {
-                if matches!(kind, ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword) {
-                    receiver = Some(name);
-                    continue;
-                }
+            // The receiver is the first plain parameter (`def f(*args)` has none to drop).
+            if drop_receiver
+                && receiver.is_none()
+                && params.is_empty()
+                && matches!(kind, ParamKind::PositionalOnly | ParamKind::PositionalOrKeyword)
+            {
+                receiver = Some(name);
+                continue;
             }
             params.push(Param { name, kind, type_name, default });
         }
@@ -483,8 +489,8 @@ class Later(Broken, abc.ABC):
         assert_eq!(m("build").binding, MethodBinding::Static);
         assert_eq!(m("from_url").binding, MethodBinding::Class);
         assert_eq!(m("size").binding, MethodBinding::Property);
-        assert_eq!(m("fetch").is_async, true);
-        assert_eq!(m("__init__").is_async, false);
+        assert!(m("fetch").is_async);
+        assert!(!m("__init__").is_async);
         assert_eq!(m("__init__").return_type.as_deref(), Some("None"));
         // The property and its setter are both reported.
         let labels: Vec<_> = f.symbols.iter().filter(|s| s.name == "label").collect();
