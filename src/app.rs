@@ -109,8 +109,7 @@ impl App {
         preflight(config).map_err(anyhow::Error::msg)?;
         let embedder = build_embedder(config, progress).await?;
         let (store, embedded, embedded_code) = open_store(config).await?;
-        let graph = open_graph(config, embedded).await?;
-        let code_store = open_code_graph(config, embedded_code);
+        let (graph, code_store) = open_graph(config, embedded, embedded_code).await?;
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(fetcher_config(config))?);
         let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
         let retrieve = RetrieveConfig {
@@ -422,32 +421,37 @@ pub async fn open_store(
     })
 }
 
-/// Where parsed repositories' code graphs live: the embedded tables of the store.
-pub fn open_code_graph(_config: &Config, embedded: Arc<dyn CodeGraphStore>) -> Arc<dyn CodeGraphStore> {
-    embedded
-}
 
-/// The graph backend: FalkorDB when `FALKORDB_URL` is set, a Bolt server when `NEO4J_URI` is,
-/// else the store's embedded tables. (`Config::validate` refuses both at once.)
+/// The graph backend, for both the document graph and the code graph: FalkorDB when
+/// `FALKORDB_URL` is set, a Bolt server when `NEO4J_URI` is, else the store's embedded tables.
+/// (`Config::validate` refuses both at once.)
 ///
 /// # Errors
 /// When the graph server cannot be reached or its indexes cannot be created.
-pub async fn open_graph(config: &Config, embedded: Arc<dyn GraphStore>) -> anyhow::Result<Arc<dyn GraphStore>> {
+pub async fn open_graph(
+    config: &Config,
+    embedded: Arc<dyn GraphStore>,
+    embedded_code: Arc<dyn CodeGraphStore>,
+) -> anyhow::Result<(Arc<dyn GraphStore>, Arc<dyn CodeGraphStore>)> {
     let store = &config.store;
     if let Some(url) = &store.falkordb_url {
-        let graph = FalkorGraph::connect(url.expose(), &store.falkordb_graph)
-            .await
-            .context("could not open the FalkorDB graph (FALKORDB_URL)")?;
-        return Ok(Arc::new(graph));
+        let graph = Arc::new(
+            FalkorGraph::connect(url.expose(), &store.falkordb_graph)
+                .await
+                .context("could not open the FalkorDB graph (FALKORDB_URL)")?,
+        );
+        return Ok((Arc::clone(&graph) as Arc<dyn GraphStore>, graph as Arc<dyn CodeGraphStore>));
     }
     if let Some(uri) = &store.neo4j_uri {
         let password = store.neo4j_password.as_ref().map(|p| p.expose().to_owned()).unwrap_or_default();
-        let graph = BoltGraph::connect(uri, &store.neo4j_user, &password, store.neo4j_database.as_deref())
-            .await
-            .context("could not open the Bolt graph (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD)")?;
-        return Ok(Arc::new(graph));
+        let graph = Arc::new(
+            BoltGraph::connect(uri, &store.neo4j_user, &password, store.neo4j_database.as_deref())
+                .await
+                .context("could not open the Bolt graph (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD)")?,
+        );
+        return Ok((Arc::clone(&graph) as Arc<dyn GraphStore>, graph as Arc<dyn CodeGraphStore>));
     }
-    Ok(embedded)
+    Ok((embedded, embedded_code))
 }
 
 fn pg_config(pg: &PgSettings) -> PgConfig {

@@ -459,13 +459,13 @@ pub async fn doctor(config: &Config, json: bool) -> bool {
     let mut checks: Vec<(&str, Result<String, String>)> = Vec::new();
     checks.push(("config", app::preflight(config).map(|()| "valid".to_owned())));
     let (store, graph) = match app::open_store(config).await {
-        Ok((_, embedded, _)) => {
+        Ok((_, embedded, embedded_code)) => {
             let store = Ok(match config.store() {
                 crate::config::StoreChoice::Postgres(_) => "postgres reachable, migrations applied".to_owned(),
                 crate::config::StoreChoice::Sqlite(path) => format!("sqlite {}", path.display()),
             });
-            let graph = match app::open_graph(config, embedded).await {
-                Ok(graph) => match graph.ping().await {
+            let graph = match app::open_graph(config, embedded, embedded_code).await {
+                Ok((graph, _)) => match graph.ping().await {
                     Ok(()) => Ok(format!("{} backend answers", graph.backend())),
                     Err(e) => Err(format!("{} backend: {e}", graph.backend())),
                 },

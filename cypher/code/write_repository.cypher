@@ -2,6 +2,6 @@
 // loaded. Its counts are the graph's (RepoGraph::counts()).
 CREATE (r:CodeRepository {key: $repo})
 SET r.name = $name, r.url = $url, r.commit = $commit, r.reference = $reference,
-  r.parsed_at = $parsed_at, r.root_modules = $root_modules, r.files = $files,
+  r.parsed_at = $parsed_at, r.root_modules = $root_modules, r.docs = $docs, r.files = $files,
   r.classes = $classes, r.functions = $functions, r.methods = $methods,
   r.attributes = $attributes, r.imports = $imports, r.inherits = $inherits

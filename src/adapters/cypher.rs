@@ -104,7 +104,7 @@ pub(crate) mod code {
     /// `$rows`: `{source, target, names}` (file keys; a CodeExternal's key for `_EXTERNAL`).
     pub(crate) const IMPORTS: &str = include_str!("../../cypher/code/imports.cypher");
     pub(crate) const IMPORTS_EXTERNAL: &str = include_str!("../../cypher/code/imports_external.cypher");
-    /// `$repo`, `$name`, `$url`, `$commit`, `$reference`, `$parsed_at`, `$root_modules` and the
+    /// `$repo`, `$name`, `$url`, `$commit`, `$reference`, `$parsed_at`, `$root_modules`, `$docs` and the
     /// counts: the repository's node, written last.
     pub(crate) const WRITE_REPOSITORY: &str = include_str!("../../cypher/code/write_repository.cypher");
     /// `$repo`.
@@ -198,6 +198,7 @@ pub(crate) mod code {
             ("reference", json!(r.reference)),
             ("parsed_at", json!(r.parsed_at)),
             ("root_modules", json!(r.root_modules)),
+            ("docs", json!(r.docs)),
             ("files", json!(counts.files)),
             ("classes", json!(counts.classes)),
             ("functions", json!(counts.functions)),
@@ -358,6 +359,7 @@ pub(crate) mod code {
             reference: optional(row, "reference"),
             parsed_at: row.get("parsed_at").and_then(Value::as_i64).unwrap_or(0),
             root_modules: strings(row, "root_modules"),
+            docs: strings(row, "docs"),
         };
         let count = |name: &str| number::<usize>(row, name);
         let counts = RepoCounts {

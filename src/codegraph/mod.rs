@@ -279,10 +279,10 @@ impl CodeGraph {
             progress.report(i as u64 + 1, Some(total), "indexed docs").await;
         }
         for gone in previous.iter().filter(|p| !repo.docs.contains(p)) {
-            if let Some(url) = doc_url(repo, gone) {
-                if let Err(e) = sink.page_gone(url.as_str()).await {
-                    warn!(path = %gone, error = %e, "stale document page could not be removed");
-                }
+            if let Some(url) = doc_url(repo, gone)
+                && let Err(e) = sink.page_gone(url.as_str()).await
+            {
+                warn!(path = %gone, error = %e, "stale document page could not be removed");
             }
         }
         (indexed, chunks)
@@ -302,10 +302,10 @@ impl CodeGraph {
         let stored = self.parts.store.repositories().await?;
         let stamp: IndexStamp =
             stored.iter().map(|r| (r.info.key.clone(), r.info.commit.clone(), r.info.parsed_at)).collect();
-        if let Some((s, index)) = self.index.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
-            if *s == stamp {
-                return Ok(Arc::clone(index));
-            }
+        if let Some((s, index)) = self.index.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref()
+            && *s == stamp
+        {
+            return Ok(Arc::clone(index));
         }
         let mut graphs = Vec::with_capacity(stored.len());
         for (key, commit, parsed_at) in &stamp {

@@ -337,7 +337,12 @@ impl Checker<'_> {
         match self.eval(&expr) {
             Value::Symbol(s) if self.index.symbol(s).kind.is_type() => Some(Value::Instance(s)),
             Value::External => Some(Value::External),
-            _ => None,
+            Value::Symbol(_)
+            | Value::Module { .. }
+            | Value::Instance(_)
+            | Value::Methods { .. }
+            | Value::Local
+            | Value::Unknown => None,
         }
     }
 
@@ -364,10 +369,10 @@ impl Checker<'_> {
     fn returned(&self, f: SymbolRef) -> Value {
         let symbol = self.index.symbol(f);
         let Some(ret) = symbol.return_type.as_deref() else { return Value::Unknown };
-        if matches!(ret.trim(), "Self" | "'Self'" | "\"Self\"" | "this") {
-            if let Some(owner) = self.owner(f) {
-                return Value::Instance(owner);
-            }
+        if matches!(ret.trim(), "Self" | "'Self'" | "\"Self\"" | "this")
+            && let Some(owner) = self.owner(f)
+        {
+            return Value::Instance(owner);
         }
         self.index.type_named(f, ret).map_or(Value::Unknown, Value::Instance)
     }
@@ -764,7 +769,7 @@ fn root_module(module: &str, language: Language) -> &str {
 fn dotted_expr(dotted: &str) -> ScriptExpr {
     let mut parts = dotted.split('.');
     let first = ScriptExpr::name(parts.next().unwrap_or_default());
-    parts.fold(first, |object, name| ScriptExpr::attr(object, name))
+    parts.fold(first, ScriptExpr::attr)
 }
 
 fn looks_like_class(name: &str) -> bool {

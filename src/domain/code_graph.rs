@@ -257,10 +257,10 @@ impl<'a> TypeIndex<'a> {
                 (None, Some(alias), Some(name)) if alias == head => (import.module.as_str(), name),
                 _ => continue,
             };
-            if let Some(path) = self.resolve_module(file, language, module) {
-                if let Some(k) = self.by_file.get(&(path.as_str(), name.to_owned())) {
-                    return Some((*k).to_owned());
-                }
+            if let Some(path) = self.resolve_module(file, language, module)
+                && let Some(k) = self.by_file.get(&(path.as_str(), name.to_owned()))
+            {
+                return Some((*k).to_owned());
             }
             // Imported from a package that re-exports it: the repository's only type of that name.
             return match self.by_name.get(name.rsplit('.').next().unwrap_or(name))?.as_slice() {
@@ -337,7 +337,7 @@ fn join_relative(dir: &str, rel: &str) -> Option<String> {
     }
     let joined = parts.join("/");
     let stem = match joined.rsplit_once('.') {
-        Some((s, ext)) if matches!(ext, "js" | "ts" | "jsx" | "tsx" | "mjs" | "cjs") => s.to_owned(),
+        Some((s, "js" | "ts" | "jsx" | "tsx" | "mjs" | "cjs")) => s.to_owned(),
         _ => joined,
     };
     Some(stem)

@@ -33,6 +33,7 @@ fn info(key: &str, commit: &str) -> RepositoryInfo {
         reference: Some("main".into()),
         parsed_at: 1_700_000_000,
         root_modules: Vec::new(),
+        docs: vec!["README.md".into(), "docs/guide.md".into()],
     }
 }
 

@@ -582,7 +582,11 @@ impl QueryKnowledgeGraphOutput {
     pub(crate) fn new(answer: CommandAnswer) -> Self {
         let data = match answer.data {
             serde_json::Value::Object(map) => map,
-            other => std::iter::once(("value".to_owned(), other)).collect(),
+            other @ (serde_json::Value::Null
+            | serde_json::Value::Bool(_)
+            | serde_json::Value::Number(_)
+            | serde_json::Value::String(_)
+            | serde_json::Value::Array(_)) => std::iter::once(("value".to_owned(), other)).collect(),
         };
         Self {
             success: true,
