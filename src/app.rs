@@ -421,7 +421,6 @@ pub async fn open_store(
     })
 }
 
-
 /// The graph backend, for both the document graph and the code graph: FalkorDB when
 /// `FALKORDB_URL` is set, a Bolt server when `NEO4J_URI` is, else the store's embedded tables.
 /// (`Config::validate` refuses both at once.)

@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-
 use crawlrag::adapters::git_checkout::{GitCheckout, GitCheckoutConfig};
 use crawlrag::app::ServiceSettings;
 use crawlrag::codegraph::batch::BatchRequest;
@@ -55,7 +54,10 @@ async fn a_repository_in_five_languages_becomes_a_namespaced_graph_replaced_on_r
     assert!(report.repository.root_modules.iter().any(|m| m == "shop-web"));
     assert_eq!(db.count("code_files").await, 12);
     let symbols = db.count("code_symbols").await;
-    assert_eq!(usize::try_from(symbols).unwrap(), report.counts.classes + report.counts.functions + report.counts.methods + report.counts.attributes);
+    assert_eq!(
+        usize::try_from(symbols).unwrap(),
+        report.counts.classes + report.counts.functions + report.counts.methods + report.counts.attributes
+    );
 
     // What the graph holds, read back through the index.
     let index = code.index().await.unwrap();
@@ -79,7 +81,10 @@ async fn a_repository_in_five_languages_becomes_a_namespaced_graph_replaced_on_r
     assert_eq!(index.bases_of(cart[0]), ["web/src/base.Base"]);
     assert!(index.bases_of(index.types_named("Item")[0]).iter().any(|b| b.ends_with("Priced")), "implements");
     assert_eq!(one("Store", SymbolKind::Struct).qualified_name, "example.com/shop/inventory.Store");
-    assert!(index.bases_of(index.types_named("Store")[0]).iter().any(|b| b.ends_with("inventory.Base")), "Go embedding");
+    assert!(
+        index.bases_of(index.types_named("Store")[0]).iter().any(|b| b.ends_with("inventory.Base")),
+        "Go embedding"
+    );
     assert_eq!(one("Add", SymbolKind::Method).parent.as_deref(), Some(one("Store", SymbolKind::Struct).key.as_str()));
     let price = index.find(|s| s.qualified_name == "shop_engine::pricing::Pricer::price");
     assert_eq!(price.len(), 1, "Rust impl methods belong to their type, in the crate's module path");
@@ -206,13 +211,16 @@ async fn planted_hallucinations_are_found_and_clean_calls_are_not(backend: Backe
     assert!(valid >= 15, "the clean calls are checked, not skipped: {:#?}", clean.report.validations);
     assert!((clean.report.overall_confidence() - 0.0).abs() > 0.7);
     assert_eq!(clean.report.hallucination_rate(), 0.0);
-    let external: Vec<_> =
-        clean.report.validations.iter().filter(|v| v.name.starts_with("requests") || v.name.starts_with("os")).collect();
+    let external: Vec<_> = clean
+        .report
+        .validations
+        .iter()
+        .filter(|v| v.name.starts_with("requests") || v.name.starts_with("os"))
+        .collect();
     assert!(!external.is_empty() && external.iter().all(|v| v.status == CheckStatus::Uncertain), "{external:?}");
 
     let planted = check(code, PLANTED, "python").await;
-    let found: Vec<(u32, &str)> =
-        planted.report.findings().map(|v| (v.line, v.finding_type().unwrap())).collect();
+    let found: Vec<(u32, &str)> = planted.report.findings().map(|v| (v.line, v.finding_type().unwrap())).collect();
     let expected = [
         (2, "IMPORT_NOT_FOUND"),
         (3, "INVALID_PARAMETERS"),
@@ -239,7 +247,14 @@ async fn planted_hallucinations_are_found_and_clean_calls_are_not(backend: Backe
     let outcome = check(code, ts, "typescript").await;
     let found: Vec<(u32, &str)> = outcome.report.findings().map(|v| (v.line, v.finding_type().unwrap())).collect();
     assert_eq!(found, [(5, "METHOD_NOT_FOUND")], "{:#?}", outcome.report.validations);
-    assert!(outcome.report.validations.iter().any(|v| v.kind == CheckKind::Method && v.name == "cart.size" && v.status == CheckStatus::Valid), "inherited from Base");
+    assert!(
+        outcome
+            .report
+            .validations
+            .iter()
+            .any(|v| v.kind == CheckKind::Method && v.name == "cart.size" && v.status == CheckStatus::Valid),
+        "inherited from Base"
+    );
 }
 
 both_stores!(a_failing_repository_is_retried_with_growing_delays_and_the_others_succeed);
