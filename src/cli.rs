@@ -81,6 +81,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Parse a code repository (git URL or local path) into the code knowledge graph.
+    Parse {
+        repo: String,
+        /// Branch, tag or commit (default: the default branch).
+        #[arg(long = "ref")]
+        reference: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a Python, JavaScript or TypeScript script for hallucinated APIs against the parsed
+    /// repositories.
+    Check {
+        script: std::path::PathBuf,
+        /// python, javascript or typescript (default: from the file's extension).
+        #[arg(long)]
+        language: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List recent jobs (started by MCP clients or the CLI), or cancel one.
     Jobs {
         /// Cancel this job (on whichever server runs it).
@@ -189,6 +208,76 @@ impl ProgressSink for BarProgress {
     }
 }
 
+/// `crawlrag parse`: the repository parsed as a job of this process, with a progress bar.
+async fn parse_repository(app: &App, repo: String, reference: Option<String>, json: bool) -> anyhow::Result<()> {
+    let spec = JobSpec::ParseRepository { request: crate::codegraph::ParseRequest { url: repo, reference } };
+    let bar = Arc::new(BarProgress::new());
+    let answer = app.jobs.answer(spec, Wait::UntilDone, Arc::clone(&bar) as Arc<dyn ProgressSink>).await;
+    bar.finish();
+    let report = match answer? {
+        JobAnswer::Done { output: JobOutput::Repository(report), .. } => report,
+        JobAnswer::Done { .. } | JobAnswer::Running { .. } => {
+            return Err(Error::Internal("the parse job answered something other than its report".into()).into());
+        }
+    };
+    if json {
+        out_json(&serde_json::to_value(&report)?);
+    } else {
+        let c = report.counts;
+        out(&format!(
+            "parsed {} at {}: {} files, {} classes, {} methods, {} functions, {} attributes; {} docs indexed \
+             ({:.1} s)\n",
+            report.repository.key,
+            report.repository.commit.get(..12).unwrap_or(&report.repository.commit),
+            c.files,
+            c.classes,
+            c.methods,
+            c.functions,
+            c.attributes,
+            report.docs_indexed,
+            report.total_millis as f64 / 1000.0
+        ));
+    }
+    Ok(())
+}
+
+/// `crawlrag check`: a local script (the CLI's user may read any file) against the graph.
+async fn check_script(app: &App, script: &std::path::Path, language: Option<String>, json: bool) -> anyhow::Result<()> {
+    let code = app.code.as_ref().ok_or_else(|| Error::unavailable("no code graph store"))?;
+    let content = std::fs::read_to_string(script)
+        .map_err(|e| Error::bad_input(format!("cannot read {}: {e}", script.display())))?;
+    let request = crate::codegraph::CheckRequest {
+        script_path: Some(script.display().to_string()),
+        script_content: Some(content),
+        language,
+    };
+    let outcome = code.check(request).await?;
+    let r = &outcome.report;
+    if json {
+        out_json(&serde_json::to_value(r)?);
+        return Ok(());
+    }
+    for v in r.findings() {
+        let hint = v.suggestions.first().map(|s| format!(" (did you mean {s}?)")).unwrap_or_default();
+        out(&format!(
+            "{}:{}: {} {}: {}{hint}\n",
+            script.display(),
+            v.line,
+            v.finding_type().unwrap_or_default(),
+            v.name,
+            v.message
+        ));
+    }
+    out(&format!(
+        "{} checks against {} repositories: {} findings, confidence {:.2}\n",
+        r.validations.len(),
+        outcome.repositories.len(),
+        r.findings().count(),
+        r.overall_confidence()
+    ));
+    Ok(())
+}
+
 fn out(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
@@ -244,6 +333,8 @@ async fn execute(config: &Config, command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         command @ (Command::Crawl { .. }
+        | Command::Parse { .. }
+        | Command::Check { .. }
         | Command::Jobs { .. }
         | Command::Query { .. }
         | Command::Sources { .. }
@@ -343,6 +434,8 @@ async fn one_shot(app: &Arc<App>, command: Command) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Parse { repo, reference, json } => parse_repository(app, repo, reference, json).await?,
+        Command::Check { script, language, json } => check_script(app, &script, language, json).await?,
         Command::Query { text, source, count, mode, rerank, json } => {
             let source = source.map(SourceId::from);
             let query = RagQuery { query: text, source, match_count: count, offset: 0, mode, rerank };

@@ -111,7 +111,7 @@ impl GitCheckout {
         };
         if let Some(reason) = addresses.iter().find_map(|ip| forbidden_reason(*ip)) {
             return Err(RepoError::Invalid(format!(
-                "{shown}: {bare} is {reason}; repositories on private networks are refused (set \
+                "{shown}: {bare} is a {reason}; repositories on private networks are refused (set \
                  CRAWLRAG_ALLOW_PRIVATE_NETWORKS=true or list the host in CRAWLRAG_TRUSTED_HOSTS)"
             )));
         }

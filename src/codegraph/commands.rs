@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::CodeGraph;
 use crate::domain::code::SymbolKind;
 use crate::domain::code_index::{CodeIndex, SymbolRef};
+use crate::domain::cypher_guard::{check_read_only, with_row_limit};
 use crate::error::{Error, Result};
 use crate::ports::RepositorySummary;
 
@@ -159,7 +160,9 @@ impl CodeGraph {
                 let graph = self
                     .cypher()
                     .ok_or_else(|| Error::unavailable("this server has no graph database for Cypher queries"))?;
-                let rows = graph.read_query(cypher, QUERY_ROWS + 1).await?;
+                // The same guard as query_document_graph, before any backend sees the query.
+                let checked = check_read_only(cypher).map_err(|e| Error::BadInput(e.to_string()))?;
+                let rows = graph.read_query(&with_row_limit(&checked, QUERY_ROWS + 1), QUERY_ROWS + 1).await?;
                 let limited = rows.len() > QUERY_ROWS;
                 let results: Vec<_> = rows.into_iter().take(QUERY_ROWS).collect();
                 let total = results.len();

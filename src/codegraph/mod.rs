@@ -152,9 +152,10 @@ impl CodeGraph {
     #[instrument(skip_all, fields(url = %request.url))]
     pub async fn parse_repository(&self, request: &ParseRequest, progress: &dyn ProgressSink) -> Result<ParseReport> {
         let started = Instant::now();
-        let (key, name) = self.key_of(&request.url)?;
         progress.report(0, None, &format!("checking out {}", request.url)).await;
+        // The checkout validates the URL first (option injection, transports, private networks).
         let checkout = self.parts.repos.checkout(&request.url, request.reference.as_deref()).await?;
+        let (key, name) = self.key_of(&request.url)?;
         let root = checkout.root().to_path_buf();
         let max_file_bytes = self.config.max_file_bytes;
         let walk_root = root.clone();

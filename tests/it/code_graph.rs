@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crawlrag::adapters::falkordb::FalkorGraph;
 use crawlrag::adapters::git_checkout::{GitCheckout, GitCheckoutConfig};
 use crawlrag::app::ServiceSettings;
 use crawlrag::codegraph::batch::BatchRequest;
@@ -15,6 +16,7 @@ use crawlrag::codegraph::{CheckOutcome, CheckRequest, CodeGraph, CodeGraphConfig
 use crawlrag::domain::code::{MethodBinding, SymbolKind, Visibility};
 use crawlrag::domain::code_check::{CheckKind, CheckStatus};
 use crawlrag::error::Error;
+use crawlrag::ports::{CodeGraphStore, GraphStore};
 use crawlrag::progress::NoProgress;
 use crawlrag::retrieve::RagQuery;
 
@@ -190,6 +192,19 @@ from shoplib.payments import Gateway
 client.find()
 "#;
 
+/// What [`PLANTED`] must yield: (line, type).
+const PLANTED_FINDINGS: [(u32, &str); 9] = [
+    (2, "IMPORT_NOT_FOUND"),
+    (3, "INVALID_PARAMETERS"),
+    (4, "METHOD_NOT_FOUND"),
+    (5, "INVALID_PARAMETERS"),
+    (6, "INVALID_PARAMETERS"),
+    (7, "ATTRIBUTE_NOT_FOUND"),
+    (9, "METHOD_NOT_FOUND"),
+    (10, "IMPORT_NOT_FOUND"),
+    (11, "INVALID_PARAMETERS"),
+];
+
 both_stores!(planted_hallucinations_are_found_and_clean_calls_are_not);
 async fn planted_hallucinations_are_found_and_clean_calls_are_not(backend: Backend) {
     let Some(services) = common::services() else { return };
@@ -295,4 +310,49 @@ async fn a_failing_repository_is_retried_with_growing_delays_and_the_others_succ
         assert_eq!(item.attempts, 1);
         assert_eq!(item.report.as_ref().unwrap().counts.files, 12);
     }
+}
+
+/// The whole path with FalkorDB as the graph backend: the code graph lives there (not in the SQL
+/// store), checks answer the same, the anchor's Cypher reads it, and writes are refused.
+#[tokio::test]
+async fn the_whole_code_graph_path_runs_on_falkordb() {
+    let Some(services) = common::services() else { return };
+    let Some(test_graph) = crate::graph_falkordb::TestGraph::start("code_app").await else { return };
+    let falkor = Arc::new(FalkorGraph::connect(&test_graph.url, &test_graph.name).await.expect("connect"));
+    let settings = ServiceSettings {
+        graph: Some(Arc::clone(&falkor) as Arc<dyn GraphStore>),
+        code_store: Some(falkor as Arc<dyn CodeGraphStore>),
+        ..ServiceSettings::default()
+    };
+    let (app, db) = common::app_with(&services, Backend::Sqlite, "code_falkor", settings).await;
+    let code = app.code.as_ref().unwrap();
+    let repo = TestRepo::from_fixture("code_repo", "shoplib");
+    let report = parse(code, &repo.url()).await;
+    assert_eq!(report.counts.files, 12);
+    assert_eq!(db.count("code_files").await, 0, "the code graph lives in FalkorDB");
+
+    let planted = check(code, PLANTED, "python").await;
+    let found: Vec<(u32, &str)> = planted.report.findings().map(|v| (v.line, v.finding_type().unwrap())).collect();
+    assert_eq!(found, PLANTED_FINDINGS, "{:#?}", planted.report.validations);
+    assert_eq!(check(code, CLEAN, "python").await.report.findings().count(), 0);
+
+    let query = "query MATCH (c:Class)-[:HAS_MEMBER]->(m:Method {name: 'get_order'}) RETURN c.name AS class, \
+                 m.params_detailed AS params";
+    let answer = code.command(query).await.unwrap();
+    assert_eq!(answer.data["results"][0]["class"], "Client", "{:?}", answer.data);
+    assert_eq!(answer.data["results"][0]["params"][0], "[positional_only] order_id:int");
+    let refused = code.command("query MATCH (n:CodeSymbol) DETACH DELETE n").await.unwrap_err();
+    assert!(matches!(refused, Error::BadInput(_)), "{refused}");
+    let explore = code.command(&format!("explore {}", report.repository.key)).await.unwrap();
+    assert_eq!(explore.data["statistics"]["methods"], report.counts.methods, "nothing was deleted");
+    let rows = falkor_count(&app, "MATCH (s:CodeSymbol) RETURN count(s) AS n").await;
+    let symbols = report.counts.classes + report.counts.functions + report.counts.methods + report.counts.attributes;
+    assert_eq!(rows, i64::try_from(symbols).unwrap());
+    test_graph.finish().await;
+}
+
+async fn falkor_count(app: &crawlrag::app::App, query: &str) -> i64 {
+    let code = app.code.as_ref().unwrap();
+    let answer = code.command(&format!("query {query}")).await.unwrap();
+    answer.data["results"][0]["n"].as_i64().unwrap()
 }

@@ -205,8 +205,17 @@ async fn a_closed_loopback_port_is_unreachable_quickly() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let (source, temp_root) = source(GitCheckoutConfig::default());
+    // By default a loopback remote is refused before git runs, like a crawl target.
+    let (guarded, guarded_root) = source(GitCheckoutConfig::default());
     let url = format!("http://127.0.0.1:{port}/x.git");
+    let refused = guarded.checkout(&url, None).await.unwrap_err();
+    assert!(
+        matches!(&refused, RepoError::Invalid(m) if m.contains("loopback") && m.contains("CRAWLRAG_ALLOW_PRIVATE_NETWORKS")),
+        "{refused}"
+    );
+    assert!(entries(guarded_root.path()).is_empty());
+    let (source, temp_root) =
+        source(GitCheckoutConfig { allow_private_networks: true, ..GitCheckoutConfig::default() });
     let started = Instant::now();
     let err = source.checkout(&url, None).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
@@ -221,8 +230,11 @@ async fn a_server_that_never_answers_times_out() {
     // the kernel accepts the connection into the backlog; nothing ever answers
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}/x.git", listener.local_addr().unwrap().port());
-    let (source, temp_root) =
-        source(GitCheckoutConfig { timeout: Duration::from_secs(1), ..GitCheckoutConfig::default() });
+    let (source, temp_root) = source(GitCheckoutConfig {
+        timeout: Duration::from_secs(1),
+        allow_private_networks: true,
+        ..GitCheckoutConfig::default()
+    });
     let started = Instant::now();
     let err = source.checkout(&url, None).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());

@@ -11,8 +11,9 @@ use crate::common::binary::StoreTarget;
 use crate::common::sse_client::SseClient;
 use crate::common::{self, Backend, binary, site::Site};
 
-const TOOLS: [&str; 16] = [
+const TOOLS: [&str; 20] = [
     "cancel_crawl_job",
+    "check_ai_script_hallucinations",
     "crawl_single_page",
     "crawl_with_graph_extraction",
     "crawl_with_memory_monitoring",
@@ -24,8 +25,11 @@ const TOOLS: [&str; 16] = [
     "get_entity_context",
     "graphrag_query",
     "list_crawl_jobs",
+    "parse_github_repositories_batch",
+    "parse_github_repository",
     "perform_rag_query",
     "query_document_graph",
+    "query_knowledge_graph",
     "search_code_examples",
     "smart_crawl_url",
 ];
