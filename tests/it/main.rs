@@ -9,6 +9,8 @@
 mod bad_input;
 mod cli;
 mod code_graph;
+mod code_graph_package;
+mod code_tools;
 mod common;
 mod crawl_site;
 mod crawl_tools;
