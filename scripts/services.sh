@@ -15,6 +15,7 @@ bolt_database=$("$here/arcadedb.sh" database)
 model_path=$("$here/model.sh")
 onnxruntime=$("$here/onnxruntime.sh")
 chromium=$("$here/chromium.sh")
+sdist_dir=$("$here/sdists.sh")
 
 cat <<ENV
 export DATABASE_URL='$database_url'
@@ -27,4 +28,5 @@ export CRAWLRAG_TEST_BOLT_URI='$bolt_uri'
 export CRAWLRAG_TEST_BOLT_USER='$bolt_user'
 export CRAWLRAG_TEST_BOLT_PASSWORD='$bolt_password'
 export CRAWLRAG_TEST_BOLT_DATABASE='$bolt_database'
+export CRAWLRAG_TEST_SDIST_DIR='$sdist_dir'
 ENV

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README, second command; .ci/run calls exactly this):
 # installs and starts every service the tests need (Postgres + pgvector, the embedding model and
-# ONNX Runtime, Chromium, FalkorDB, ArcadeDB with its Bolt listener),
+# ONNX Runtime, Chromium, FalkorDB, ArcadeDB with its Bolt listener, the sdists the code graph tests parse),
 # then checks formatting, runs every test against the real parts, and runs clippy.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,7 +9,9 @@
 mod bad_input;
 mod cli;
 mod code_graph;
+mod code_graph_package;
 mod code_graph_servers;
+mod code_tools;
 mod common;
 mod crawl_site;
 mod crawl_tools;

@@ -37,6 +37,18 @@ impl TestRepo {
         Self { _dir: dir, path }
     }
 
+    /// A repository holding a copy of the folder `from` (e.g. an unpacked source distribution),
+    /// committed.
+    pub fn from_dir(from: &Path, name: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
+        copy_tree(from, &path);
+        git(&path, &["init", "-q", "-b", "main"]);
+        git(&path, &["add", "-f", "."]);
+        git(&path, &["commit", "-q", "-m", "import"]);
+        Self { _dir: dir, path }
+    }
+
     /// Write (or, with `None`, delete) files and commit; answers the new commit.
     pub fn commit(&self, changes: &[(&str, Option<&str>)]) -> String {
         for (file, text) in changes {
