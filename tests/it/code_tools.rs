@@ -188,9 +188,12 @@ async fn code_graph_tools_parse_check_and_query_over_stdio(backend: Backend) {
     assert!(binary::is_error(&missing));
     assert_eq!(binary::body(&missing)["error_kind"], "not_found", "{:?}", binary::body(&missing));
     assert!(binary::body(&missing)["error"].as_str().unwrap().contains("Client"), "closest named");
-    // The embedded store has no Cypher engine: a precise refusal, not a crash, and nothing deleted.
+    // Writes are refused by the read-only guard before any backend; the embedded store has no
+    // Cypher engine, so a read is a precise refusal too, not a crash; nothing is deleted.
     let write = json!({"command": "query MATCH (n) DETACH DELETE n"});
-    refused(&client, "query_knowledge_graph", write, &["Cypher queries need a graph database server"]).await;
+    refused(&client, "query_knowledge_graph", write, &["read-only query refused", "DETACH"]).await;
+    let read = json!({"command": "query MATCH (c:Class) RETURN c.name"});
+    refused(&client, "query_knowledge_graph", read, &["Cypher queries need a graph database server"]).await;
     let after = ok(&client, "query_knowledge_graph", json!({"command": format!("explore {key}")})).await;
     assert_eq!(after["data"]["statistics"], statistics, "nothing was deleted");
 
