@@ -165,6 +165,16 @@ pub fn check_script(index: &CodeIndex, language: Language, script: &Script) -> C
     checker.report
 }
 
+/// A name that is not where the script looks for it.
+struct Missing<'a> {
+    kind: CheckKind,
+    line: u32,
+    /// As the script wrote it.
+    used: String,
+    /// The missing name itself.
+    name: &'a str,
+}
+
 struct Checker<'a> {
     index: &'a CodeIndex,
     language: Language,
@@ -260,17 +270,8 @@ impl Checker<'_> {
                     self.env.insert(local, value);
                 }
                 None => {
-                    let names = self.index.module_names(repo, &resolved);
-                    self.record(Validation {
-                        kind: CheckKind::Import,
-                        status: CheckStatus::NotFound,
-                        confidence: 0.2,
-                        line,
-                        name: format!("{module}.{name}"),
-                        message: format!("'{name}' is not defined in module '{module}'"),
-                        suggestions: closest_names(name, &names, SUGGESTIONS),
-                        repository: repository.clone(),
-                    });
+                    let missing = Missing { kind: CheckKind::Import, line, used: format!("{module}.{name}"), name };
+                    self.missing_in_module(missing, repo, &resolved, module);
                     self.env.insert(local, Value::Unknown);
                 }
             }
@@ -320,6 +321,22 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    /// A name a parsed module does not define, with the module's closest names.
+    fn missing_in_module(&mut self, missing: Missing<'_>, repo: usize, module: &str, shown: &str) {
+        let names = self.index.module_names(repo, module);
+        let name = missing.name;
+        self.record(Validation {
+            kind: missing.kind,
+            status: CheckStatus::NotFound,
+            confidence: 0.2,
+            line: missing.line,
+            name: missing.used,
+            message: format!("'{name}' is not defined in module '{shown}'"),
+            suggestions: closest_names(name, &names, SUGGESTIONS),
+            repository: Some(self.index.repository_key(repo).to_owned()),
+        });
     }
 
     fn language_is_js(&self) -> bool {
@@ -446,17 +463,7 @@ impl Checker<'_> {
                 Some(ModuleMember::Module(_)) => {}
                 None => {
                     let kind = if looks_like_class(name) { CheckKind::Class } else { CheckKind::Function };
-                    let names = self.index.module_names(*repo, module);
-                    self.record(Validation {
-                        kind,
-                        status: CheckStatus::NotFound,
-                        confidence: 0.2,
-                        line,
-                        name: used.to_owned(),
-                        message: format!("'{name}' is not defined in module '{module}'"),
-                        suggestions: closest_names(name, &names, SUGGESTIONS),
-                        repository: Some(self.index.repository_key(*repo).to_owned()),
-                    });
+                    self.missing_in_module(Missing { kind, line, used: used.to_owned(), name }, *repo, module, module);
                 }
             },
             Value::Instance(t) | Value::Symbol(t) if self.index.symbol(*t).kind.is_type() => {
@@ -626,17 +633,12 @@ impl Checker<'_> {
         match &owner {
             Value::Module { repo, module } => {
                 if self.index.module_member(*repo, module, name).is_none() {
-                    let names = self.index.module_names(*repo, module);
-                    self.record(Validation {
-                        kind: CheckKind::Attribute,
-                        status: CheckStatus::NotFound,
-                        confidence: 0.2,
-                        line,
-                        name: used,
-                        message: format!("'{name}' is not defined in module '{module}'"),
-                        suggestions: closest_names(name, &names, SUGGESTIONS),
-                        repository: Some(self.index.repository_key(*repo).to_owned()),
-                    });
+                    self.missing_in_module(
+                        Missing { kind: CheckKind::Attribute, line, used, name },
+                        *repo,
+                        module,
+                        module,
+                    );
                 }
             }
             Value::Instance(t) | Value::Symbol(t) if self.index.symbol(*t).kind.is_type() => {

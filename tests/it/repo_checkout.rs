@@ -3,7 +3,6 @@
 //! folder gone after every checkout and every failure.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crawlrag::adapters::git_checkout::{GitCheckout, GitCheckoutConfig};
@@ -14,18 +13,7 @@ const README: &str = "# fixture\n";
 const LIB: &str = "pub fn answer() -> u32 {\n    42\n}\n";
 const LATER: &str = "added by the second commit\n";
 
-/// Run git in `dir` with an identity of its own (no global config needed); stdout, trimmed.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=crawlrag test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+use crate::common::repo::git;
 
 /// A repository: `main` with two commits (the first tagged `v1`), and a branch `feature` off the
 /// first commit with one more file.
