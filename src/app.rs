@@ -230,7 +230,9 @@ impl App {
         Ok(Self {
             crawler,
             pipeline,
-            sources: Sources::new(Arc::clone(&store) as Arc<dyn SourceCatalog>).with_graph(graph.clone()),
+            sources: Sources::new(Arc::clone(&store) as Arc<dyn SourceCatalog>)
+                .with_graph(graph.clone())
+                .with_code_graph(code.as_ref().map(|c| Arc::clone(c.store()))),
             jobs,
             code,
             graphrag,

@@ -1,6 +1,7 @@
 //! The sources service: what has been crawled (with each source's graph size), and forgetting a
-//! source with everything stored under it, its graph included. Knows the `SourceCatalog` and
-//! `GraphStore` ports.
+//! source with everything stored under it, its graph included (and, for a parsed repository,
+//! whose docs are stored under its key, its code graph). Knows the `SourceCatalog`, `GraphStore`
+//! and `CodeGraphStore` ports.
 
 use std::sync::Arc;
 
@@ -8,12 +9,13 @@ use tracing::instrument;
 
 use crate::domain::{SourceId, SourceInfo};
 use crate::error::{Error, Result};
-use crate::ports::{DeletedCounts, GraphDeleted, GraphStore, SourceCatalog, SourceGraphCounts};
+use crate::ports::{CodeGraphStore, DeletedCounts, GraphDeleted, GraphStore, SourceCatalog, SourceGraphCounts};
 
 #[derive(Debug)]
 pub struct Sources {
     catalog: Arc<dyn SourceCatalog>,
     graph: Option<Arc<dyn GraphStore>>,
+    code: Option<Arc<dyn CodeGraphStore>>,
 }
 
 /// A source with the size of its part of the graph.
@@ -26,7 +28,13 @@ pub struct SourceListing {
 
 impl Sources {
     pub fn new(catalog: Arc<dyn SourceCatalog>) -> Self {
-        Self { catalog, graph: None }
+        Self { catalog, graph: None, code: None }
+    }
+
+    /// Also delete a parsed repository's code graph with the source of the same key.
+    #[must_use]
+    pub fn with_code_graph(self, code: Option<Arc<dyn CodeGraphStore>>) -> Self {
+        Self { code, ..self }
     }
 
     /// Also count and delete each source's graph in `graph`.
@@ -78,8 +86,12 @@ impl Sources {
             None => GraphDeleted::default(),
         };
         tracing::debug!(?graph, "deleted the source's graph");
+        let repository = match &self.code {
+            Some(code) => code.delete_repository(source.as_str()).await?,
+            None => false,
+        };
         let counts = self.catalog.delete_source(source).await?;
-        if counts.sources == 0 {
+        if counts.sources == 0 && !repository {
             return Err(Error::NotFound(format!(
                 "no source '{source}' is stored; get_available_sources lists the source ids"
             )));

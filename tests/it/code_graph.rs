@@ -153,6 +153,11 @@ async fn a_repository_in_five_languages_becomes_a_namespaced_graph_replaced_on_r
     // Deleting a repository removes exactly its rows.
     assert!(code.store().delete_repository(&second.repository.key).await.unwrap());
     assert_eq!(db.count("code_files").await, 11);
+    // delete_source of the repository's key removes its docs and its code graph.
+    let deleted = app.sources.delete(&key.clone().into()).await.unwrap();
+    assert_eq!(deleted.pages, 1, "{deleted:?}");
+    assert_eq!(db.count("code_files").await, 0);
+    assert_eq!(code.command("repos").await.unwrap().total_results, 0);
 }
 
 /// The clean script: every call is right, including the ones a naive checker flags
