@@ -232,7 +232,7 @@ fn typescript(i: usize) -> String {
         );
     }
     s.push_str("  area(): number {\n    return this.width * this.height;\n  }\n}\n\n");
-    let _ = write!(s, "export const makePanel{i} = (w: number): Panel{i} => new Panel{i}(w);\n");
+    let _ = writeln!(s, "export const makePanel{i} = (w: number): Panel{i} => new Panel{i}(w);");
     s
 }
 
