@@ -78,6 +78,8 @@ struct State {
     texts: HashMap<(String, String), String>,
     /// Jobs in submission order (the queue's FIFO order).
     jobs: Vec<StoredJob>,
+    /// Webhook attempts in the order they were made.
+    webhook_attempts: Vec<crate::ports::WebhookAttempt>,
 }
 
 /// Every store port and the job queue, in memory.
@@ -348,6 +350,20 @@ impl SourceCatalog for MemoryStore {
         let mut counts = state.delete_where(|_, s| s != source.as_str());
         counts.sources = u64::from(state.sources.remove(source.as_str()).is_some());
         Ok(counts)
+    }
+}
+
+#[async_trait]
+impl crate::ports::WebhookLog for MemoryStore {
+    async fn record_attempt(&self, attempt: &crate::ports::WebhookAttempt) -> Result<(), StoreError> {
+        let mut attempt = attempt.clone();
+        attempt.attempted_at = Utc::now();
+        self.state().webhook_attempts.push(attempt);
+        Ok(())
+    }
+
+    async fn webhook_attempts(&self, job_id: &str) -> Result<Vec<crate::ports::WebhookAttempt>, StoreError> {
+        Ok(self.state().webhook_attempts.iter().filter(|a| a.job_id == job_id).cloned().collect())
     }
 }
 

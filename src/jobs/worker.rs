@@ -55,11 +55,12 @@ impl Jobs {
 
     async fn start_claimed(self: &Arc<Self>, claimed: ClaimedJob, permit: tokio::sync::OwnedSemaphorePermit) {
         let ClaimedJob { job_id, tool, spec } = claimed;
+        let webhook = spec.get(super::spec::WEBHOOK_FIELD).and_then(|url| url.as_str()).map(str::to_owned);
         match serde_json::from_value::<JobSpec>(spec) {
             Ok(spec) => {
                 let token = CancellationToken::new();
                 // Nobody waits on this outcome: the job's result is in the queue.
-                drop(self.spawn_run(job_id, spec, Arc::new(JobSink::default()), token, Some(permit)));
+                drop(self.spawn_run(job_id, spec, webhook, Arc::new(JobSink::default()), token, Some(permit)));
             }
             Err(e) => {
                 error!(%job_id, %tool, error = %e, "a claimed job's spec cannot be read");

@@ -9,6 +9,7 @@ mod jobs;
 mod model;
 mod repo;
 mod store;
+mod webhooks;
 
 pub use code::{CodeGraphStore, CodeParser, ParseError, RepositorySummary};
 pub use fetch::{Accept, FetchError, Fetched, FetchedBody, Fetcher, RenderOptions, Renderer};
@@ -23,3 +24,4 @@ pub use store::{
     DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, Store, StoreAdmin,
     StoreError, TextCache, VectorQuery,
 };
+pub use webhooks::{WebhookAttempt, WebhookError, WebhookLog, WebhookReply, WebhookRequest, WebhookSender};
