@@ -19,9 +19,9 @@ use url::Url;
 use crate::domain::vector::cosine;
 use crate::domain::{CodeHit, Hit, JobProgress, JobRecord, JobState, SourceId, SourceInfo, Validators};
 use crate::ports::{
-    Accept, Beat, ClaimedJob, DeletedCounts, EmbedError, Embedder, EmbeddingCache, FetchError, FetchedBody, Fetcher,
-    JobEnd, JobQueue, KeywordQuery, Lease, NewJob, PageStore, PageWrite, SearchIndex, SourceCatalog, StoreAdmin,
-    StoreError, TextCache, VectorQuery,
+    Accept, Beat, CancelRequest, ClaimedJob, DeletedCounts, EmbedError, Embedder, EmbeddingCache, EndedJob, FetchError,
+    FetchedBody, Fetcher, JobEnd, JobQueue, KeywordQuery, Lease, NewJob, PageStore, PageWrite, SearchIndex,
+    SourceCatalog, StoreAdmin, StoreError, TextCache, VectorQuery,
 };
 
 #[derive(Debug, Clone)]
@@ -65,6 +65,17 @@ struct StoredJob {
     spec: serde_json::Value,
     worker: Option<String>,
     lease_until: Option<Instant>,
+}
+
+impl StoredJob {
+    fn ended(&self) -> EndedJob {
+        EndedJob {
+            job_id: self.record.job_id.clone(),
+            tool: self.record.tool.clone(),
+            target: self.record.target.clone(),
+            spec: self.spec.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -434,28 +445,31 @@ impl JobQueue for MemoryStore {
         Ok(())
     }
 
-    async fn request_cancel(&self, job_id: &str) -> Result<bool, StoreError> {
+    async fn request_cancel(&self, job_id: &str) -> Result<CancelRequest, StoreError> {
         let mut state = self.state();
-        let Some(job) = state.job(job_id).filter(|j| !j.record.state.is_finished()) else { return Ok(false) };
+        let Some(job) = state.job(job_id).filter(|j| !j.record.state.is_finished()) else {
+            return Ok(CancelRequest::NotFound);
+        };
         job.record.cancel_requested = true;
-        if job.record.state == JobState::Queued {
-            job.record.state = JobState::Cancelled;
-            job.record.error = Some("cancelled before it started".to_owned());
-            job.record.updated_at = Utc::now();
+        if job.record.state != JobState::Queued {
+            return Ok(CancelRequest::Flagged);
         }
-        Ok(true)
+        job.record.state = JobState::Cancelled;
+        job.record.error = Some("cancelled before it started".to_owned());
+        job.record.updated_at = Utc::now();
+        Ok(CancelRequest::Cancelled(job.ended()))
     }
 
-    async fn reclaim_expired(&self) -> Result<u64, StoreError> {
+    async fn reclaim_expired(&self) -> Result<Vec<EndedJob>, StoreError> {
         let now = Instant::now();
         let mut state = self.state();
-        let mut reclaimed = 0;
+        let mut reclaimed = Vec::new();
         for job in &mut state.jobs {
             if job.record.state == JobState::Running && job.lease_until.is_some_and(|until| until < now) {
                 job.record.state = JobState::Interrupted;
                 job.record.error = Some(super::sql_body::job_queue::EXPIRED_ERROR.to_owned());
                 job.lease_until = None;
-                reclaimed += 1;
+                reclaimed.push(job.ended());
             }
         }
         Ok(reclaimed)

@@ -36,7 +36,7 @@ pub use self::webhook::{JobEvent, WebhookConfig, Webhooks};
 use crate::domain::webhook::event_for;
 use crate::domain::{JobProgress, JobRecord, JobState};
 use crate::error::{Error, Result};
-use crate::ports::{JobEnd, JobQueue, Lease, NewJob};
+use crate::ports::{CancelRequest, EndedJob, JobEnd, JobQueue, Lease, NewJob};
 use crate::progress::ProgressSink;
 
 /// How often a running job writes its progress and checks for a cancel.
@@ -46,6 +46,8 @@ pub const DEFAULT_FOREGROUND_WAIT: Duration = Duration::from_secs(45);
 /// How often an idle worker loop looks for queued jobs (it is also woken at once by this
 /// process's own enqueues).
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
+/// The error a webhook reports for a job whose process stopped before it finished.
+const INTERRUPTED_ERROR: &str = "the process running this job stopped (restart or crash) before it finished";
 /// Most jobs `list_crawl_jobs` returns.
 pub const LIST_LIMIT: usize = 50;
 
@@ -356,18 +358,33 @@ impl Jobs {
         }
         info!(state = state.as_str(), pages = progress.pages_done, "job ended");
         metrics::counter!("crawlrag_jobs_total", "state" => state.as_str()).increment(1);
-        if let Some(url) = webhook {
+        if let (Some(url), Some(event)) = (webhook, event_for(state)) {
             let data = result.unwrap_or_else(|| serde_json::json!({ "error": error }));
-            self.send_webhook(url, job_id, spec, state, data);
+            let event = JobEvent {
+                job_id: job_id.to_owned(),
+                tool: spec.tool().to_owned(),
+                target: spec.target(),
+                event,
+                data,
+            };
+            self.send_webhook(url, event);
         }
         outcome
     }
 
+    /// Send the webhook of a job the queue ended itself (no process ran it to its end), if it
+    /// has one.
+    fn send_ended_webhook(&self, job: EndedJob, state: JobState, error: &str) {
+        let url = job.spec.get(spec::WEBHOOK_FIELD).and_then(|url| url.as_str()).map(str::to_owned);
+        let (Some(url), Some(event)) = (url, event_for(state)) else { return };
+        let data = serde_json::json!({ "error": error });
+        self.send_webhook(url, JobEvent { job_id: job.job_id, tool: job.tool, target: job.target, event, data });
+    }
+
     /// Deliver a job's end to its webhook on the task tracker (never delaying the job's answer).
-    fn send_webhook(&self, url: String, job_id: &str, spec: &JobSpec, state: JobState, data: serde_json::Value) {
-        let (Some(webhooks), Some(event)) = (self.webhooks.clone(), event_for(state)) else { return };
-        let event = JobEvent { job_id: job_id.to_owned(), tool: spec.tool(), target: spec.target(), event, data };
-        let span = info_span!("webhook", job_id = %job_id, event = event.event);
+    fn send_webhook(&self, url: String, event: JobEvent) {
+        let Some(webhooks) = self.webhooks.clone() else { return };
+        let span = info_span!("webhook", job_id = %event.job_id, event = event.event);
         self.tasks.spawn(
             async move {
                 webhooks.deliver(&url, &event).await;
@@ -381,7 +398,12 @@ impl Jobs {
     /// # Errors
     /// `Unavailable` when the database fails.
     pub async fn reclaim_expired(&self) -> Result<u64> {
-        Ok(self.queue.reclaim_expired().await?)
+        let ended = self.queue.reclaim_expired().await?;
+        let count = u64::try_from(ended.len()).unwrap_or(u64::MAX);
+        for job in ended {
+            self.send_ended_webhook(job, JobState::Interrupted, INTERRUPTED_ERROR);
+        }
+        Ok(count)
     }
 
     /// One job by id.
@@ -421,7 +443,14 @@ impl Jobs {
     pub async fn cancel(&self, job_id: &str) -> Result<JobRecord> {
         let job_id = job_id.trim();
         let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(job_id).cloned();
-        let requested = self.queue.request_cancel(job_id).await?;
+        let requested = match self.queue.request_cancel(job_id).await? {
+            CancelRequest::NotFound => false,
+            CancelRequest::Flagged => true,
+            CancelRequest::Cancelled(job) => {
+                self.send_ended_webhook(job, JobState::Cancelled, "cancelled before it started");
+                true
+            }
+        };
         if let Some(token) = local {
             token.cancel();
         }

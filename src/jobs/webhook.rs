@@ -50,7 +50,7 @@ impl Default for WebhookConfig {
 #[derive(Debug, Clone)]
 pub struct JobEvent {
     pub job_id: String,
-    pub tool: &'static str,
+    pub tool: String,
     pub target: String,
     pub event: &'static str,
     /// The job's stored result, or `{"error": ...}`.
@@ -113,7 +113,7 @@ impl Webhooks {
             delivery_id: &delivery_id,
             event: event.event,
             job_id: &event.job_id,
-            tool: event.tool,
+            tool: &event.tool,
             target: &event.target,
             created_at: Utc::now(),
             data: &event.data,
@@ -247,7 +247,7 @@ mod tests {
         let hooks = Webhooks::new(Arc::clone(&sender) as Arc<dyn WebhookSender>, Arc::clone(&store) as _, config);
         let event = JobEvent {
             job_id: "j1".into(),
-            tool: "crawl_single_page",
+            tool: "crawl_single_page".into(),
             target: "https://x.y/".into(),
             event: "job.completed",
             data: serde_json::json!({"chunks_stored": 3}),

@@ -17,7 +17,7 @@ pub use graph::{
     ChunkMentions, DocumentRef, EntityFacts, EntityRecord, GraphDeleted, GraphError, GraphRow, GraphStore, PageGraph,
     RelationRecord, SourceGraphCounts,
 };
-pub use jobs::{Beat, ClaimedJob, JobEnd, JobQueue, Lease, NewJob};
+pub use jobs::{Beat, CancelRequest, ClaimedJob, EndedJob, JobEnd, JobQueue, Lease, NewJob};
 pub use model::{ChatModel, EmbedError, Embedder, ModelError, Reranker};
 pub use repo::{Checkout, RepoError, RepoSource};
 pub use store::{

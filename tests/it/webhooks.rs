@@ -299,3 +299,23 @@ async fn a_crawl_tool_delivers_its_webhook_over_stdio() {
     assert_signed(&received[0], SECRET);
     client.cancel().await.unwrap();
 }
+
+both_stores!(a_queued_job_cancelled_before_it_ran_sends_job_cancelled);
+async fn a_queued_job_cancelled_before_it_ran_sends_job_cancelled(backend: Backend) {
+    let Some(_) = common::services() else { return };
+    let receiver = Receiver::start(&[]).await;
+    let (app, _db) = webhook_app(backend, "hooks_cancel", true).await;
+
+    let spec = single_page("http://127.0.0.1:9/never.html".into());
+    let job_id = app.jobs.enqueue(JobRequest::new(spec, Some(receiver.url()))).await.unwrap();
+    app.jobs.cancel(&job_id).await.unwrap();
+    let attempts = until_delivery_ends(&app, &job_id).await;
+
+    assert_eq!(outcomes(&attempts), ["delivered"]);
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    let payload: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(payload["event"], "job.cancelled");
+    assert_eq!(payload["job_id"], job_id.as_str());
+    assert_eq!(payload["tool"], "crawl_single_page");
+}
