@@ -648,5 +648,11 @@ mod tests {
         assert_eq!(cli.config.jobs.job_slots, 2);
         let cli = Cli::try_parse_from(["crawlrag", "crawl", "https://x.y/", "--background"]).unwrap();
         assert!(matches!(cli.command, Command::Crawl { background: true, .. }));
+        let cli = Cli::try_parse_from(["crawlrag", "crawl", "https://x.y/", "--webhook-url", "https://h.x.y/in"]);
+        let Command::Crawl { webhook_url, .. } = cli.unwrap().command else { panic!("expected crawl") };
+        assert_eq!(webhook_url.as_deref(), Some("https://h.x.y/in"));
+        let cli = Cli::try_parse_from(["crawlrag", "parse", "/srv/repo", "--webhook-url", "https://h.x.y/in"]);
+        let Command::Parse { webhook_url, .. } = cli.unwrap().command else { panic!("expected parse") };
+        assert_eq!(webhook_url.as_deref(), Some("https://h.x.y/in"));
     }
 }

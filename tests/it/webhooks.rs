@@ -319,3 +319,26 @@ async fn a_queued_job_cancelled_before_it_ran_sends_job_cancelled(backend: Backe
     assert_eq!(payload["job_id"], job_id.as_str());
     assert_eq!(payload["tool"], "crawl_single_page");
 }
+
+#[tokio::test]
+async fn the_cli_crawl_waits_for_its_webhook_through_retries() {
+    let Some(services) = common::services() else { return };
+    let site = Site::start().await;
+    let receiver = Receiver::start(&[(503, Some("0"))]).await;
+    let store = StoreTarget::fresh(&services, Backend::Sqlite, "hooks_cli");
+    let mut cmd = tokio::process::Command::new(binary::BIN);
+    binary::configure(&mut cmd, &services, &store);
+    let out = cmd
+        .args(["crawl", &site.url("/docs/install.html"), "--depth", "1", "--webhook-url", &receiver.url(), "--json"])
+        .env("CRAWLRAG_WEBHOOK_SECRET", SECRET)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // The process exits only after its delivery ended: the retry after the 503 has arrived.
+    let received = receiver.received();
+    assert_eq!(received.len(), 2, "one retry after the 503");
+    assert_eq!(header(&received[0], "x-crawlrag-delivery"), header(&received[1], "x-crawlrag-delivery"));
+    assert_eq!(header(&received[1], "x-crawlrag-event"), "job.completed");
+    assert_signed(&received[1], SECRET);
+}
