@@ -432,17 +432,16 @@ impl JobQueue for MemoryStore {
         Ok(Beat { cancel_requested: job.record.cancel_requested, lease_lost: false })
     }
 
-    async fn finish(&self, job_id: &str, end: JobEnd<'_>) -> Result<(), StoreError> {
+    async fn finish(&self, job_id: &str, end: JobEnd<'_>) -> Result<bool, StoreError> {
         let mut state = self.state();
-        if let Some(job) = state.job(job_id).filter(|j| !j.record.state.is_finished()) {
-            job.record.state = end.state;
-            job.record.progress = *end.progress;
-            job.record.error = end.error.map(str::to_owned);
-            job.record.result = end.result.cloned();
-            job.record.updated_at = Utc::now();
-            job.lease_until = None;
-        }
-        Ok(())
+        let Some(job) = state.job(job_id).filter(|j| !j.record.state.is_finished()) else { return Ok(false) };
+        job.record.state = end.state;
+        job.record.progress = *end.progress;
+        job.record.error = end.error.map(str::to_owned);
+        job.record.result = end.result.cloned();
+        job.record.updated_at = Utc::now();
+        job.lease_until = None;
+        Ok(true)
     }
 
     async fn request_cancel(&self, job_id: &str) -> Result<CancelRequest, StoreError> {

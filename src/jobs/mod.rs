@@ -12,6 +12,8 @@
 //! graceful shutdown marks this process's jobs `interrupted` itself, so no job is left "running".
 //! [`Jobs::answer`] is the rule every front end (MCP tools, the CLI) shares: submit, wait up to
 //! the foreground limit while forwarding progress, then answer with the result or the job id.
+//! A job with a webhook URL gets exactly one delivery of its end ([`Webhooks`]), sent by whichever
+//! call recorded that end.
 
 pub mod runner;
 pub mod sink;
@@ -202,8 +204,8 @@ impl Jobs {
     /// Record `spec` as a job claimed by this process and run it here.
     ///
     /// # Errors
-    /// `BadInput` for a spec that could never run; `Unavailable` when the job cannot be recorded
-    /// (database down). Nothing runs then.
+    /// `BadInput` for a spec that could never run or a refused `webhook_url`; `Unavailable` when
+    /// the job cannot be recorded (database down). Nothing runs then.
     pub async fn submit(self: &Arc<Self>, request: impl Into<JobRequest>) -> Result<JobHandle> {
         let request = request.into();
         self.refuse_when_stopping()?;
@@ -353,12 +355,19 @@ impl Jobs {
             Some(Err(e)) => (JobState::Failed, Some(e.to_string()), None, Err(e)),
         };
         let end = JobEnd { state, progress: &progress, error: error.as_deref(), result: result.as_ref() };
-        if let Err(e) = self.queue.finish(job_id, end).await {
-            warn!(error = %e, "could not record the job's end; it will read as interrupted");
-        }
+        // Only the call that ended the job sends its webhook: a job already reclaimed as
+        // interrupted (its lease ran out) had its webhook sent by the reclaimer, and a job whose end
+        // could not be recorded will be reclaimed (and its webhook sent) later.
+        let ended_here = match self.queue.finish(job_id, end).await {
+            Ok(ended) => ended,
+            Err(e) => {
+                warn!(error = %e, "could not record the job's end; it will read as interrupted");
+                false
+            }
+        };
         info!(state = state.as_str(), pages = progress.pages_done, "job ended");
         metrics::counter!("crawlrag_jobs_total", "state" => state.as_str()).increment(1);
-        if let (Some(url), Some(event)) = (webhook, event_for(state)) {
+        if let (true, Some(url), Some(event)) = (ended_here, webhook, event_for(state)) {
             let data = result.unwrap_or_else(|| serde_json::json!({ "error": error }));
             let event = JobEvent {
                 job_id: job_id.to_owned(),

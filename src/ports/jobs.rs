@@ -100,11 +100,12 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn heartbeat(&self, job_id: &str, lease: Lease<'_>, progress: &JobProgress) -> Result<Beat, StoreError>;
-    /// Record how a job ended.
+    /// Record how a job ended; answers whether this call ended it (it was still queued or
+    /// running, not already ended, e.g. reclaimed as interrupted after its lease ran out).
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
-    async fn finish(&self, job_id: &str, end: JobEnd<'_>) -> Result<(), StoreError>;
+    async fn finish(&self, job_id: &str, end: JobEnd<'_>) -> Result<bool, StoreError>;
     /// Ask a job to stop: a queued job is cancelled at once, a running one is flagged for its
     /// worker.
     ///

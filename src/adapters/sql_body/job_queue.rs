@@ -158,7 +158,7 @@ macro_rules! impl_job_queue {
                 &self,
                 job_id: &str,
                 end: $crate::ports::JobEnd<'_>,
-            ) -> Result<(), $crate::ports::StoreError> {
+            ) -> Result<bool, $crate::ports::StoreError> {
                 use $sql as sql;
                 let [done, queued, failed, chunks] = $crate::adapters::sql_body::job_queue::counts(end.progress);
                 sqlx::query(sql::FINISH)
@@ -173,7 +173,7 @@ macro_rules! impl_job_queue {
                     .execute(&self.pool)
                     .await
                     .map_err($classify)
-                    .map(|_| ())
+                    .map(|done| done.rows_affected() > 0)
             }
 
             async fn request_cancel(
