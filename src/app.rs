@@ -27,6 +27,7 @@ use crate::adapters::postgres::PgConfig;
 use crate::adapters::postgres::PgStore;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::sqlite::SqliteStore;
+use crate::adapters::webhook_sender::{HttpWebhookSender, WebhookSenderConfig};
 use crate::codegraph::{CodeGraph, CodeGraphConfig, CodeGraphParts};
 use crate::config::{
     Config, EmbeddingProvider, GraphExtractor, LocalBackend, PgSettings, StoreChoice, default_model_dir,
@@ -36,11 +37,12 @@ use crate::crawl::{CrawlConfig, Crawler, CrawlerParts, PageSink};
 use crate::domain::target::TrustedHosts;
 use crate::graphrag::GraphRag;
 use crate::ingest::{IngestConfig, Pipeline};
-use crate::jobs::{JobConfig, Jobs, ServiceRunner};
+use crate::jobs::{JobConfig, Jobs, ServiceRunner, WebhookConfig, Webhooks};
 use crate::ports::{
     ChatModel, CodeGraphStore, Embedder, EmbeddingCache, Fetcher, GraphStore, JobQueue, PageStore, Renderer,
     RepoSource, Reranker, SearchIndex, SourceCatalog, Store, TextCache,
 };
+use crate::ports::{WebhookLog, WebhookSender};
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 use crate::sources::Sources;
@@ -89,6 +91,10 @@ pub struct ServiceSettings {
     pub code: CodeGraphConfig,
     /// Where repositories are checked out from; `None`: the `git` CLI with default caps.
     pub repos: Option<Arc<dyn RepoSource>>,
+    /// Webhook signing, retry pace and the private-network allowances of receivers.
+    pub webhooks: WebhookConfig,
+    /// Posts webhooks; `None`: over HTTP with `webhooks`' allowances.
+    pub webhook_sender: Option<Arc<dyn WebhookSender>>,
 }
 
 /// One dependency's readiness.
@@ -163,6 +169,13 @@ impl App {
             code_store: Some(code_store),
             code,
             repos: Some(repos),
+            webhooks: WebhookConfig {
+                secret: config.jobs.webhook_secret.clone(),
+                allow_private_networks: config.fetch.allow_private_networks,
+                trusted_hosts: TrustedHosts::new(config.fetch.trusted_hosts.clone()),
+                ..WebhookConfig::default()
+            },
+            webhook_sender: None,
         };
         Self::from_parts(store, embedder, fetcher, settings).await
     }
@@ -190,6 +203,8 @@ impl App {
             code_store,
             code: code_config,
             repos,
+            webhooks,
+            webhook_sender,
         } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         // Each service gets only the store ports it uses (one adapter implements them all).
@@ -217,7 +232,14 @@ impl App {
             Arc::new(CodeGraph::new(parts, code_config))
         });
         let runner = Arc::new(ServiceRunner::new(Arc::clone(&crawler)).with_code_graph(code.clone()));
-        let jobs = Arc::new(Jobs::new(Arc::clone(&store) as Arc<dyn JobQueue>, runner, jobs));
+        let webhook_sender = webhook_sender.unwrap_or_else(|| {
+            Arc::new(HttpWebhookSender::new(WebhookSenderConfig {
+                allow_private_networks: webhooks.allow_private_networks,
+                trusted_hosts: webhooks.trusted_hosts.clone(),
+            }))
+        });
+        let webhooks = Arc::new(Webhooks::new(webhook_sender, Arc::clone(&store) as Arc<dyn WebhookLog>, webhooks));
+        let jobs = Arc::new(Jobs::new(Arc::clone(&store) as Arc<dyn JobQueue>, runner, jobs).with_webhooks(webhooks));
         let interrupted = jobs.reclaim_expired().await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "crawl jobs whose process stopped were marked interrupted");

@@ -21,7 +21,7 @@ use crate::crawl::Render;
 use crate::crawl::site::CrawlRequest;
 use crate::domain::SourceId;
 use crate::error::Error;
-use crate::jobs::{JobAnswer, JobOutput, JobSpec, LIST_LIMIT, Wait};
+use crate::jobs::{JobAnswer, JobOutput, JobRequest, JobSpec, LIST_LIMIT, Wait};
 use crate::ports::RenderOptions;
 use crate::progress::ProgressSink;
 use crate::retrieve::RagQuery;
@@ -77,6 +77,9 @@ pub enum Command {
         /// Queue the crawl for a worker (`crawlrag serve` or `crawlrag worker`) and print its job id.
         #[arg(long)]
         background: bool,
+        /// Post the job's end to this http(s) URL (signed with CRAWLRAG_WEBHOOK_SECRET when set).
+        #[arg(long)]
+        webhook_url: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -87,6 +90,9 @@ pub enum Command {
         /// Branch, tag or commit (default: the default branch).
         #[arg(long = "ref")]
         reference: Option<String>,
+        /// Post the job's end to this http(s) URL (signed with CRAWLRAG_WEBHOOK_SECRET when set).
+        #[arg(long)]
+        webhook_url: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -209,11 +215,19 @@ impl ProgressSink for BarProgress {
 }
 
 /// `crawlrag parse`: the repository parsed as a job of this process, with a progress bar.
-async fn parse_repository(app: &App, repo: String, reference: Option<String>, json: bool) -> anyhow::Result<()> {
+async fn parse_repository(
+    app: &App,
+    repo: String,
+    reference: Option<String>,
+    webhook_url: Option<String>,
+    json: bool,
+) -> anyhow::Result<()> {
     let spec = JobSpec::ParseRepository { request: crate::codegraph::ParseRequest { url: repo, reference } };
     let bar = Arc::new(BarProgress::new());
-    let answer = app.jobs.answer(spec, Wait::UntilDone, Arc::clone(&bar) as Arc<dyn ProgressSink>).await;
+    let request = JobRequest::new(spec, webhook_url);
+    let answer = app.jobs.answer(request, Wait::UntilDone, Arc::clone(&bar) as Arc<dyn ProgressSink>).await;
     bar.finish();
+    app.jobs.settle().await;
     let report = match answer? {
         JobAnswer::Done { output: JobOutput::Repository(report), .. } => report,
         JobAnswer::Done { .. } | JobAnswer::Running { .. } => {
@@ -384,6 +398,7 @@ async fn one_shot(app: &Arc<App>, command: Command) -> anyhow::Result<()> {
             stealth,
             dry_run,
             background,
+            webhook_url,
             json,
         } => {
             let browser = RenderOptions { stealth, ..RenderOptions::default() };
@@ -399,8 +414,9 @@ async fn one_shot(app: &Arc<App>, command: Command) -> anyhow::Result<()> {
                 ..CrawlRequest::new(url)
             };
             let spec = if stealth { JobSpec::StealthCrawl { request } } else { JobSpec::SmartCrawl { request } };
+            let request = JobRequest::new(spec, webhook_url);
             if background {
-                let job_id = app.jobs.enqueue(&spec).await?;
+                let job_id = app.jobs.enqueue(request).await?;
                 if json {
                     out_json(&json!({"success": true, "job_id": job_id, "status": "queued"}));
                 } else {
@@ -409,8 +425,9 @@ async fn one_shot(app: &Arc<App>, command: Command) -> anyhow::Result<()> {
                 return Ok(());
             }
             let bar = Arc::new(BarProgress::new());
-            let answer = app.jobs.answer(spec, Wait::UntilDone, Arc::clone(&bar) as Arc<dyn ProgressSink>).await;
+            let answer = app.jobs.answer(request, Wait::UntilDone, Arc::clone(&bar) as Arc<dyn ProgressSink>).await;
             bar.finish();
+            app.jobs.settle().await;
             let report = match answer? {
                 JobAnswer::Done { output: JobOutput::Site(report), .. } => report,
                 JobAnswer::Done { .. } | JobAnswer::Running { .. } => {
@@ -434,7 +451,9 @@ async fn one_shot(app: &Arc<App>, command: Command) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Parse { repo, reference, json } => parse_repository(app, repo, reference, json).await?,
+        Command::Parse { repo, reference, webhook_url, json } => {
+            parse_repository(app, repo, reference, webhook_url, json).await?;
+        }
         Command::Check { script, language, json } => check_script(app, &script, language, json).await?,
         Command::Query { text, source, count, mode, rerank, json } => {
             let source = source.map(SourceId::from);
@@ -629,5 +648,11 @@ mod tests {
         assert_eq!(cli.config.jobs.job_slots, 2);
         let cli = Cli::try_parse_from(["crawlrag", "crawl", "https://x.y/", "--background"]).unwrap();
         assert!(matches!(cli.command, Command::Crawl { background: true, .. }));
+        let cli = Cli::try_parse_from(["crawlrag", "crawl", "https://x.y/", "--webhook-url", "https://h.x.y/in"]);
+        let Command::Crawl { webhook_url, .. } = cli.unwrap().command else { panic!("expected crawl") };
+        assert_eq!(webhook_url.as_deref(), Some("https://h.x.y/in"));
+        let cli = Cli::try_parse_from(["crawlrag", "parse", "/srv/repo", "--webhook-url", "https://h.x.y/in"]);
+        let Command::Parse { webhook_url, .. } = cli.unwrap().command else { panic!("expected parse") };
+        assert_eq!(webhook_url.as_deref(), Some("https://h.x.y/in"));
     }
 }

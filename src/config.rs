@@ -213,6 +213,9 @@ pub struct JobSettings {
     /// Queued jobs a worker loop (`serve`, `worker`) runs at the same time.
     #[arg(long, env = "CRAWLRAG_JOB_SLOTS", global = true, default_value_t = 4)]
     pub job_slots: usize,
+    /// Signs webhook deliveries (`X-Crawlrag-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`).
+    #[arg(long, env = "CRAWLRAG_WEBHOOK_SECRET", global = true, hide_env_values = true)]
+    pub webhook_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Args)]

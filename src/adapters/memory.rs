@@ -19,9 +19,9 @@ use url::Url;
 use crate::domain::vector::cosine;
 use crate::domain::{CodeHit, Hit, JobProgress, JobRecord, JobState, SourceId, SourceInfo, Validators};
 use crate::ports::{
-    Accept, Beat, ClaimedJob, DeletedCounts, EmbedError, Embedder, EmbeddingCache, FetchError, FetchedBody, Fetcher,
-    JobEnd, JobQueue, KeywordQuery, Lease, NewJob, PageStore, PageWrite, SearchIndex, SourceCatalog, StoreAdmin,
-    StoreError, TextCache, VectorQuery,
+    Accept, Beat, CancelRequest, ClaimedJob, DeletedCounts, EmbedError, Embedder, EmbeddingCache, EndedJob, FetchError,
+    FetchedBody, Fetcher, JobEnd, JobQueue, KeywordQuery, Lease, NewJob, PageStore, PageWrite, SearchIndex,
+    SourceCatalog, StoreAdmin, StoreError, TextCache, VectorQuery,
 };
 
 #[derive(Debug, Clone)]
@@ -67,6 +67,17 @@ struct StoredJob {
     lease_until: Option<Instant>,
 }
 
+impl StoredJob {
+    fn ended(&self) -> EndedJob {
+        EndedJob {
+            job_id: self.record.job_id.clone(),
+            tool: self.record.tool.clone(),
+            target: self.record.target.clone(),
+            spec: self.spec.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     embedding_space: Option<(String, usize)>,
@@ -78,6 +89,8 @@ struct State {
     texts: HashMap<(String, String), String>,
     /// Jobs in submission order (the queue's FIFO order).
     jobs: Vec<StoredJob>,
+    /// Webhook attempts in the order they were made.
+    webhook_attempts: Vec<crate::ports::WebhookAttempt>,
 }
 
 /// Every store port and the job queue, in memory.
@@ -352,6 +365,20 @@ impl SourceCatalog for MemoryStore {
 }
 
 #[async_trait]
+impl crate::ports::WebhookLog for MemoryStore {
+    async fn record_attempt(&self, attempt: &crate::ports::WebhookAttempt) -> Result<(), StoreError> {
+        let mut attempt = attempt.clone();
+        attempt.attempted_at = Utc::now();
+        self.state().webhook_attempts.push(attempt);
+        Ok(())
+    }
+
+    async fn webhook_attempts(&self, job_id: &str) -> Result<Vec<crate::ports::WebhookAttempt>, StoreError> {
+        Ok(self.state().webhook_attempts.iter().filter(|a| a.job_id == job_id).cloned().collect())
+    }
+}
+
+#[async_trait]
 impl JobQueue for MemoryStore {
     async fn enqueue(&self, job: NewJob<'_>) -> Result<(), StoreError> {
         let now = Utc::now();
@@ -405,41 +432,43 @@ impl JobQueue for MemoryStore {
         Ok(Beat { cancel_requested: job.record.cancel_requested, lease_lost: false })
     }
 
-    async fn finish(&self, job_id: &str, end: JobEnd<'_>) -> Result<(), StoreError> {
-        let mut state = self.state();
-        if let Some(job) = state.job(job_id).filter(|j| !j.record.state.is_finished()) {
-            job.record.state = end.state;
-            job.record.progress = *end.progress;
-            job.record.error = end.error.map(str::to_owned);
-            job.record.result = end.result.cloned();
-            job.record.updated_at = Utc::now();
-            job.lease_until = None;
-        }
-        Ok(())
-    }
-
-    async fn request_cancel(&self, job_id: &str) -> Result<bool, StoreError> {
+    async fn finish(&self, job_id: &str, end: JobEnd<'_>) -> Result<bool, StoreError> {
         let mut state = self.state();
         let Some(job) = state.job(job_id).filter(|j| !j.record.state.is_finished()) else { return Ok(false) };
-        job.record.cancel_requested = true;
-        if job.record.state == JobState::Queued {
-            job.record.state = JobState::Cancelled;
-            job.record.error = Some("cancelled before it started".to_owned());
-            job.record.updated_at = Utc::now();
-        }
+        job.record.state = end.state;
+        job.record.progress = *end.progress;
+        job.record.error = end.error.map(str::to_owned);
+        job.record.result = end.result.cloned();
+        job.record.updated_at = Utc::now();
+        job.lease_until = None;
         Ok(true)
     }
 
-    async fn reclaim_expired(&self) -> Result<u64, StoreError> {
+    async fn request_cancel(&self, job_id: &str) -> Result<CancelRequest, StoreError> {
+        let mut state = self.state();
+        let Some(job) = state.job(job_id).filter(|j| !j.record.state.is_finished()) else {
+            return Ok(CancelRequest::NotFound);
+        };
+        job.record.cancel_requested = true;
+        if job.record.state != JobState::Queued {
+            return Ok(CancelRequest::Flagged);
+        }
+        job.record.state = JobState::Cancelled;
+        job.record.error = Some("cancelled before it started".to_owned());
+        job.record.updated_at = Utc::now();
+        Ok(CancelRequest::Cancelled(job.ended()))
+    }
+
+    async fn reclaim_expired(&self) -> Result<Vec<EndedJob>, StoreError> {
         let now = Instant::now();
         let mut state = self.state();
-        let mut reclaimed = 0;
+        let mut reclaimed = Vec::new();
         for job in &mut state.jobs {
             if job.record.state == JobState::Running && job.lease_until.is_some_and(|until| until < now) {
                 job.record.state = JobState::Interrupted;
                 job.record.error = Some(super::sql_body::job_queue::EXPIRED_ERROR.to_owned());
                 job.lease_until = None;
-                reclaimed += 1;
+                reclaimed.push(job.ended());
             }
         }
         Ok(reclaimed)

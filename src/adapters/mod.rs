@@ -26,3 +26,4 @@ pub mod postgres;
 pub mod provider_http;
 pub(crate) mod sql_body;
 pub mod sqlite;
+pub mod webhook_sender;

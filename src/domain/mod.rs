@@ -23,6 +23,7 @@ pub mod source;
 pub mod summary;
 pub mod target;
 pub mod vector;
+pub mod webhook;
 
 pub use chunk::{Chunk, split_markdown};
 pub use code_example::CodeExample;

@@ -12,10 +12,13 @@
 //! graceful shutdown marks this process's jobs `interrupted` itself, so no job is left "running".
 //! [`Jobs::answer`] is the rule every front end (MCP tools, the CLI) shares: submit, wait up to
 //! the foreground limit while forwarding progress, then answer with the result or the job id.
+//! A job with a webhook URL gets exactly one delivery of its end ([`Webhooks`]), sent by whichever
+//! call recorded that end.
 
 pub mod runner;
 pub mod sink;
 pub mod spec;
+pub mod webhook;
 mod worker;
 
 use std::collections::HashMap;
@@ -30,10 +33,12 @@ use tracing::{Instrument, info, info_span, warn};
 
 pub use self::runner::{JobRunner, ServiceRunner};
 pub use self::sink::JobSink;
-pub use self::spec::{JobOutput, JobSpec};
+pub use self::spec::{JobOutput, JobRequest, JobSpec};
+pub use self::webhook::{JobEvent, WebhookConfig, Webhooks};
+use crate::domain::webhook::event_for;
 use crate::domain::{JobProgress, JobRecord, JobState};
 use crate::error::{Error, Result};
-use crate::ports::{JobEnd, JobQueue, Lease, NewJob};
+use crate::ports::{CancelRequest, EndedJob, JobEnd, JobQueue, Lease, NewJob};
 use crate::progress::ProgressSink;
 
 /// How often a running job writes its progress and checks for a cancel.
@@ -43,6 +48,8 @@ pub const DEFAULT_FOREGROUND_WAIT: Duration = Duration::from_secs(45);
 /// How often an idle worker loop looks for queued jobs (it is also woken at once by this
 /// process's own enqueues).
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
+/// The error a webhook reports for a job whose process stopped before it finished.
+const INTERRUPTED_ERROR: &str = "the process running this job stopped (restart or crash) before it finished";
 /// Most jobs `list_crawl_jobs` returns.
 pub const LIST_LIMIT: usize = 50;
 
@@ -144,6 +151,8 @@ pub struct Jobs {
     shutting_down: AtomicBool,
     /// Wakes this process's worker loop when it queued a job itself.
     queued: Notify,
+    /// Sends webhooks when jobs with a `webhook_url` end.
+    webhooks: Option<Arc<Webhooks>>,
 }
 
 impl Jobs {
@@ -157,7 +166,24 @@ impl Jobs {
             tasks: TaskTracker::new(),
             shutting_down: AtomicBool::new(false),
             queued: Notify::new(),
+            webhooks: None,
         }
+    }
+
+    /// Send webhooks for jobs submitted with a `webhook_url`.
+    #[must_use]
+    pub fn with_webhooks(mut self, webhooks: Arc<Webhooks>) -> Self {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
+    /// Check a request's webhook URL; answers it cleaned.
+    fn check_webhook(&self, request: &JobRequest) -> Result<Option<String>> {
+        let Some(raw) = request.webhook_url.as_deref() else { return Ok(None) };
+        let Some(webhooks) = &self.webhooks else {
+            return Err(Error::bad_input("webhook_url: this server does not send webhooks"));
+        };
+        webhooks.check_url(raw).map(Some)
     }
 
     pub fn config(&self) -> JobConfig {
@@ -178,20 +204,23 @@ impl Jobs {
     /// Record `spec` as a job claimed by this process and run it here.
     ///
     /// # Errors
-    /// `BadInput` for a spec that could never run; `Unavailable` when the job cannot be recorded
-    /// (database down). Nothing runs then.
-    pub async fn submit(self: &Arc<Self>, spec: JobSpec) -> Result<JobHandle> {
+    /// `BadInput` for a spec that could never run or a refused `webhook_url`; `Unavailable` when
+    /// the job cannot be recorded (database down). Nothing runs then.
+    pub async fn submit(self: &Arc<Self>, request: impl Into<JobRequest>) -> Result<JobHandle> {
+        let request = request.into();
         self.refuse_when_stopping()?;
+        let webhook = self.check_webhook(&request)?;
+        let spec = request.spec;
         self.runner.check(&spec)?;
         let job_id = uuid::Uuid::new_v4().to_string();
-        let encoded = encode(&spec)?;
+        let encoded = encode(&spec, webhook.as_deref())?;
         let target = spec.target();
         let job =
             NewJob { job_id: &job_id, tool: spec.tool(), target: &target, spec: &encoded, claim: Some(self.lease()) };
         self.queue.enqueue(job).await?;
         let sink = Arc::new(JobSink::default());
         let token = CancellationToken::new();
-        let outcome = self.spawn_run(job_id.clone(), spec, Arc::clone(&sink), token.clone(), None);
+        let outcome = self.spawn_run(job_id.clone(), spec, webhook, Arc::clone(&sink), token.clone(), None);
         Ok(JobHandle { job_id, sink, token, outcome })
     }
 
@@ -199,10 +228,13 @@ impl Jobs {
     ///
     /// # Errors
     /// `Unavailable` when the job cannot be recorded.
-    pub async fn enqueue(&self, spec: &JobSpec) -> Result<String> {
+    pub async fn enqueue(&self, request: impl Into<JobRequest>) -> Result<String> {
+        let request = request.into();
         self.refuse_when_stopping()?;
+        let webhook = self.check_webhook(&request)?;
+        let spec = &request.spec;
         let job_id = uuid::Uuid::new_v4().to_string();
-        let encoded = encode(spec)?;
+        let encoded = encode(spec, webhook.as_deref())?;
         let target = spec.target();
         let job = NewJob { job_id: &job_id, tool: spec.tool(), target: &target, spec: &encoded, claim: None };
         self.queue.enqueue(job).await?;
@@ -218,11 +250,11 @@ impl Jobs {
     /// the caller waited.
     pub async fn answer(
         self: &Arc<Self>,
-        spec: JobSpec,
+        request: impl Into<JobRequest>,
         wait: Wait,
         progress: Arc<dyn ProgressSink>,
     ) -> Result<JobAnswer> {
-        let handle = self.submit(spec).await?;
+        let handle = self.submit(request).await?;
         let job_id = handle.job_id.clone();
         let limit = match wait {
             Wait::Background => {
@@ -252,6 +284,7 @@ impl Jobs {
         self: &Arc<Self>,
         job_id: String,
         spec: JobSpec,
+        webhook: Option<String>,
         sink: Arc<JobSink>,
         token: CancellationToken,
         slot: Option<OwnedSemaphorePermit>,
@@ -269,7 +302,7 @@ impl Jobs {
                     () = token.cancelled() => None,
                     () = this.heartbeat(&job_id, &sink, &token) => None,
                 };
-                let outcome = this.finish(&job_id, &sink, ran).await;
+                let outcome = this.finish(&job_id, &spec, webhook, &sink, ran).await;
                 metrics::gauge!("crawlrag_jobs_running").decrement(1.0);
                 this.local.lock().unwrap_or_else(PoisonError::into_inner).remove(&job_id);
                 drop(slot);
@@ -298,7 +331,14 @@ impl Jobs {
         }
     }
 
-    async fn finish(&self, job_id: &str, sink: &JobSink, ran: Option<Result<JobOutput>>) -> Result<JobOutput> {
+    async fn finish(
+        &self,
+        job_id: &str,
+        spec: &JobSpec,
+        webhook: Option<String>,
+        sink: &JobSink,
+        ran: Option<Result<JobOutput>>,
+    ) -> Result<JobOutput> {
         let progress = sink.snapshot();
         let interrupted = self.shutting_down.load(Ordering::SeqCst);
         let (state, error, result, outcome) = match ran {
@@ -315,12 +355,51 @@ impl Jobs {
             Some(Err(e)) => (JobState::Failed, Some(e.to_string()), None, Err(e)),
         };
         let end = JobEnd { state, progress: &progress, error: error.as_deref(), result: result.as_ref() };
-        if let Err(e) = self.queue.finish(job_id, end).await {
-            warn!(error = %e, "could not record the job's end; it will read as interrupted");
-        }
+        // Only the call that ended the job sends its webhook: a job already reclaimed as
+        // interrupted (its lease ran out) had its webhook sent by the reclaimer, and a job whose end
+        // could not be recorded will be reclaimed (and its webhook sent) later.
+        let ended_here = match self.queue.finish(job_id, end).await {
+            Ok(ended) => ended,
+            Err(e) => {
+                warn!(error = %e, "could not record the job's end; it will read as interrupted");
+                false
+            }
+        };
         info!(state = state.as_str(), pages = progress.pages_done, "job ended");
         metrics::counter!("crawlrag_jobs_total", "state" => state.as_str()).increment(1);
+        if let (true, Some(url), Some(event)) = (ended_here, webhook, event_for(state)) {
+            let data = result.unwrap_or_else(|| serde_json::json!({ "error": error }));
+            let event = JobEvent {
+                job_id: job_id.to_owned(),
+                tool: spec.tool().to_owned(),
+                target: spec.target(),
+                event,
+                data,
+            };
+            self.send_webhook(url, event);
+        }
         outcome
+    }
+
+    /// Send the webhook of a job the queue ended itself (no process ran it to its end), if it
+    /// has one.
+    fn send_ended_webhook(&self, job: EndedJob, state: JobState, error: &str) {
+        let url = job.spec.get(spec::WEBHOOK_FIELD).and_then(|url| url.as_str()).map(str::to_owned);
+        let (Some(url), Some(event)) = (url, event_for(state)) else { return };
+        let data = serde_json::json!({ "error": error });
+        self.send_webhook(url, JobEvent { job_id: job.job_id, tool: job.tool, target: job.target, event, data });
+    }
+
+    /// Deliver a job's end to its webhook on the task tracker (never delaying the job's answer).
+    fn send_webhook(&self, url: String, event: JobEvent) {
+        let Some(webhooks) = self.webhooks.clone() else { return };
+        let span = info_span!("webhook", job_id = %event.job_id, event = event.event);
+        self.tasks.spawn(
+            async move {
+                webhooks.deliver(&url, &event).await;
+            }
+            .instrument(span),
+        );
     }
 
     /// Mark running jobs whose claim expired (their process died) as interrupted.
@@ -328,7 +407,12 @@ impl Jobs {
     /// # Errors
     /// `Unavailable` when the database fails.
     pub async fn reclaim_expired(&self) -> Result<u64> {
-        Ok(self.queue.reclaim_expired().await?)
+        let ended = self.queue.reclaim_expired().await?;
+        let count = u64::try_from(ended.len()).unwrap_or(u64::MAX);
+        for job in ended {
+            self.send_ended_webhook(job, JobState::Interrupted, INTERRUPTED_ERROR);
+        }
+        Ok(count)
     }
 
     /// One job by id.
@@ -338,6 +422,17 @@ impl Jobs {
     pub async fn get(&self, job_id: &str) -> Result<JobRecord> {
         self.reclaim_expired().await?;
         self.queue.get(job_id.trim()).await?.ok_or_else(|| unknown(job_id))
+    }
+
+    /// Every webhook attempt made for a job, oldest first (none without webhooks).
+    ///
+    /// # Errors
+    /// `Unavailable` when the database fails.
+    pub async fn webhook_attempts(&self, job_id: &str) -> Result<Vec<crate::ports::WebhookAttempt>> {
+        match &self.webhooks {
+            Some(webhooks) => webhooks.attempts(job_id.trim()).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The newest jobs first.
@@ -357,7 +452,14 @@ impl Jobs {
     pub async fn cancel(&self, job_id: &str) -> Result<JobRecord> {
         let job_id = job_id.trim();
         let local = self.local.lock().unwrap_or_else(PoisonError::into_inner).get(job_id).cloned();
-        let requested = self.queue.request_cancel(job_id).await?;
+        let requested = match self.queue.request_cancel(job_id).await? {
+            CancelRequest::NotFound => false,
+            CancelRequest::Flagged => true,
+            CancelRequest::Cancelled(job) => {
+                self.send_ended_webhook(job, JobState::Cancelled, "cancelled before it started");
+                true
+            }
+        };
         if let Some(token) = local {
             token.cancel();
         }
@@ -368,9 +470,20 @@ impl Jobs {
         Ok(job)
     }
 
+    /// Wait until this process's jobs and webhook deliveries (retries included) have ended; the
+    /// CLI calls it before it exits, so a webhook is not cut short.
+    pub async fn settle(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.tasks.reopen();
+    }
+
     /// Stop this process's jobs, recording them as interrupted, and wait for their tasks.
     pub async fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.stop();
+        }
         self.queued.notify_waiters();
         for token in self.local.lock().unwrap_or_else(PoisonError::into_inner).values() {
             token.cancel();
@@ -380,8 +493,15 @@ impl Jobs {
     }
 }
 
-fn encode(spec: &JobSpec) -> Result<serde_json::Value> {
-    serde_json::to_value(spec).map_err(|e| Error::Internal(format!("a job spec could not be serialized: {e}")))
+/// The stored spec: the [`JobSpec`] with the job's webhook URL beside its fields (specs stored
+/// before webhooks existed simply have none).
+fn encode(spec: &JobSpec, webhook: Option<&str>) -> Result<serde_json::Value> {
+    let mut value =
+        serde_json::to_value(spec).map_err(|e| Error::Internal(format!("a job spec could not be serialized: {e}")))?;
+    if let (Some(url), Some(object)) = (webhook, value.as_object_mut()) {
+        object.insert(spec::WEBHOOK_FIELD.to_owned(), url.into());
+    }
+    Ok(value)
 }
 
 fn unknown(job_id: &str) -> Error {

@@ -34,6 +34,36 @@ pub enum JobSpec {
     ParseRepositories { request: BatchRequest },
 }
 
+/// The stored spec's field holding the job's webhook URL (beside the [`JobSpec`]'s own fields,
+/// which decoding ignores, so specs stored before webhooks existed still read).
+pub const WEBHOOK_FIELD: &str = "webhook_url";
+
+/// A job as a front end asks for it: the spec and where to post its end.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    pub spec: JobSpec,
+    /// Checked at submit (`http`/`https`, no literal private IP unless allowed).
+    pub webhook_url: Option<String>,
+}
+
+impl JobRequest {
+    pub fn new(spec: JobSpec, webhook_url: Option<String>) -> Self {
+        Self { spec, webhook_url: webhook_url.filter(|url| !url.trim().is_empty()) }
+    }
+}
+
+impl From<JobSpec> for JobRequest {
+    fn from(spec: JobSpec) -> Self {
+        Self { spec, webhook_url: None }
+    }
+}
+
+impl From<&JobSpec> for JobRequest {
+    fn from(spec: &JobSpec) -> Self {
+        Self::from(spec.clone())
+    }
+}
+
 /// What a finished job produced.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -129,6 +159,15 @@ mod tests {
             assert_eq!(back.tool(), spec.tool());
             assert_eq!(back.target(), spec.target());
         }
+        let mut with_hook = serde_json::to_value(JobSpec::SinglePage {
+            url: "https://x.y/a".into(),
+            chunk_size: None,
+            plan: PagePlan::new(Render::Http),
+        })
+        .unwrap();
+        with_hook[WEBHOOK_FIELD] = "https://hooks.x.y/".into();
+        let back: JobSpec = serde_json::from_value(with_hook).unwrap();
+        assert_eq!(back.tool(), "crawl_single_page", "the webhook beside a spec's fields does not disturb it");
         let stored = serde_json::json!({"kind": "smart_crawl", "request": {"url": "https://x.y/"}});
         assert!(serde_json::from_value::<JobSpec>(stored).is_err(), "a spec missing fields is refused, not guessed");
     }

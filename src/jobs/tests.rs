@@ -229,3 +229,69 @@ async fn an_unreadable_spec_fails_its_job_with_the_reason() {
     stop.cancel();
     worker.await.unwrap();
 }
+
+/// Accepts every webhook and remembers the events, in order.
+#[derive(Debug, Default)]
+struct RecordingSender(std::sync::Mutex<Vec<String>>);
+
+#[async_trait]
+impl crate::ports::WebhookSender for RecordingSender {
+    async fn send(
+        &self,
+        request: crate::ports::WebhookRequest<'_>,
+    ) -> std::result::Result<crate::ports::WebhookReply, crate::ports::WebhookError> {
+        let payload: serde_json::Value = serde_json::from_slice(request.body).unwrap();
+        assert_eq!(payload["event"], request.event);
+        self.0.lock().unwrap().push(format!("{} {}", payload["job_id"].as_str().unwrap(), request.event));
+        Ok(crate::ports::WebhookReply { status: 200, retry_after: None })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_way_a_job_ends_sends_one_webhook() {
+    let (queue, runner) = (Arc::new(MemoryStore::new()), StepRunner::new(2, Duration::from_secs(1)));
+    let sender = Arc::new(RecordingSender::default());
+    let config = WebhookConfig { allow_private_networks: true, ..WebhookConfig::default() };
+    let webhooks = Arc::new(Webhooks::new(Arc::clone(&sender) as _, Arc::clone(&queue) as _, config));
+    let jobs = Arc::new(
+        Jobs::new(Arc::clone(&queue) as Arc<dyn JobQueue>, Arc::clone(&runner) as Arc<dyn JobRunner>, CONFIG)
+            .with_webhooks(webhooks),
+    );
+    let hook = || JobRequest::new(spec(), Some("https://hooks.example/in".into()));
+
+    let refused = jobs.submit(JobRequest::new(spec(), Some("file:///etc/passwd".into()))).await.unwrap_err();
+    assert!(refused.to_string().contains("webhook_url"), "{refused}");
+    let cancelled = jobs.enqueue(hook()).await.unwrap();
+    jobs.cancel(&cancelled).await.unwrap();
+    let queued = jobs.enqueue(hook()).await.unwrap();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn({
+        let (jobs, stop) = (Arc::clone(&jobs), stop.clone());
+        async move { jobs.work(1, stop).await }
+    });
+    assert_eq!(until_finished(&jobs, &queued).await.state, JobState::Succeeded);
+    // A claim whose process died: the reader that reclaims it sends its webhook.
+    let mut stored = serde_json::to_value(spec()).unwrap();
+    stored[spec::WEBHOOK_FIELD] = "https://hooks.example/in".into();
+    let lease = Lease { worker: "dead", duration: Duration::from_secs(1) };
+    queue
+        .enqueue(NewJob { job_id: "dead-1", tool: "x", target: "y", spec: &stored, claim: Some(lease) })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(jobs.get("dead-1").await.unwrap().state, JobState::Interrupted);
+    let unhooked = jobs.submit(spec()).await.unwrap();
+    let _ = unhooked.wait(Duration::from_secs(10), Arc::new(NoProgress)).await;
+    stop.cancel();
+    worker.await.unwrap();
+    jobs.shutdown().await;
+
+    let mut events = sender.0.lock().unwrap().clone();
+    events.sort();
+    let mut expected =
+        vec![format!("{cancelled} job.cancelled"), format!("{queued} job.completed"), "dead-1 job.interrupted".into()];
+    expected.sort();
+    assert_eq!(events, expected, "one webhook per hooked job, none for the job without one");
+    let attempts = jobs.webhook_attempts(&queued).await.unwrap();
+    assert_eq!(attempts.iter().map(|a| a.outcome.as_str()).collect::<Vec<_>>(), ["delivered"]);
+}

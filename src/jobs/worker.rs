@@ -11,7 +11,7 @@ use tracing::{error, info, warn};
 
 use super::{JobSink, JobSpec, Jobs};
 use crate::domain::{JobProgress, JobState};
-use crate::ports::{ClaimedJob, JobEnd};
+use crate::ports::{ClaimedJob, EndedJob, JobEnd};
 
 impl Jobs {
     /// Claim and run queued jobs until `stop` is cancelled; jobs already started go on (a
@@ -55,11 +55,13 @@ impl Jobs {
 
     async fn start_claimed(self: &Arc<Self>, claimed: ClaimedJob, permit: tokio::sync::OwnedSemaphorePermit) {
         let ClaimedJob { job_id, tool, spec } = claimed;
+        let webhook = spec.get(super::spec::WEBHOOK_FIELD).and_then(|url| url.as_str()).map(str::to_owned);
+        let hook_only = webhook.as_ref().map(|url| serde_json::json!({ super::spec::WEBHOOK_FIELD: url }));
         match serde_json::from_value::<JobSpec>(spec) {
             Ok(spec) => {
                 let token = CancellationToken::new();
                 // Nobody waits on this outcome: the job's result is in the queue.
-                drop(self.spawn_run(job_id, spec, Arc::new(JobSink::default()), token, Some(permit)));
+                drop(self.spawn_run(job_id, spec, webhook, Arc::new(JobSink::default()), token, Some(permit)));
             }
             Err(e) => {
                 error!(%job_id, %tool, error = %e, "a claimed job's spec cannot be read");
@@ -70,8 +72,15 @@ impl Jobs {
                     error: Some(&message),
                     result: None,
                 };
-                if let Err(e) = self.queue.finish(&job_id, end).await {
-                    warn!(error = %e, "could not record the unreadable job as failed");
+                match self.queue.finish(&job_id, end).await {
+                    Ok(true) => {
+                        if let Some(spec) = hook_only {
+                            let job = EndedJob { job_id, tool, target: String::new(), spec };
+                            self.send_ended_webhook(job, JobState::Failed, &message);
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => warn!(error = %e, "could not record the unreadable job as failed"),
                 }
             }
         }

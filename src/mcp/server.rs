@@ -18,7 +18,7 @@ use super::progress::McpProgress;
 use super::schema;
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::{JobSpec, Wait};
+use crate::jobs::{JobRequest, JobSpec, Wait};
 
 #[derive(Clone, Debug)]
 pub struct RagServer {
@@ -47,12 +47,14 @@ impl RagServer {
         &self,
         tool: &'static str,
         job: Result<(JobSpec, Wait)>,
+        webhook_url: Option<String>,
         ctx: &RequestContext<RoleServer>,
     ) -> std::result::Result<JobAnswerOutput<T>, ToolError> {
         run_tool(tool, ctx, async {
             let (spec, wait) = job?;
             let target = spec.target();
-            let answer = self.app.jobs.answer(spec, wait, Arc::new(McpProgress::from_context(ctx))).await?;
+            let request = JobRequest::new(spec, webhook_url);
+            let answer = self.app.jobs.answer(request, wait, Arc::new(McpProgress::from_context(ctx))).await?;
             JobAnswerOutput::from_answer(answer, &target)
         })
         .await

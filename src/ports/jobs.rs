@@ -52,6 +52,28 @@ pub struct Beat {
     pub lease_lost: bool,
 }
 
+/// A job the queue ended itself, with no process running it (a queued job cancelled, a running
+/// one whose lease ran out): whoever asked learns what it was, to send its webhook.
+#[derive(Debug, Clone)]
+pub struct EndedJob {
+    pub job_id: String,
+    pub tool: String,
+    pub target: String,
+    /// Its stored spec (with its webhook URL, if any).
+    pub spec: serde_json::Value,
+}
+
+/// What [`JobQueue::request_cancel`] did.
+#[derive(Debug, Clone)]
+pub enum CancelRequest {
+    /// No queued or running job has this id.
+    NotFound,
+    /// A running job was flagged; its worker stops it.
+    Flagged,
+    /// A queued job was cancelled at once.
+    Cancelled(EndedJob),
+}
+
 /// How a job ended, for [`JobQueue::finish`].
 #[derive(Debug, Clone, Copy)]
 pub struct JobEnd<'a> {
@@ -78,23 +100,25 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn heartbeat(&self, job_id: &str, lease: Lease<'_>, progress: &JobProgress) -> Result<Beat, StoreError>;
-    /// Record how a job ended.
+    /// Record how a job ended; answers whether this call ended it (it was still queued or
+    /// running, not already ended, e.g. reclaimed as interrupted after its lease ran out).
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
-    async fn finish(&self, job_id: &str, end: JobEnd<'_>) -> Result<(), StoreError>;
+    async fn finish(&self, job_id: &str, end: JobEnd<'_>) -> Result<bool, StoreError>;
     /// Ask a job to stop: a queued job is cancelled at once, a running one is flagged for its
-    /// worker. Answers whether a queued or running job was found.
+    /// worker.
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
-    async fn request_cancel(&self, job_id: &str) -> Result<bool, StoreError>;
-    /// Mark running jobs whose lease expired as interrupted; answers how many. (A crawl is not
-    /// re-run behind its client's back: its client was told it runs, and may start it again.)
+    async fn request_cancel(&self, job_id: &str) -> Result<CancelRequest, StoreError>;
+    /// Mark running jobs whose lease expired as interrupted; answers them (each to exactly one
+    /// caller). (A crawl is not re-run behind its client's back: its client was told it runs,
+    /// and may start it again.)
     ///
     /// # Errors
     /// [`StoreError`] on database failure.
-    async fn reclaim_expired(&self) -> Result<u64, StoreError>;
+    async fn reclaim_expired(&self) -> Result<Vec<EndedJob>, StoreError>;
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn get(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError>;

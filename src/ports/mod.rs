@@ -9,6 +9,7 @@ mod jobs;
 mod model;
 mod repo;
 mod store;
+mod webhooks;
 
 pub use code::{CodeGraphStore, CodeParser, ParseError, RepositorySummary};
 pub use fetch::{Accept, FetchError, Fetched, FetchedBody, Fetcher, RenderOptions, Renderer};
@@ -16,10 +17,11 @@ pub use graph::{
     ChunkMentions, DocumentRef, EntityFacts, EntityRecord, GraphDeleted, GraphError, GraphRow, GraphStore, PageGraph,
     RelationRecord, SourceGraphCounts,
 };
-pub use jobs::{Beat, ClaimedJob, JobEnd, JobQueue, Lease, NewJob};
+pub use jobs::{Beat, CancelRequest, ClaimedJob, EndedJob, JobEnd, JobQueue, Lease, NewJob};
 pub use model::{ChatModel, EmbedError, Embedder, ModelError, Reranker};
 pub use repo::{Checkout, RepoError, RepoSource};
 pub use store::{
     DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, Store, StoreAdmin,
     StoreError, TextCache, VectorQuery,
 };
+pub use webhooks::{WebhookAttempt, WebhookError, WebhookLog, WebhookReply, WebhookRequest, WebhookSender};

@@ -183,11 +183,18 @@ pub trait StoreAdmin: Send + Sync + std::fmt::Debug {
 /// Every store port at once: what one database adapter offers the composition root, which hands
 /// each service only its part (trait upcasting: `Arc<dyn Store>` to `Arc<dyn PageStore>`).
 pub trait Store:
-    PageStore + SearchIndex + SourceCatalog + EmbeddingCache + TextCache + StoreAdmin + super::JobQueue
+    PageStore + SearchIndex + SourceCatalog + EmbeddingCache + TextCache + StoreAdmin + super::JobQueue + super::WebhookLog
 {
 }
 
 impl<T> Store for T where
-    T: PageStore + SearchIndex + SourceCatalog + EmbeddingCache + TextCache + StoreAdmin + super::JobQueue
+    T: PageStore
+        + SearchIndex
+        + SourceCatalog
+        + EmbeddingCache
+        + TextCache
+        + StoreAdmin
+        + super::JobQueue
+        + super::WebhookLog
 {
 }

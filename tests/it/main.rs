@@ -28,3 +28,4 @@ mod repo_checkout;
 mod rerank;
 mod slice;
 mod transports;
+mod webhooks;

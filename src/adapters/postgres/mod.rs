@@ -7,6 +7,7 @@ mod code_graph;
 mod graph;
 mod jobs;
 mod queries;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -57,6 +57,28 @@ impl From<JobRow> for JobRecord {
     }
 }
 
+/// A job the queue ended itself (`returning job_id, tool, target, state, spec`; `state` after
+/// the update).
+#[derive(sqlx::FromRow)]
+pub(crate) struct EndedRow {
+    job_id: String,
+    tool: String,
+    target: String,
+    pub(crate) state: String,
+    spec: Option<Json<serde_json::Value>>,
+}
+
+impl From<EndedRow> for crate::ports::EndedJob {
+    fn from(row: EndedRow) -> Self {
+        Self {
+            job_id: row.job_id,
+            tool: row.tool,
+            target: row.target,
+            spec: row.spec.map_or(serde_json::Value::Null, |Json(value)| value),
+        }
+    }
+}
+
 /// The counters as SQL integers: pages done, queued, failed; chunks stored.
 pub(crate) fn counts(progress: &JobProgress) -> [i64; 4] {
     [progress.pages_done, progress.pages_queued, progress.pages_failed, progress.chunks_stored]
@@ -65,7 +87,7 @@ pub(crate) fn counts(progress: &JobProgress) -> [i64; 4] {
 
 /// `impl JobQueue for $store` over its `pool` field, with `$sql` naming the module of SQL
 /// constants (`ENQUEUE`, `CLAIM`, `HEARTBEAT`, `FINISH`, `REQUEST_CANCEL`, `RECLAIM_EXPIRED`,
-/// `GET`, `LIST`) and `$classify` the store's `sqlx::Error -> StoreError` mapping. Every
+/// `GET`, `LIST`; the cancel and the reclaim return [`EndedRow`]s) and `$classify` the store's `sqlx::Error -> StoreError` mapping. Every
 /// statement binds the same Rust types in the same order on both dialects.
 macro_rules! impl_job_queue {
     ($store:ty, $sql:path, $classify:path) => {
@@ -136,7 +158,7 @@ macro_rules! impl_job_queue {
                 &self,
                 job_id: &str,
                 end: $crate::ports::JobEnd<'_>,
-            ) -> Result<(), $crate::ports::StoreError> {
+            ) -> Result<bool, $crate::ports::StoreError> {
                 use $sql as sql;
                 let [done, queued, failed, chunks] = $crate::adapters::sql_body::job_queue::counts(end.progress);
                 sqlx::query(sql::FINISH)
@@ -151,24 +173,34 @@ macro_rules! impl_job_queue {
                     .execute(&self.pool)
                     .await
                     .map_err($classify)
-                    .map(|_| ())
+                    .map(|done| done.rows_affected() > 0)
             }
 
-            async fn request_cancel(&self, job_id: &str) -> Result<bool, $crate::ports::StoreError> {
+            async fn request_cancel(
+                &self,
+                job_id: &str,
+            ) -> Result<$crate::ports::CancelRequest, $crate::ports::StoreError> {
                 use $sql as sql;
-                let updated =
-                    sqlx::query(sql::REQUEST_CANCEL).bind(job_id).execute(&self.pool).await.map_err($classify)?;
-                Ok(updated.rows_affected() > 0)
-            }
-
-            async fn reclaim_expired(&self) -> Result<u64, $crate::ports::StoreError> {
-                use $sql as sql;
-                let updated = sqlx::query(sql::RECLAIM_EXPIRED)
-                    .bind($crate::adapters::sql_body::job_queue::EXPIRED_ERROR)
-                    .execute(&self.pool)
+                let row: Option<$crate::adapters::sql_body::job_queue::EndedRow> = sqlx::query_as(sql::REQUEST_CANCEL)
+                    .bind(job_id)
+                    .fetch_optional(&self.pool)
                     .await
                     .map_err($classify)?;
-                Ok(updated.rows_affected())
+                Ok(match row {
+                    None => $crate::ports::CancelRequest::NotFound,
+                    Some(row) if row.state == "cancelled" => $crate::ports::CancelRequest::Cancelled(row.into()),
+                    Some(_) => $crate::ports::CancelRequest::Flagged,
+                })
+            }
+
+            async fn reclaim_expired(&self) -> Result<Vec<$crate::ports::EndedJob>, $crate::ports::StoreError> {
+                use $sql as sql;
+                let rows: Vec<$crate::adapters::sql_body::job_queue::EndedRow> = sqlx::query_as(sql::RECLAIM_EXPIRED)
+                    .bind($crate::adapters::sql_body::job_queue::EXPIRED_ERROR)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($classify)?;
+                Ok(rows.into_iter().map(Into::into).collect())
             }
 
             async fn get(&self, job_id: &str) -> Result<Option<$crate::domain::JobRecord>, $crate::ports::StoreError> {

@@ -6,6 +6,7 @@
 //! statement binds the same Rust types in the same order on both dialects.
 //!
 //! - `job_queue`: the `JobQueue` port on `crawl_jobs`;
+//! - `webhooks`: the `WebhookLog` port on `webhook_deliveries`;
 //! - `catalog`: the `SourceCatalog` port and page deletion (`sources`, `pages` and their rows);
 //! - `text_cache`: the `TextCache` port on `llm_cache`, batched through a JSON array parameter;
 //! - `graph`: the embedded `GraphStore` backend on the `graph_*` tables.
@@ -15,3 +16,4 @@ pub(crate) mod code_graph;
 pub(crate) mod graph;
 pub(crate) mod job_queue;
 pub(crate) mod text_cache;
+pub(crate) mod webhooks;

@@ -38,11 +38,13 @@ mod sql {
              error = case when state = 'queued' then 'cancelled before it started' else error end,
              updated_at = case when state = 'queued' then strftime('%Y-%m-%dT%H:%M:%fZ', 'now') else updated_at end,
              state = case when state = 'queued' then 'cancelled' else state end
-         where job_id = ?1 and state in ('queued', 'running')";
+         where job_id = ?1 and state in ('queued', 'running')
+         returning job_id, tool, target, state, spec";
     // language=SQLite
     pub(super) const RECLAIM_EXPIRED: &str =
         "update crawl_jobs set state = 'interrupted', error = ?1, lease_until = null
-         where state = 'running' and coalesce(lease_until, updated_at) < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+         where state = 'running' and coalesce(lease_until, updated_at) < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         returning job_id, tool, target, state, spec";
     // language=SQLite
     pub(super) const GET: &str = concat!("select ", job_columns!(), " from crawl_jobs where job_id = ?1");
     // language=SQLite

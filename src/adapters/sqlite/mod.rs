@@ -9,6 +9,7 @@ mod graph;
 mod jobs;
 mod queries;
 mod vector_cache;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -32,6 +32,11 @@ pub(crate) struct ParseRepositoryParams {
     /// Return a job_id at once and parse in the background (poll get_crawl_job). Default false.
     #[serde(default)]
     pub background: Option<bool>,
+    /// Post the job's end (`job.completed`, `job.failed`, ...) to this http(s) URL, signed when the
+    /// server has CRAWLRAG_WEBHOOK_SECRET; retried about 6 times over a minute. Private addresses
+    /// are refused.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 impl ParseRepositoryParams {
@@ -170,6 +175,11 @@ pub(crate) struct ParseBatchParams {
     /// Return a job_id at once and parse in the background. Default false.
     #[serde(default)]
     pub background: Option<bool>,
+    /// Post the job's end (`job.completed`, `job.failed`, ...) to this http(s) URL, signed when the
+    /// server has CRAWLRAG_WEBHOOK_SECRET; retried about 6 times over a minute. Private addresses
+    /// are refused.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 impl ParseBatchParams {

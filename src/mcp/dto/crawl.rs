@@ -42,6 +42,11 @@ pub(crate) struct CrawlSinglePageParams {
     /// Return a job_id at once and crawl in the background (poll get_crawl_job). Default false.
     #[serde(default)]
     pub background: Option<bool>,
+    /// Post the job's end (`job.completed`, `job.failed`, ...) to this http(s) URL, signed when the
+    /// server has CRAWLRAG_WEBHOOK_SECRET; retried about 6 times over a minute. Private addresses
+    /// are refused.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 impl CrawlSinglePageParams {
@@ -133,6 +138,11 @@ pub(crate) struct SiteCrawlParams {
     /// wait for the crawl, but a crawl still running after about 45 s goes on as a job anyway.
     #[serde(default)]
     pub background: Option<bool>,
+    /// Post the job's end (`job.completed`, `job.failed`, ...) to this http(s) URL, signed when the
+    /// server has CRAWLRAG_WEBHOOK_SECRET; retried about 6 times over a minute. Private addresses
+    /// are refused.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 impl SiteCrawlParams {
@@ -238,6 +248,11 @@ pub(crate) struct MultiUrlParams {
     /// Return a job_id at once and crawl in the background. Default false.
     #[serde(default)]
     pub background: Option<bool>,
+    /// Post the job's end (`job.completed`, `job.failed`, ...) to this http(s) URL, signed when the
+    /// server has CRAWLRAG_WEBHOOK_SECRET; retried about 6 times over a minute. Private addresses
+    /// are refused.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
 }
 
 impl MultiUrlParams {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{JobProgress, JobRecord, JobState};
 use crate::error::{Error, Result};
 use crate::jobs::{JobAnswer, JobOutput};
+use crate::ports::WebhookAttempt;
 
 /// A job counter as a result field.
 pub(crate) fn count(n: u64) -> usize {
@@ -126,6 +127,46 @@ impl From<JobRecord> for JobView {
 pub(crate) struct CrawlJobOutput {
     pub success: bool,
     pub job: JobView,
+    /// The job's webhook deliveries (none without a webhook_url).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<WebhookView>,
+}
+
+/// One webhook delivery: its attempts share the delivery id.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct WebhookView {
+    pub delivery_id: String,
+    pub url: String,
+    /// `job.completed`, `job.failed`, `job.cancelled` or `job.interrupted`.
+    pub event: String,
+    pub attempts: u32,
+    /// The last attempt's outcome: `delivered`, `retrying`, `failed` or `refused`.
+    pub outcome: String,
+    /// The last attempt's HTTP status, when the receiver answered.
+    pub status_code: Option<u16>,
+    /// The last attempt's error, if any.
+    pub error: Option<String>,
+}
+
+/// Attempts (oldest first) grouped into deliveries, each showing its last attempt.
+fn deliveries(attempts: &[WebhookAttempt]) -> Vec<WebhookView> {
+    let mut views: Vec<WebhookView> = Vec::new();
+    for a in attempts {
+        let view = WebhookView {
+            delivery_id: a.delivery_id.clone(),
+            url: a.url.clone(),
+            event: a.event.clone(),
+            attempts: a.attempt,
+            outcome: a.outcome.clone(),
+            status_code: a.status_code,
+            error: a.error.clone(),
+        };
+        match views.iter_mut().find(|v| v.delivery_id == a.delivery_id) {
+            Some(known) => *known = WebhookView { attempts: known.attempts.max(a.attempt), ..view },
+            None => views.push(view),
+        }
+    }
+    views
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -136,8 +177,12 @@ pub(crate) struct ListCrawlJobsOutput {
 }
 
 impl CrawlJobOutput {
+    pub(crate) fn with_webhooks(self, attempts: &[WebhookAttempt]) -> Self {
+        Self { webhooks: deliveries(attempts), ..self }
+    }
+
     pub(crate) fn new(job: JobRecord) -> Self {
-        Self { success: true, job: job.into() }
+        Self { success: true, job: job.into(), webhooks: Vec::new() }
     }
 }
 

@@ -35,7 +35,8 @@ impl RagServer {
         Parameters(p): Parameters<ParseRepositoryParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<JobAnswerOutput<ParseRepositoryResult>>, ToolError> {
-        self.job("parse_github_repository", Ok(p.into_job()), &ctx).await.map(Json)
+        let webhook_url = p.webhook_url.clone();
+        self.job("parse_github_repository", Ok(p.into_job()), webhook_url, &ctx).await.map(Json)
     }
 
     #[tool(description = "Parse several repositories into the code knowledge graph, max_concurrent (default 3) \
@@ -47,7 +48,8 @@ impl RagServer {
         Parameters(p): Parameters<ParseBatchParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<JobAnswerOutput<ParseBatchResult>>, ToolError> {
-        self.job("parse_github_repositories_batch", p.into_job(), &ctx).await.map(Json)
+        let webhook_url = p.webhook_url.clone();
+        self.job("parse_github_repositories_batch", p.into_job(), webhook_url, &ctx).await.map(Json)
     }
 
     #[tool(

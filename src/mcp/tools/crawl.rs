@@ -25,7 +25,8 @@ impl RagServer {
         Parameters(p): Parameters<CrawlSinglePageParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<JobAnswerOutput<SinglePageResult>>, ToolError> {
-        self.job("crawl_single_page", Ok(p.into_job()), &ctx).await.map(Json)
+        let webhook_url = p.webhook_url.clone();
+        self.job("crawl_single_page", Ok(p.into_job()), webhook_url, &ctx).await.map(Json)
     }
 
     #[tool(description = "Crawl a whole target and store every page: a sitemap (all listed pages, sitemap indexes \
@@ -38,7 +39,8 @@ impl RagServer {
         Parameters(p): Parameters<SmartCrawlUrlParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<JobAnswerOutput<SiteCrawlResult>>, ToolError> {
-        self.job("smart_crawl_url", Ok(p.into_job()), &ctx).await.map(Json)
+        let webhook_url = p.site.webhook_url.clone();
+        self.job("smart_crawl_url", Ok(p.into_job()), webhook_url, &ctx).await.map(Json)
     }
 
     #[tool(description = "Crawl like smart_crawl_url, but every page is rendered in headless Chromium with common \
@@ -50,7 +52,8 @@ impl RagServer {
         Parameters(p): Parameters<StealthCrawlParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<JobAnswerOutput<SiteCrawlResult>>, ToolError> {
-        self.job("crawl_with_stealth_mode", p.into_job(), &ctx).await.map(Json)
+        let webhook_url = p.site.webhook_url.clone();
+        self.job("crawl_with_stealth_mode", p.into_job(), webhook_url, &ctx).await.map(Json)
     }
 
     #[tool(description = "Crawl a list of pages at once (urls_json: a JSON array of URLs, or of {url, content_type} \
@@ -63,7 +66,8 @@ impl RagServer {
         Parameters(p): Parameters<MultiUrlParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<JobAnswerOutput<MultiUrlResult>>, ToolError> {
-        self.job("crawl_with_multi_url_config", p.into_job(), &ctx).await.map(Json)
+        let webhook_url = p.webhook_url.clone();
+        self.job("crawl_with_multi_url_config", p.into_job(), webhook_url, &ctx).await.map(Json)
     }
 
     #[tool(description = "Crawl like smart_crawl_url while sampling the server's resident memory: above \
@@ -75,6 +79,7 @@ impl RagServer {
         Parameters(p): Parameters<MemoryCrawlParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<JobAnswerOutput<MemoryCrawlResult>>, ToolError> {
-        self.job("crawl_with_memory_monitoring", Ok(p.into_job()), &ctx).await.map(Json)
+        let webhook_url = p.site.webhook_url.clone();
+        self.job("crawl_with_memory_monitoring", Ok(p.into_job()), webhook_url, &ctx).await.map(Json)
     }
 }

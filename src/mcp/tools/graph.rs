@@ -38,7 +38,8 @@ impl RagServer {
         Parameters(p): Parameters<GraphCrawlParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<JobAnswerOutput<GraphCrawlResult>>, ToolError> {
-        self.job("crawl_with_graph_extraction", Ok(p.into_job()), &ctx).await.map(Json)
+        let webhook_url = p.site.webhook_url.clone();
+        self.job("crawl_with_graph_extraction", Ok(p.into_job()), webhook_url, &ctx).await.map(Json)
     }
 
     #[tool(

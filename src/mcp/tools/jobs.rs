@@ -20,8 +20,14 @@ impl RagServer {
         Parameters(p): Parameters<JobIdParams>,
         ctx: RequestContext<RoleServer>,
     ) -> std::result::Result<Json<CrawlJobOutput>, ToolError> {
-        let job = run_tool("get_crawl_job", &ctx, self.app.jobs.get(&p.job_id)).await?;
-        Ok(Json(CrawlJobOutput::new(job)))
+        let jobs = &self.app.jobs;
+        let (job, attempts) = run_tool("get_crawl_job", &ctx, async {
+            let job = jobs.get(&p.job_id).await?;
+            let attempts = jobs.webhook_attempts(&job.job_id).await?;
+            Ok((job, attempts))
+        })
+        .await?;
+        Ok(Json(CrawlJobOutput::new(job).with_webhooks(&attempts)))
     }
 
     #[tool(
