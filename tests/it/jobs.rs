@@ -140,7 +140,13 @@ async fn a_cancel_sent_to_another_replica_stops_the_job(backend: Backend) {
     let request = CrawlRequest { max_concurrent: 1, ..CrawlRequest::new(site.url("/slow-sitemap.xml")) };
     let handle = a.jobs.submit(JobSpec::SmartCrawl { request }).await.unwrap();
     let job_id = handle.job_id.clone();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Cancel once a page is stored (however loaded the machine), well before the crawl ends.
+    for _ in 0..300 {
+        if db.count("pages").await >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let seen = b.jobs.cancel(&job_id).await.unwrap();
     assert!(seen.cancel_requested, "{seen:?}");
