@@ -316,6 +316,9 @@ fn out_json(value: &serde_json::Value) {
 
 /// Exit code for a service error.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<transport::auth::AuthError>().is_some() {
+        return exit::CONFIG;
+    }
     match err.downcast_ref::<Error>() {
         Some(Error::NotFound(_)) => exit::NOT_FOUND,
         Some(Error::BadInput(_)) => exit::CONFIG,

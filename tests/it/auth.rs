@@ -63,6 +63,14 @@ async fn api_keys_guard_http_by_scope(backend: Backend) {
         assert!(!text.contains(secret.as_str()), "keys list printed a secret: {text}");
     }
     assert!(listed.as_array().unwrap().iter().all(|k| k["prefix"].as_str().is_some_and(|p| p.len() == 8)));
+    let mut table = tokio::process::Command::new(binary::BIN);
+    table.args(["keys", "list"]);
+    binary::configure(&mut table, &services, &store);
+    let table = String::from_utf8(table.output().await.unwrap().stdout).unwrap();
+    assert!(table.contains("reader") && table.contains("active"), "{table}");
+    for secret in [&read, &crawl, &admin] {
+        assert!(!table.contains(secret.as_str()), "keys list printed a secret: {table}");
+    }
 
     let server = HttpServer::start_env(&services, &store, &[("CRAWLRAG_AUTH_CACHE_SECS", "0")]).await;
     let http = reqwest::Client::new();
@@ -144,7 +152,7 @@ async fn serving_off_loopback_needs_a_key_or_the_insecure_flag() {
     binary::configure(&mut cmd, &services, &store);
     cmd.env_remove("CRAWLRAG_INSECURE_NO_AUTH");
     let out = tokio::time::timeout(Duration::from_secs(120), cmd.output()).await.expect("exits").unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "a configuration error");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not a loopback address") && stderr.contains("--insecure-no-auth"), "{stderr}");
 
