@@ -272,6 +272,11 @@ impl App {
         self.jobs.work(self.job_slots, stop).await;
     }
 
+    /// The store's API keys (the HTTP transport's authentication and `crawlrag keys`).
+    pub fn api_keys(&self) -> Arc<dyn crate::ports::ApiKeys> {
+        Arc::clone(&self.store) as Arc<dyn crate::ports::ApiKeys>
+    }
+
     /// Check every dependency concurrently, each under [`READY_CHECK_TIMEOUT`].
     pub async fn readiness(&self) -> Vec<ComponentStatus> {
         let database = async {

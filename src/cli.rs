@@ -25,7 +25,10 @@ use crate::jobs::{JobAnswer, JobOutput, JobRequest, JobSpec, LIST_LIMIT, Wait};
 use crate::ports::RenderOptions;
 use crate::progress::ProgressSink;
 use crate::retrieve::RagQuery;
+use crate::transport::auth::AuthOptions;
 use crate::transport::{self, http::HttpOptions};
+
+mod keys;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -153,6 +156,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Manage API keys for the HTTP transport (create, list, revoke).
+    Keys {
+        #[command(subcommand)]
+        action: keys::KeysCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +171,12 @@ pub struct ServeArgs {
     /// Host names HTTP clients may use besides loopback (DNS-rebinding guard), comma-separated.
     #[arg(long, env = "CRAWLRAG_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
+    /// Serve HTTP off loopback even when no API key exists (no authentication at all).
+    #[arg(long, env = "CRAWLRAG_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// Seconds an API key lookup is cached (a revocation takes effect within this); 0: none.
+    #[arg(long, env = "CRAWLRAG_AUTH_CACHE_SECS", default_value_t = 30)]
+    pub auth_cache_secs: u64,
 }
 
 /// Exit codes: what a script can branch on.
@@ -302,6 +316,9 @@ fn out_json(value: &serde_json::Value) {
 
 /// Exit code for a service error.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<transport::auth::AuthError>().is_some() {
+        return exit::CONFIG;
+    }
     match err.downcast_ref::<Error>() {
         Some(Error::NotFound(_)) => exit::NOT_FOUND,
         Some(Error::BadInput(_)) => exit::CONFIG,
@@ -354,7 +371,8 @@ async fn execute(config: &Config, command: Command) -> anyhow::Result<()> {
         | Command::Sources { .. }
         | Command::Delete { .. }
         | Command::Doctor { .. }
-        | Command::Migrate { .. }) => {
+        | Command::Migrate { .. }
+        | Command::Keys { .. }) => {
             tokio::select! {
                 result = one_shot(&app, command) => result,
                 () = shutdown.cancelled() => Err(Error::Cancelled.into()),
@@ -374,7 +392,11 @@ async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> 
     };
     let served = match args.http {
         Some(addr) => {
-            let options = HttpOptions { allowed_hosts: args.allowed_hosts };
+            let auth = AuthOptions {
+                insecure_no_auth: args.insecure_no_auth,
+                cache_ttl: Duration::from_secs(args.auth_cache_secs),
+            };
+            let options = HttpOptions { allowed_hosts: args.allowed_hosts, auth };
             transport::http::serve(Arc::clone(app), addr, options, shutdown).await
         }
         None => transport::stdio::serve(Arc::clone(app), shutdown).await,
@@ -535,6 +557,7 @@ async fn one_shot(app: &Arc<App>, command: Command) -> anyhow::Result<()> {
                 out("database migrated and bound to the embedding model\n");
             }
         }
+        Command::Keys { action } => keys::run(app, action).await?,
         Command::Serve(_) | Command::Worker | Command::Doctor { .. } => {}
     }
     Ok(())

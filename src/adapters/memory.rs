@@ -91,6 +91,7 @@ struct State {
     jobs: Vec<StoredJob>,
     /// Webhook attempts in the order they were made.
     webhook_attempts: Vec<crate::ports::WebhookAttempt>,
+    api_keys: Vec<crate::ports::ApiKeyRecord>,
 }
 
 /// Every store port and the job queue, in memory.
@@ -375,6 +376,42 @@ impl crate::ports::WebhookLog for MemoryStore {
 
     async fn webhook_attempts(&self, job_id: &str) -> Result<Vec<crate::ports::WebhookAttempt>, StoreError> {
         Ok(self.state().webhook_attempts.iter().filter(|a| a.job_id == job_id).cloned().collect())
+    }
+}
+
+#[async_trait]
+impl crate::ports::ApiKeys for MemoryStore {
+    async fn create_key(&self, key: &crate::ports::ApiKeyRecord) -> Result<(), StoreError> {
+        let mut key = key.clone();
+        key.created_at = Utc::now();
+        self.state().api_keys.push(key);
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> Result<Vec<crate::ports::ApiKeyRecord>, StoreError> {
+        Ok(self.state().api_keys.iter().rev().cloned().collect())
+    }
+
+    async fn revoke_key(&self, id_or_prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut state = self.state();
+        let now = Utc::now();
+        Ok(state
+            .api_keys
+            .iter_mut()
+            .filter(|k| (k.id == id_or_prefix || k.prefix == id_or_prefix) && k.revoked_at.is_none())
+            .map(|k| {
+                k.revoked_at = Some(now);
+                k.id.clone()
+            })
+            .collect())
+    }
+
+    async fn find_key(&self, hash: &str) -> Result<Option<crate::ports::ApiKeyRecord>, StoreError> {
+        Ok(self.state().api_keys.iter().find(|k| k.hash == hash).cloned())
+    }
+
+    async fn any_active_key(&self) -> Result<bool, StoreError> {
+        Ok(self.state().api_keys.iter().any(|k| k.revoked_at.is_none()))
     }
 }
 

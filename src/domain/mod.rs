@@ -2,6 +2,7 @@
 //! entities and their extraction from Markdown.
 //! No I/O and no driver crates here; everything in this module is unit-testable as is.
 
+pub mod api_key;
 pub mod chunk;
 pub mod code;
 pub mod code_check;

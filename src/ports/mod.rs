@@ -2,6 +2,7 @@
 //! system. Services hold `Arc<dyn Port>` of the narrow traits they call; only `adapters/`
 //! implement them with driver crates.
 
+mod api_keys;
 mod code;
 mod fetch;
 mod graph;
@@ -11,6 +12,7 @@ mod repo;
 mod store;
 mod webhooks;
 
+pub use api_keys::{ApiKeyRecord, ApiKeys};
 pub use code::{CodeGraphStore, CodeParser, ParseError, RepositorySummary};
 pub use fetch::{Accept, FetchError, Fetched, FetchedBody, Fetcher, RenderOptions, Renderer};
 pub use graph::{

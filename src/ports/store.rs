@@ -183,7 +183,15 @@ pub trait StoreAdmin: Send + Sync + std::fmt::Debug {
 /// Every store port at once: what one database adapter offers the composition root, which hands
 /// each service only its part (trait upcasting: `Arc<dyn Store>` to `Arc<dyn PageStore>`).
 pub trait Store:
-    PageStore + SearchIndex + SourceCatalog + EmbeddingCache + TextCache + StoreAdmin + super::JobQueue + super::WebhookLog
+    PageStore
+    + SearchIndex
+    + SourceCatalog
+    + EmbeddingCache
+    + TextCache
+    + StoreAdmin
+    + super::JobQueue
+    + super::WebhookLog
+    + super::ApiKeys
 {
 }
 
@@ -196,5 +204,6 @@ impl<T> Store for T where
         + StoreAdmin
         + super::JobQueue
         + super::WebhookLog
+        + super::ApiKeys
 {
 }

@@ -1,6 +1,7 @@
 //! HTTP transport: streamable HTTP MCP at `/mcp`, legacy SSE at `/sse` + `/messages`, liveness
 //! at `/health`, readiness at `/ready` (200 only when every dependency answers, else 503 naming
-//! the failing one), and Prometheus text at `/metrics`. Stateless apart from MCP sessions, so
+//! the failing one), and Prometheus text at `/metrics`. Every route but `/health` and `/ready`
+//! passes the API key check of `transport::auth`. Stateless apart from MCP sessions, so
 //! replicas can sit behind a load balancer with sticky sessions (or stateless 2026-07-28 clients).
 
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::info;
 
+use super::auth::{AuthOptions, AuthState, start_rule};
 use super::sse::{self, SseSessions, SseState};
 use crate::app::{App, metrics_handle};
 use crate::mcp::RagServer;
@@ -36,10 +38,12 @@ const TRANSPORT: &str = "http";
 pub struct HttpOptions {
     /// Host names accepted besides loopback (rmcp refuses others with 403: DNS rebinding).
     pub allowed_hosts: Vec<String>,
+    /// API key authentication (see `transport::auth`).
+    pub auth: AuthOptions,
 }
 
 /// Build the router serving every HTTP endpoint.
-pub fn router(app: Arc<App>, options: &HttpOptions, shutdown: &CancellationToken) -> Router {
+pub fn router(app: Arc<App>, options: &HttpOptions, auth: AuthState, shutdown: &CancellationToken) -> Router {
     // Install the recorder before the first tool call so no count is lost.
     let _ = metrics_handle();
     let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
@@ -71,21 +75,34 @@ pub fn router(app: Arc<App>, options: &HttpOptions, shutdown: &CancellationToken
         .with_state(app)
         .nest_service("/mcp", mcp)
         .merge(legacy)
+        .layer(axum::middleware::from_fn_with_state(auth, super::auth::require_key))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
-        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+            header::HeaderName::from_static("x-api-key"),
+        ]))
 }
 
 /// Serve HTTP on `addr` until `shutdown` fires.
 ///
 /// # Errors
-/// When the address cannot be bound.
+/// When the address cannot be bound, or is off loopback with no API key and no
+/// `--insecure-no-auth` ([`super::auth::AuthError`]).
 pub async fn serve(
     app: Arc<App>,
     addr: SocketAddr,
     options: HttpOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let keys = app.api_keys();
+    let any_key = keys.any_active_key().await?;
+    let enforcement = start_rule(addr, options.auth.insecure_no_auth, any_key)?;
+    if !any_key && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "serving HTTP off loopback WITHOUT authentication (--insecure-no-auth)");
+    }
+    let auth = AuthState::new(keys, enforcement, options.auth.cache_ttl);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     // An SSE-framed answer is several small writes (priming event, data event, final chunk); with
@@ -97,7 +114,7 @@ pub async fn serve(
         }
     });
     info!(addr = %local, "serving MCP: streamable HTTP at /mcp, legacy SSE at /sse");
-    let router = router(app, &options, &shutdown);
+    let router = router(app, &options, auth, &shutdown);
     axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Transports: stdio and HTTP (streamable HTTP at /mcp, legacy SSE at /sse + /messages, and
 //! /health, /ready, /metrics). All serve the same `RagServer`; none holds business rules.
 
+pub mod auth;
 pub mod http;
 mod sse;
 pub mod stdio;

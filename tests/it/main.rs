@@ -6,6 +6,7 @@
 //! `scripts/test.sh` starts the services; without them a test skips with a reason, except under
 //! `CI=true`, where a missing service fails the run.
 
+mod auth;
 mod bad_input;
 mod cli;
 mod code_graph;

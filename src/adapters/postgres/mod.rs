@@ -2,6 +2,7 @@
 //! `migrations/` run at connect; the embedding column is sized from the configured model once and
 //! recorded in `meta`, so a different model later fails loudly instead of corrupting search.
 
+mod api_keys;
 mod catalog;
 mod code_graph;
 mod graph;

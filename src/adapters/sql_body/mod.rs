@@ -7,10 +7,12 @@
 //!
 //! - `job_queue`: the `JobQueue` port on `crawl_jobs`;
 //! - `webhooks`: the `WebhookLog` port on `webhook_deliveries`;
+//! - `api_keys`: the `ApiKeys` port on `api_keys`;
 //! - `catalog`: the `SourceCatalog` port and page deletion (`sources`, `pages` and their rows);
 //! - `text_cache`: the `TextCache` port on `llm_cache`, batched through a JSON array parameter;
 //! - `graph`: the embedded `GraphStore` backend on the `graph_*` tables.
 
+pub(crate) mod api_keys;
 pub(crate) mod catalog;
 pub(crate) mod code_graph;
 pub(crate) mod graph;

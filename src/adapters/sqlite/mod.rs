@@ -3,6 +3,7 @@
 //! text has an FTS5 index kept in step by triggers. WAL mode lets readers run while one writer
 //! replaces a page.
 
+mod api_keys;
 mod catalog;
 mod code_graph;
 mod graph;
