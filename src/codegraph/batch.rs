@@ -172,9 +172,8 @@ fn is_transient(e: &Error) -> bool {
 /// `base * 2^(attempt-1)`, plus up to a quarter more at random (so retries of many repositories
 /// do not arrive together), capped at [`MAX_DELAY`].
 fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1 << (attempt - 1).min(16));
-    let jitter = exp.mul_f64(f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 1020.0);
-    (exp + jitter).min(MAX_DELAY)
+    let jitter = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0;
+    crate::domain::backoff::exponential(base, attempt, jitter).min(MAX_DELAY)
 }
 
 #[cfg(test)]

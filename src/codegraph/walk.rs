@@ -8,10 +8,9 @@ use std::path::{Path, PathBuf};
 use crate::domain::code::Language;
 use crate::domain::code_graph::Manifest;
 
-/// Folders never read: version control, dependencies, build output, caches.
-const SKIPPED_DIRS: [&str; 22] = [
-    ".git",
-    ".hg",
+/// Folders never read: dependencies, build output, caches (every dot-folder, `.git` and `.venv`
+/// among them, is skipped too).
+const SKIPPED_DIRS: [&str; 12] = [
     "node_modules",
     "vendor",
     "third_party",
@@ -20,18 +19,10 @@ const SKIPPED_DIRS: [&str; 22] = [
     "build",
     "out",
     "__pycache__",
-    ".venv",
     "venv",
     "env",
     "site-packages",
-    ".tox",
-    ".nox",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".next",
     "coverage",
-    ".cargo",
-    ".idea",
 ];
 
 /// Folders whose code is not the package's API (still searched for docs).

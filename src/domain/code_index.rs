@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::code::{CodeEdge, CodeEdgeKind, CodeSymbol, Language, RepoGraph, SymbolKind};
+use super::code::{CodeEdge, CodeEdgeKind, CodeSymbol, Language, RepoGraph};
 
 /// How far inheritance and re-export chains are followed (cycles are cut too).
 const MAX_DEPTH: usize = 12;
@@ -451,11 +451,6 @@ fn module_candidates(roots: &[String], module: &str, language: Language) -> Vec<
         }
         Language::Python | Language::Rust | Language::Go => vec![module.to_owned()],
     }
-}
-
-/// Whether a symbol kind can be called.
-pub fn is_callable(kind: SymbolKind) -> bool {
-    matches!(kind, SymbolKind::Function | SymbolKind::Method) || kind.is_type()
 }
 
 /// Levenshtein distance over chars, capped work (names are short).

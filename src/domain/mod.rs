@@ -3,6 +3,7 @@
 //! No I/O and no driver crates here; everything in this module is unit-testable as is.
 
 pub mod api_key;
+pub mod backoff;
 pub mod chunk;
 pub mod code;
 pub mod code_check;

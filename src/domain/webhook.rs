@@ -99,8 +99,7 @@ pub fn backoff(base: Duration, attempt: u32, jitter: f64, retry_after: Option<Du
     if let Some(after) = retry_after {
         return after.min(MAX_RETRY_AFTER);
     }
-    let exp = base.saturating_mul(1_u32 << attempt.saturating_sub(1).min(16));
-    exp.mul_f64(1.0 + 0.25 * jitter.clamp(0.0, 1.0))
+    super::backoff::exponential(base, attempt, jitter)
 }
 
 /// Check a webhook URL when its job is submitted: http(s) with a host, and no literal private,
