@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts everything the tests need, idempotently and offline (registries only),
 # then prints the environment to use them:   eval "$(scripts/services.sh)"
-# The graph servers (FalkorDB, and ArcadeDB over Bolt) get CRAWLRAG_TEST_* names on purpose: the
-# production names (FALKORDB_URL, NEO4J_URI) would switch every test's server to that backend.
+# The graph servers (FalkorDB, and ArcadeDB over Bolt) and Redis get CRAWLRAG_TEST_* names on
+# purpose: the production names (FALKORDB_URL, NEO4J_URI, REDIS_URL) would switch every test's
+# server to that backend.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -16,6 +17,9 @@ model_path=$("$here/model.sh")
 onnxruntime=$("$here/onnxruntime.sh")
 chromium=$("$here/chromium.sh")
 sdist_dir=$("$here/sdists.sh")
+redis_url=$("$here/redis.sh" start)
+redis_server=$("$here/redis.sh" binary)
+nginx=$("$here/nginx.sh")
 
 cat <<ENV
 export DATABASE_URL='$database_url'
@@ -29,4 +33,7 @@ export CRAWLRAG_TEST_BOLT_USER='$bolt_user'
 export CRAWLRAG_TEST_BOLT_PASSWORD='$bolt_password'
 export CRAWLRAG_TEST_BOLT_DATABASE='$bolt_database'
 export CRAWLRAG_TEST_SDIST_DIR='$sdist_dir'
+export CRAWLRAG_TEST_REDIS_URL='$redis_url'
+export CRAWLRAG_TEST_REDIS_SERVER='$redis_server'
+export CRAWLRAG_TEST_NGINX='$nginx'
 ENV
