@@ -26,7 +26,8 @@ pub use graph::{
 pub use host_gate::{Admission, HostGate, HostPolicy, HostSlot};
 pub use jobs::{Beat, CancelRequest, ClaimedJob, EndedJob, JobEnd, JobQueue, Lease, NewJob};
 pub use ledger::{
-    Admitted, CrawlLedger, LedgerTally, NewRun, OfferedUrl, PageCounts, QueuedUrl, RunEnd, Settled, UrlClaim, UrlOutcome,
+    Admitted, CrawlLedger, LedgerTally, NewRun, OfferedUrl, PageCounts, QueuedUrl, RunEnd, Settled, UrlClaim,
+    UrlOutcome,
 };
 pub use model::{ChatModel, EmbedError, Embedder, ModelError, Reranker};
 pub use repo::{Checkout, RepoError, RepoSource};

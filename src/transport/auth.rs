@@ -76,7 +76,16 @@ pub fn start_rule(addr: SocketAddr, insecure_no_auth: bool, any_key: bool) -> Re
     if any_key { Ok(Enforcement::Always) } else { Err(AuthError::NoKeysOffLoopback(addr)) }
 }
 
-type Cached = (Instant, Result<Vec<Scope>, &'static str>);
+type Cached = (Instant, Result<Caller, &'static str>);
+
+/// Who an authenticated request comes from, put in the request's extensions for the layers
+/// behind this one (per-caller rate limits, job ownership).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// A stable id: the API key's id (`key:<id>`).
+    pub id: String,
+    pub scopes: Vec<Scope>,
+}
 
 /// The middleware's state: the key store, the rule and the lookup cache.
 #[derive(Debug, Clone)]
@@ -108,8 +117,8 @@ impl AuthState {
         Ok(any)
     }
 
-    /// The scopes of `key`, or the reason it is refused.
-    async fn scopes(&self, key: &str) -> Result<Result<Vec<Scope>, &'static str>, Response> {
+    /// Who `key` is, or the reason it is refused.
+    async fn caller(&self, key: &str) -> Result<Result<Caller, &'static str>, Response> {
         if parse_key(key).is_none() {
             return Ok(Err("unknown"));
         }
@@ -131,7 +140,8 @@ impl AuthState {
             Err("revoked")
         } else {
             // A scope this build does not know grants nothing.
-            Ok(record.scopes.split(',').filter_map(|s| Scope::parse(s).ok()).collect())
+            let scopes = record.scopes.split(',').filter_map(|s| Scope::parse(s).ok()).collect();
+            Ok(Caller { id: format!("key:{}", record.id), scopes })
         };
         if !self.ttl.is_zero() {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -208,8 +218,8 @@ fn unavailable(error: &str) -> Response {
 }
 
 /// The middleware: see the module documentation.
-pub async fn require_key(State(auth): State<AuthState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
+pub async fn require_key(State(auth): State<AuthState>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
     if path == "/health" || path == "/ready" {
         return next.run(request).await;
     }
@@ -219,11 +229,13 @@ pub async fn require_key(State(auth): State<AuthState>, request: Request, next: 
         Err(response) => return response,
     }
     let Some(key) = presented_key(request.headers()) else { return unauthorized("missing") };
-    let scopes = match auth.scopes(key).await {
-        Ok(Ok(scopes)) => scopes,
+    let caller = match auth.caller(key).await {
+        Ok(Ok(caller)) => caller,
         Ok(Err(reason)) => return unauthorized(reason),
         Err(response) => return response,
     };
+    let scopes = caller.scopes.clone();
+    request.extensions_mut().insert(caller);
     if allows(&scopes, Scope::Admin) {
         return next.run(request).await;
     }
