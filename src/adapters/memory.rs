@@ -515,6 +515,10 @@ impl JobQueue for MemoryStore {
         Ok(self.state().job(job_id).map(|j| j.record.clone()))
     }
 
+    async fn spec(&self, job_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        Ok(self.state().job(job_id).map(|j| j.spec.clone()))
+    }
+
     async fn list(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         Ok(self.state().jobs.iter().rev().take(limit).map(|j| j.record.clone()).collect())
     }

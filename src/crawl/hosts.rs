@@ -17,6 +17,21 @@ struct Host {
     next_start: Mutex<Instant>,
 }
 
+/// Waits for a host's turn (a request slot, spaced by the delay) and holds it for one request:
+/// the turn ends when the returned value is dropped. [`HostPool`] keeps turns in this process; a
+/// distributed crawl keeps them where every worker sees them.
+#[async_trait::async_trait]
+pub trait HostTurns: Send + Sync {
+    async fn turn(&self, host: &str, delay: Duration) -> Box<dyn Send + Sync>;
+}
+
+#[async_trait::async_trait]
+impl HostTurns for HostPool {
+    async fn turn(&self, host: &str, delay: Duration) -> Box<dyn Send + Sync> {
+        Box::new(self.acquire(host, delay).await)
+    }
+}
+
 #[derive(Debug)]
 pub struct HostPool {
     per_host: usize,

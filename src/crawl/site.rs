@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, instrument, warn};
 use url::Url;
 
-use super::hosts::HostPool;
+use super::hosts::{HostPool, HostTurns};
 use super::robots::Robots;
 use super::sitemap::{self, Sitemap};
 use super::url::{Scope, ScopeRule, glob_match, normalize, trap_reason};
@@ -188,7 +188,7 @@ impl CrawlReport {
     }
 }
 
-fn classify_target(url: &Url) -> CrawlType {
+pub(crate) fn classify_target(url: &Url) -> CrawlType {
     let path = url.path().to_ascii_lowercase();
     if path.ends_with(".xml") || path.ends_with(".xml.gz") || path.contains("sitemap") {
         CrawlType::Sitemap
@@ -199,14 +199,81 @@ fn classify_target(url: &Url) -> CrawlType {
     }
 }
 
-/// Breadth-first frontier with dedupe on normalised URLs, scope, patterns and trap detection.
-struct Frontier {
-    queue: VecDeque<(Url, usize)>,
-    seen: HashSet<String>,
-    queries_per_path: HashMap<String, usize>,
+/// Which links a crawl follows: scope, include/exclude patterns and trap shapes. Pure rules, no
+/// memory of what was seen (the frontier, or a distributed crawl's ledger, dedupes).
+#[derive(Debug, Clone)]
+pub(crate) struct LinkRules {
     scope: ScopeRule,
     include: Vec<String>,
     exclude: Vec<String>,
+}
+
+/// A URL as the rules see it.
+pub(crate) enum Screened {
+    /// Follow it (normalised).
+    Follow(Url),
+    OutOfScope,
+    Skipped(String),
+}
+
+impl LinkRules {
+    pub(crate) fn new(start: &Url, request: &CrawlRequest) -> Self {
+        Self {
+            scope: ScopeRule::new(start, request.scope),
+            include: request.include.clone(),
+            exclude: request.exclude.clone(),
+        }
+    }
+
+    /// Sitemap pages are crawled as listed; the prefix scope would drop legitimate pages, so only
+    /// the host must match.
+    pub(crate) fn for_sitemap(mut self, start: &Url) -> Self {
+        self.scope = ScopeRule::new(start, Scope::Host);
+        self
+    }
+
+    pub(crate) fn screen(&self, url: &Url) -> Screened {
+        let key = normalize(url);
+        if !self.scope.allows(&key) {
+            return Screened::OutOfScope;
+        }
+        let text = key.as_str();
+        if !self.include.is_empty() && !self.include.iter().any(|p| glob_match(p, text)) {
+            return Screened::Skipped("does not match include_patterns".into());
+        }
+        if let Some(pattern) = self.exclude.iter().find(|p| glob_match(p, text)) {
+            return Screened::Skipped(format!("matches exclude pattern '{pattern}'"));
+        }
+        if let Some(reason) = trap_reason(&key) {
+            return Screened::Skipped(format!("crawler trap: {reason}"));
+        }
+        Screened::Follow(key)
+    }
+}
+
+/// Counts query-string variants per path: past [`MAX_QUERIES_PER_PATH`] a path is treated as a
+/// generated space (calendars, faceted search).
+#[derive(Debug, Default)]
+pub(crate) struct QueryVariants(HashMap<String, usize>);
+
+impl QueryVariants {
+    /// Why `key` (normalised) is a trap, if its path has had too many query variants.
+    pub(crate) fn too_many(&mut self, key: &Url) -> Option<String> {
+        key.query()?;
+        let path_key = format!("{}{}", key.host_str().unwrap_or_default(), key.path());
+        let count = self.0.entry(path_key).or_default();
+        *count += 1;
+        (*count > MAX_QUERIES_PER_PATH)
+            .then(|| format!("crawler trap: more than {MAX_QUERIES_PER_PATH} query variants of {}", key.path()))
+    }
+}
+
+/// Breadth-first frontier with dedupe on normalised URLs, the link rules and trap detection.
+struct Frontier {
+    queue: VecDeque<(Url, usize)>,
+    seen: HashSet<String>,
+    queries: QueryVariants,
+    rules: LinkRules,
 }
 
 enum Offer {
@@ -221,50 +288,51 @@ impl Frontier {
         Self {
             queue: VecDeque::new(),
             seen: HashSet::new(),
-            queries_per_path: HashMap::new(),
-            scope: ScopeRule::new(start, request.scope),
-            include: request.include.clone(),
-            exclude: request.exclude.clone(),
+            queries: QueryVariants::default(),
+            rules: LinkRules::new(start, request),
         }
     }
 
     fn offer(&mut self, url: Url, depth: usize) -> Offer {
-        let key = normalize(&url);
-        if !self.seen.insert(key.to_string()) {
+        if !self.seen.insert(normalize(&url).to_string()) {
             return Offer::Duplicate;
         }
-        if !self.scope.allows(&key) {
-            return Offer::OutOfScope;
-        }
-        let text = key.as_str();
-        if !self.include.is_empty() && !self.include.iter().any(|p| glob_match(p, text)) {
-            return Offer::Skipped("does not match include_patterns".into());
-        }
-        if let Some(pattern) = self.exclude.iter().find(|p| glob_match(p, text)) {
-            return Offer::Skipped(format!("matches exclude pattern '{pattern}'"));
-        }
-        if let Some(reason) = trap_reason(&key) {
-            return Offer::Skipped(format!("crawler trap: {reason}"));
-        }
-        if key.query().is_some() {
-            let path_key = format!("{}{}", key.host_str().unwrap_or_default(), key.path());
-            let count = self.queries_per_path.entry(path_key).or_default();
-            *count += 1;
-            if *count > MAX_QUERIES_PER_PATH {
-                return Offer::Skipped(format!(
-                    "crawler trap: more than {MAX_QUERIES_PER_PATH} query variants of {}",
-                    key.path()
-                ));
-            }
+        let key = match self.rules.screen(&url) {
+            Screened::Follow(key) => key,
+            Screened::OutOfScope => return Offer::OutOfScope,
+            Screened::Skipped(reason) => return Offer::Skipped(reason),
+        };
+        if let Some(reason) = self.queries.too_many(&key) {
+            return Offer::Skipped(reason);
         }
         self.queue.push_back((key, depth));
         Offer::Queued
     }
 }
 
-/// Per-crawl robots.txt cache, one entry per `scheme://host:port`.
+/// Where a crawl gets robots.txt rules: fetched once per origin and kept for the crawl.
+#[async_trait::async_trait]
+pub(crate) trait RobotsBook: Send + Sync {
+    async fn rules_for(&self, crawler: &Crawler, url: &Url) -> Arc<Robots>;
+}
+
+/// Per-crawl robots.txt cache in this process, one entry per `scheme://host:port`.
 struct RobotsCache {
     by_origin: tokio::sync::Mutex<HashMap<String, Arc<Robots>>>,
+}
+
+#[async_trait::async_trait]
+impl RobotsBook for RobotsCache {
+    async fn rules_for(&self, crawler: &Crawler, url: &Url) -> Arc<Robots> {
+        let origin = url.origin().ascii_serialization();
+        let mut by_origin = self.by_origin.lock().await;
+        if let Some(rules) = by_origin.get(&origin) {
+            return Arc::clone(rules);
+        }
+        let rules = Arc::new(crawler.robots_rules(&crawler.robots_text(&origin).await));
+        by_origin.insert(origin, Arc::clone(&rules));
+        rules
+    }
 }
 
 impl Crawler {
@@ -299,9 +367,7 @@ impl Crawler {
         match crawl_type {
             CrawlType::Sitemap => {
                 let urls = self.sitemap_urls(&start, request.max_pages, &mut report).await?;
-                // Sitemap pages are crawled as listed; the prefix scope would drop legitimate
-                // pages, so only the host must match.
-                frontier.scope = ScopeRule::new(&start, Scope::Host);
+                frontier.rules = frontier.rules.for_sitemap(&start);
                 for url in urls {
                     match frontier.offer(url.clone(), request.max_depth) {
                         Offer::Queued | Offer::Duplicate => {}
@@ -482,16 +548,16 @@ impl Crawler {
         fetched.and(ingested)
     }
 
-    /// Fetch one page behind robots.txt, the host's politeness slot, and retries.
-    async fn fetch_polite(
+    /// Fetch one page behind robots.txt, the host's politeness turn, and retries.
+    pub(crate) async fn fetch_polite(
         &self,
         url: &Url,
         plan: &PagePlan,
         known: &Validators,
-        hosts: &HostPool,
-        robots: &RobotsCache,
+        hosts: &dyn HostTurns,
+        robots: &dyn RobotsBook,
     ) -> Result<PageFetch, PageError> {
-        let rules = self.robots_for(url, robots).await;
+        let rules = robots.rules_for(self, url).await;
         let path = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
@@ -504,9 +570,9 @@ impl Crawler {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let permit = hosts.acquire(&host, delay).await;
+            let turn = hosts.turn(&host, delay).await;
             let fetched = self.fetch_page_if_changed(url, plan, known).await;
-            drop(permit);
+            drop(turn);
             match fetched {
                 Ok(Fetched::NotModified) => return Ok(PageFetch::NotModified),
                 Ok(Fetched::Body(body)) => {
@@ -530,27 +596,23 @@ impl Crawler {
         }
     }
 
-    async fn robots_for(&self, url: &Url, cache: &RobotsCache) -> Arc<Robots> {
-        let origin = url.origin().ascii_serialization();
-        let mut by_origin = cache.by_origin.lock().await;
-        if let Some(rules) = by_origin.get(&origin) {
-            return Arc::clone(rules);
+    /// robots.txt of `origin` as the rules to follow: the file's text, a full disallow when the
+    /// server fails (RFC 9309 §2.3.1.4), or nothing (allow all) when there is none.
+    pub(crate) async fn robots_text(&self, origin: &str) -> String {
+        let Ok(robots_url) = Url::parse(&format!("{origin}/robots.txt")) else { return String::new() };
+        match self.fetcher.fetch(&robots_url, Accept::Raw).await {
+            Ok(body) => String::from_utf8_lossy(&body.bytes).into_owned(),
+            Err(FetchError::Status { status, .. }) if status >= 500 => {
+                warn!(%origin, status, "robots.txt unavailable; treating the site as disallowed");
+                "User-agent: *\nDisallow: /\n".to_owned()
+            }
+            Err(_) => String::new(),
         }
-        let rules = match Url::parse(&format!("{origin}/robots.txt")) {
-            Ok(robots_url) => match self.fetcher.fetch(&robots_url, Accept::Raw).await {
-                Ok(body) => Robots::parse(&String::from_utf8_lossy(&body.bytes), &self.config.user_agent),
-                // RFC 9309 §2.3.1.4: a server error means "assume complete disallow".
-                Err(FetchError::Status { status, .. }) if status >= 500 => {
-                    warn!(%origin, status, "robots.txt unavailable; treating the site as disallowed");
-                    Robots::parse("User-agent: *\nDisallow: /\n", &self.config.user_agent)
-                }
-                Err(_) => Robots::allow_all(),
-            },
-            Err(_) => Robots::allow_all(),
-        };
-        let rules = Arc::new(rules);
-        by_origin.insert(origin, Arc::clone(&rules));
-        rules
+    }
+
+    /// The rules of a robots.txt text for this crawler's user agent.
+    pub(crate) fn robots_rules(&self, text: &str) -> Robots {
+        Robots::parse(text, &self.config.user_agent)
     }
 
     /// Every page URL a sitemap (or sitemap index, followed recursively) lists, up to `budget`.
@@ -595,7 +657,7 @@ impl Crawler {
     }
 }
 
-enum PageError {
+pub(crate) enum PageError {
     Skipped(String),
     Failed(String),
     /// 404/410: the page no longer exists.
@@ -604,12 +666,12 @@ enum PageError {
 
 /// A page fetched, or confirmed unchanged by a 304.
 #[expect(clippy::large_enum_variant, reason = "short-lived, one per in-flight fetch")]
-enum PageFetch {
+pub(crate) enum PageFetch {
     Fetched(Page),
     NotModified,
 }
 
-fn validate(request: &CrawlRequest) -> Result<()> {
+pub(crate) fn validate(request: &CrawlRequest) -> Result<()> {
     if request.max_depth == 0 {
         return Err(Error::bad_input("max_depth must be at least 1 (1 = only the start page)"));
     }

@@ -122,6 +122,11 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn get(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError>;
+    /// A job's stored spec (what any worker needs to take part in it).
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn spec(&self, job_id: &str) -> Result<Option<serde_json::Value>, StoreError>;
     /// The newest jobs first.
     ///
     /// # Errors

@@ -42,6 +42,7 @@ mod sql {
          where state = 'running' and coalesce(lease_until, updated_at) < now()
          returning job_id, tool, target, state, spec";
     // language=PostgreSQL
+    pub(super) const SPEC: &str = "select spec from crawl_jobs where job_id = $1";
     pub(super) const GET: &str = concat!("select ", job_columns!(), " from crawl_jobs where job_id = $1");
     // language=PostgreSQL
     pub(super) const LIST: &str =

@@ -87,7 +87,7 @@ pub(crate) fn counts(progress: &JobProgress) -> [i64; 4] {
 
 /// `impl JobQueue for $store` over its `pool` field, with `$sql` naming the module of SQL
 /// constants (`ENQUEUE`, `CLAIM`, `HEARTBEAT`, `FINISH`, `REQUEST_CANCEL`, `RECLAIM_EXPIRED`,
-/// `GET`, `LIST`; the cancel and the reclaim return [`EndedRow`]s) and `$classify` the store's `sqlx::Error -> StoreError` mapping. Every
+/// `GET`, `SPEC`, `LIST`; the cancel and the reclaim return [`EndedRow`]s) and `$classify` the store's `sqlx::Error -> StoreError` mapping. Every
 /// statement binds the same Rust types in the same order on both dialects.
 macro_rules! impl_job_queue {
     ($store:ty, $sql:path, $classify:path) => {
@@ -208,6 +208,13 @@ macro_rules! impl_job_queue {
                 let row: Option<$crate::adapters::sql_body::job_queue::JobRow> =
                     sqlx::query_as(sql::GET).bind(job_id).fetch_optional(&self.pool).await.map_err($classify)?;
                 Ok(row.map(Into::into))
+            }
+
+            async fn spec(&self, job_id: &str) -> Result<Option<serde_json::Value>, $crate::ports::StoreError> {
+                use $sql as sql;
+                let spec: Option<Option<sqlx::types::Json<serde_json::Value>>> =
+                    sqlx::query_scalar(sql::SPEC).bind(job_id).fetch_optional(&self.pool).await.map_err($classify)?;
+                Ok(spec.flatten().map(|sqlx::types::Json(value)| value))
             }
 
             async fn list(&self, limit: usize) -> Result<Vec<$crate::domain::JobRecord>, $crate::ports::StoreError> {
