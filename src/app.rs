@@ -3,6 +3,7 @@
 //! the services (or takes ready-made ports, for tests and benches), and answers readiness.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -28,21 +29,22 @@ use crate::adapters::postgres::PgStore;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::sqlite::SqliteStore;
 use crate::adapters::webhook_sender::{HttpWebhookSender, WebhookSenderConfig};
+use crate::cluster::{Cluster, ClusterConfig, ClusterParts};
 use crate::codegraph::{CodeGraph, CodeGraphConfig, CodeGraphParts};
 use crate::config::{
-    Config, EmbeddingProvider, GraphExtractor, LocalBackend, PgSettings, StoreChoice, default_model_dir,
+    Config, EmbeddingProvider, GraphExtractor, LocalBackend, PgSettings, Role, StoreChoice, default_model_dir,
     default_onnxruntime_lib,
 };
 use crate::crawl::{CrawlConfig, Crawler, CrawlerParts, PageSink};
 use crate::domain::target::TrustedHosts;
 use crate::graphrag::GraphRag;
 use crate::ingest::{IngestConfig, Pipeline};
-use crate::jobs::{JobConfig, Jobs, ServiceRunner, WebhookConfig, Webhooks};
+use crate::jobs::{JobConfig, Jobs, Placement, ServiceRunner, WebhookConfig, Webhooks};
 use crate::ports::{
     ChatModel, CodeGraphStore, Embedder, EmbeddingCache, Fetcher, GraphStore, JobQueue, PageStore, Renderer,
     RepoSource, Reranker, SearchIndex, SourceCatalog, Store, TextCache,
 };
-use crate::ports::{WebhookLog, WebhookSender};
+use crate::ports::{CrawlLedger, HostGate, WebhookLog, WebhookSender, WorkBroker};
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 use crate::sources::Sources;
@@ -66,6 +68,13 @@ pub struct App {
     embedder: Arc<dyn Embedder>,
     /// Queued jobs a worker loop runs at once.
     job_slots: usize,
+    role: Role,
+    /// The queue engine, when one is configured (readiness).
+    broker: Option<Arc<dyn WorkBroker>>,
+    /// Distributed crawling (workers of a deployment with a queue engine).
+    cluster: Option<Arc<Cluster>>,
+    /// Set on SIGTERM: not ready any more.
+    draining: AtomicBool,
 }
 
 /// The services' own settings (each service receives only its part), plus the optional
@@ -95,6 +104,21 @@ pub struct ServiceSettings {
     pub webhooks: WebhookConfig,
     /// Posts webhooks; `None`: over HTTP with `webhooks`' allowances.
     pub webhook_sender: Option<Arc<dyn WebhookSender>>,
+    /// This process's part in a scaled-out deployment, and the parts it needs.
+    pub scale: ScaleOut,
+}
+
+/// A process's part in a scaled-out deployment (the default: everything in one process).
+#[derive(Debug, Clone, Default)]
+pub struct ScaleOut {
+    pub role: Role,
+    /// The queue engine (announces jobs; carries a distributed crawl's pages).
+    pub broker: Option<Arc<dyn WorkBroker>>,
+    /// Politeness shared by every worker.
+    pub gate: Option<Arc<dyn HostGate>>,
+    /// The URL ledger of distributed crawls (the shared database).
+    pub ledger: Option<Arc<dyn CrawlLedger>>,
+    pub cluster: ClusterConfig,
 }
 
 /// One dependency's readiness.
@@ -205,6 +229,7 @@ impl App {
             repos,
             webhooks,
             webhook_sender,
+            scale,
         } = settings;
         store.ensure_embedding_space(embedder.model_id(), embedder.dimensions()).await?;
         // Each service gets only the store ports it uses (one adapter implements them all).
@@ -239,7 +264,32 @@ impl App {
             }))
         });
         let webhooks = Arc::new(Webhooks::new(webhook_sender, Arc::clone(&store) as Arc<dyn WebhookLog>, webhooks));
-        let jobs = Arc::new(Jobs::new(Arc::clone(&store) as Arc<dyn JobQueue>, runner, jobs).with_webhooks(webhooks));
+        let queue = Arc::clone(&store) as Arc<dyn JobQueue>;
+        let mut jobs = Jobs::new(Arc::clone(&queue), runner, jobs).with_webhooks(Arc::clone(&webhooks));
+        if scale.role == Role::Api {
+            jobs = jobs.with_placement(Placement::Workers);
+        }
+        if let Some(broker) = &scale.broker {
+            jobs = jobs.with_broker(Arc::clone(broker));
+        }
+        let cluster = match (&scale.broker, &scale.gate, &scale.ledger) {
+            (Some(broker), Some(gate), Some(ledger)) if scale.role == Role::Worker => {
+                let parts = ClusterParts {
+                    broker: Arc::clone(broker),
+                    gate: Arc::clone(gate),
+                    ledger: Arc::clone(ledger),
+                    queue,
+                    crawler: Arc::clone(&crawler),
+                    webhooks: Some(webhooks),
+                };
+                Some(Arc::new(Cluster::new(parts, scale.cluster, jobs.worker_id().to_owned())))
+            }
+            _ => None,
+        };
+        if let Some(cluster) = &cluster {
+            jobs = jobs.with_cluster(Arc::clone(cluster));
+        }
+        let jobs = Arc::new(jobs);
         let interrupted = jobs.reclaim_expired().await?;
         if interrupted > 0 {
             tracing::warn!(interrupted, "crawl jobs whose process stopped were marked interrupted");
@@ -263,13 +313,38 @@ impl App {
             store,
             embedder,
             job_slots,
+            role: scale.role,
+            broker: scale.broker,
+            cluster,
+            draining: AtomicBool::new(false),
         })
     }
 
+    /// This process's part.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
     /// Claim and run queued jobs until `stop` is cancelled (`serve` runs this beside the server,
-    /// `worker` runs only this).
+    /// `worker` runs only this); a worker of a distributed deployment also crawls pages and
+    /// reconciles. On `stop` every loop stops taking work and lets what is in flight finish.
     pub async fn work(&self, stop: tokio_util::sync::CancellationToken) {
-        self.jobs.work(self.job_slots, stop).await;
+        match &self.cluster {
+            Some(cluster) => {
+                tokio::join!(
+                    self.jobs.work(self.job_slots, stop.clone()),
+                    cluster.work_pages(stop.clone()),
+                    cluster.reconcile_loop(stop),
+                );
+                cluster.settle().await;
+            }
+            None => self.jobs.work(self.job_slots, stop).await,
+        }
+    }
+
+    /// Answer `/ready` with 503 from now on (a SIGTERM: the load balancer stops sending first).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// The store's API keys (the HTTP transport's authentication and `crawlrag keys`).
@@ -294,7 +369,23 @@ impl App {
                 Err(_) => Some(Some(format!("no answer within {READY_CHECK_TIMEOUT:?}"))),
             }
         };
-        let (database, graph) = tokio::join!(database, graph);
+        let broker = async {
+            let broker = self.broker.as_ref()?;
+            match tokio::time::timeout(READY_CHECK_TIMEOUT, broker.ping()).await {
+                Ok(Ok(())) => Some(None),
+                Ok(Err(e)) => Some(Some(e.to_string())),
+                Err(_) => Some(Some(format!("no answer within {READY_CHECK_TIMEOUT:?}"))),
+            }
+        };
+        let migrations = async {
+            match tokio::time::timeout(READY_CHECK_TIMEOUT, self.store.pending_migrations()).await {
+                Ok(Ok(0)) => None,
+                Ok(Ok(pending)) => Some(format!("{pending} migrations not applied: run `crawlrag migrate`")),
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("no answer within {READY_CHECK_TIMEOUT:?}")),
+            }
+        };
+        let (database, graph, broker, migrations) = tokio::join!(database, graph, broker, migrations);
         // The embedder is loaded before the app exists; report which model serves.
         let mut status = vec![
             ComponentStatus { component: "database", ok: database.is_none(), error: database },
@@ -302,6 +393,14 @@ impl App {
         ];
         if let Some(error) = graph {
             status.push(ComponentStatus { component: "graph", ok: error.is_none(), error });
+        }
+        if let Some(error) = broker {
+            status.push(ComponentStatus { component: "redis", ok: error.is_none(), error });
+        }
+        status.push(ComponentStatus { component: "migrations", ok: migrations.is_none(), error: migrations });
+        if self.draining.load(Ordering::SeqCst) {
+            let error = Some("shutting down".to_owned());
+            status.push(ComponentStatus { component: "process", ok: false, error });
         }
         status
     }

@@ -30,6 +30,58 @@ pub struct Config {
     pub jobs: JobSettings,
     #[command(flatten)]
     pub code: CodeSettings,
+    #[command(flatten)]
+    pub scale: ScaleSettings,
+}
+
+/// What a process does in a scaled-out deployment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Everything in one process: serve, and run the jobs it accepts (the default).
+    #[default]
+    All,
+    /// Serve MCP and queue jobs for the workers; never launches a browser.
+    Api,
+    /// Claim and run jobs and crawl pages (`crawlrag worker`).
+    Worker,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScaleSettings {
+    /// Redis: the queue engine (crawl pages spread over worker processes) and the shared rate
+    /// limits. Unset: everything runs in one process.
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<Secret>,
+    /// This process's part: `all` (default), `api` (serve and queue) or `worker`.
+    #[arg(long, env = "CRAWLRAG_ROLE", global = true, value_enum, default_value_t = Role::All)]
+    pub role: Role,
+    /// Prefix of every Redis key crawlrag writes (several deployments may share one Redis).
+    #[arg(long, env = "CRAWLRAG_QUEUE_PREFIX", global = true, default_value = "crawlrag")]
+    pub queue_prefix: String,
+    /// Seconds a taken page may go without a heartbeat before another worker gets it (a worker
+    /// that died); also how long a page's claim lasts.
+    #[arg(long, env = "CRAWLRAG_QUEUE_VISIBILITY_SECS", global = true, default_value_t = 60)]
+    pub queue_visibility_secs: u64,
+    /// Deliveries of one entry before it goes to the dead-letter stream (poison work).
+    #[arg(long, env = "CRAWLRAG_QUEUE_MAX_DELIVERIES", global = true, default_value_t = 5)]
+    pub queue_max_deliveries: u64,
+    /// Pages a worker crawls at the same time.
+    #[arg(long, env = "CRAWLRAG_PAGE_SLOTS", global = true, default_value_t = 8)]
+    pub page_slots: usize,
+    /// Seconds between reconciler rounds (heartbeats of open crawls, lost work republished).
+    #[arg(long, env = "CRAWLRAG_RECONCILE_SECS", global = true, default_value_t = 5)]
+    pub reconcile_secs: u64,
+    /// Seconds a queued page may wait while the queue is idle before it counts as lost by the
+    /// queue engine (Redis restarted without its data) and is published again.
+    #[arg(long, env = "CRAWLRAG_LOST_AFTER_SECS", global = true, default_value_t = 30)]
+    pub lost_after_secs: u64,
+    /// On SIGTERM: seconds `/ready` answers 503 before the process stops taking work (so a load
+    /// balancer stops sending requests first).
+    #[arg(long, env = "CRAWLRAG_DRAIN_DELAY_SECS", global = true, default_value_t = 0)]
+    pub drain_delay_secs: u64,
+    /// On SIGTERM: seconds in-flight pages and jobs may take to finish.
+    #[arg(long, env = "CRAWLRAG_DRAIN_SECS", global = true, default_value_t = 30)]
+    pub drain_secs: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -304,6 +356,19 @@ impl Config {
         }
         if self.fetch.fetch_timeout_secs == 0 {
             return Err("CRAWLRAG_FETCH_TIMEOUT_SECS must be at least 1".into());
+        }
+        if self.scale.redis_url.is_some()
+            && self.scale.role != Role::All
+            && !matches!(self.store(), StoreChoice::Postgres(_))
+        {
+            return Err(
+                "REDIS_URL with CRAWLRAG_ROLE api or worker spreads crawls over processes, which share one database: \
+                 set DATABASE_URL to a Postgres database"
+                    .into(),
+            );
+        }
+        if self.scale.queue_visibility_secs < 2 {
+            return Err("CRAWLRAG_QUEUE_VISIBILITY_SECS must be at least 2".into());
         }
         if self.store.falkordb_url.is_some() && self.store.neo4j_uri.is_some() {
             return Err(

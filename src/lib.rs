@@ -20,6 +20,7 @@
 pub mod adapters;
 pub mod app;
 pub mod cli;
+pub mod cluster;
 pub mod codegraph;
 pub mod config;
 pub mod cpu;

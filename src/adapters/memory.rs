@@ -158,6 +158,10 @@ impl StoreAdmin for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
 }
 
 #[async_trait]

@@ -153,13 +153,23 @@ impl Crawler {
         }
     }
 
+    /// Where this crawler hands its pages (a distributed crawl stores them itself).
+    pub(crate) fn sink(&self) -> &dyn PageSink {
+        self.sink.as_ref()
+    }
+
+    /// The crawler's settings.
+    pub(crate) fn config(&self) -> &CrawlConfig {
+        &self.config
+    }
+
     /// Whether a browser is available for `render = browser`.
     pub fn can_render(&self) -> bool {
         self.renderer.is_some()
     }
 
     /// The validators stored for `url` (empty when the page is new).
-    async fn known_validators(&self, url: &Url) -> Result<Validators> {
+    pub(crate) async fn known_validators(&self, url: &Url) -> Result<Validators> {
         Ok(self.pages.page_validators(url.as_str()).await?.unwrap_or_default())
     }
 

@@ -139,7 +139,7 @@ pub struct CrawlReport {
 }
 
 impl CrawlReport {
-    fn new(url: String, crawl_type: CrawlType) -> Self {
+    pub(crate) fn new(url: String, crawl_type: CrawlType) -> Self {
         Self {
             url,
             crawl_type,
@@ -616,7 +616,12 @@ impl Crawler {
     }
 
     /// Every page URL a sitemap (or sitemap index, followed recursively) lists, up to `budget`.
-    async fn sitemap_urls(&self, start: &Url, budget: usize, report: &mut CrawlReport) -> Result<Vec<Url>> {
+    pub(crate) async fn sitemap_urls(
+        &self,
+        start: &Url,
+        budget: usize,
+        report: &mut CrawlReport,
+    ) -> Result<Vec<Url>> {
         let mut pending = VecDeque::from([(start.clone(), 0usize)]);
         let mut visited = HashSet::new();
         let mut pages = Vec::new();

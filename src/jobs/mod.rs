@@ -38,7 +38,8 @@ pub use self::webhook::{JobEvent, WebhookConfig, Webhooks};
 use crate::domain::webhook::event_for;
 use crate::domain::{JobProgress, JobRecord, JobState};
 use crate::error::{Error, Result};
-use crate::ports::{CancelRequest, EndedJob, JobEnd, JobQueue, Lease, NewJob};
+use crate::cluster::Cluster;
+use crate::ports::{CancelRequest, EndedJob, JobEnd, JobQueue, Lane, Lease, NewJob, WorkBroker};
 use crate::progress::ProgressSink;
 
 /// How often a running job writes its progress and checks for a cancel.
@@ -153,7 +154,27 @@ pub struct Jobs {
     queued: Notify,
     /// Sends webhooks when jobs with a `webhook_url` end.
     webhooks: Option<Arc<Webhooks>>,
+    /// Where this process's submitted jobs run.
+    placement: Placement,
+    /// The queue engine: wakes workers of other processes when a job is queued.
+    broker: Option<Arc<dyn WorkBroker>>,
+    /// Spreads site crawls this process claims over every worker.
+    cluster: Option<Arc<Cluster>>,
 }
+
+/// Where the jobs a process accepts run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Placement {
+    /// In this process (the single-process default, and the CLI).
+    #[default]
+    Here,
+    /// On worker processes (`crawlrag serve --role api`): jobs are queued, and a front end waits
+    /// by reading the job's record.
+    Workers,
+}
+
+/// How often a front end waiting for a job another process runs reads its record.
+const REMOTE_POLL: Duration = Duration::from_millis(250);
 
 impl Jobs {
     pub fn new(queue: Arc<dyn JobQueue>, runner: Arc<dyn JobRunner>, config: JobConfig) -> Self {
@@ -167,7 +188,36 @@ impl Jobs {
             shutting_down: AtomicBool::new(false),
             queued: Notify::new(),
             webhooks: None,
+            placement: Placement::Here,
+            broker: None,
+            cluster: None,
         }
+    }
+
+    /// Queue submitted jobs for workers instead of running them here.
+    #[must_use]
+    pub fn with_placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
+    }
+
+    /// Announce queued jobs on the queue engine (and wait on it for work).
+    #[must_use]
+    pub fn with_broker(mut self, broker: Arc<dyn WorkBroker>) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
+    /// Spread the site crawls this process claims over every worker.
+    #[must_use]
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// This process's name on the claims it holds.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
     }
 
     /// Send webhooks for jobs submitted with a `webhook_url`.
@@ -239,6 +289,12 @@ impl Jobs {
         let job = NewJob { job_id: &job_id, tool: spec.tool(), target: &target, spec: &encoded, claim: None };
         self.queue.enqueue(job).await?;
         self.queued.notify_one();
+        if let Some(broker) = &self.broker
+            && let Err(e) = broker.publish(Lane::Jobs, &[serde_json::json!({ "job": job_id })]).await
+        {
+            // Workers also look in the table every poll: the job is only picked up later.
+            warn!(%job_id, error = %e, "could not announce the job on the queue engine");
+        }
         Ok(job_id)
     }
 
@@ -254,6 +310,9 @@ impl Jobs {
         wait: Wait,
         progress: Arc<dyn ProgressSink>,
     ) -> Result<JobAnswer> {
+        if self.placement == Placement::Workers {
+            return self.answer_from_workers(request.into(), wait, progress).await;
+        }
         let handle = self.submit(request).await?;
         let job_id = handle.job_id.clone();
         let limit = match wait {
@@ -298,11 +357,19 @@ impl Jobs {
                 info!("job started");
                 metrics::gauge!("crawlrag_jobs_running").increment(1.0);
                 let ran = tokio::select! {
-                    result = this.runner.run(&spec, sink.as_ref()) => Some(result),
+                    result = this.run_spec(&job_id, &spec, sink.as_ref()) => Some(result),
                     () = token.cancelled() => None,
                     () = this.heartbeat(&job_id, &sink, &token) => None,
                 };
-                let outcome = this.finish(&job_id, &spec, webhook, &sink, ran).await;
+                let outcome = match ran {
+                    Some(Ok(Ran::Spread)) => {
+                        info!("the crawl goes on across the workers");
+                        Err(Error::Internal("a distributed crawl has no local outcome".into()))
+                    }
+                    Some(Ok(Ran::Output(output))) => this.finish(&job_id, &spec, webhook, &sink, Some(Ok(output))).await,
+                    Some(Err(e)) => this.finish(&job_id, &spec, webhook, &sink, Some(Err(e))).await,
+                    None => this.finish(&job_id, &spec, webhook, &sink, None).await,
+                };
                 metrics::gauge!("crawlrag_jobs_running").decrement(1.0);
                 this.local.lock().unwrap_or_else(PoisonError::into_inner).remove(&job_id);
                 drop(slot);
@@ -311,6 +378,66 @@ impl Jobs {
             .instrument(span),
         );
         outcome
+    }
+
+    /// Run a spec here, or (a site crawl, with a cluster) start it across the workers.
+    async fn run_spec(&self, job_id: &str, spec: &JobSpec, progress: &dyn ProgressSink) -> Result<Ran> {
+        if let (Some(cluster), Some(request)) = (&self.cluster, crate::cluster::distributable(spec)) {
+            cluster.start(job_id, &self.worker_id, request).await?;
+            return Ok(Ran::Spread);
+        }
+        Ok(Ran::Output(self.runner.run(spec, progress).await?))
+    }
+
+    /// Queue a job for the workers and answer as `wait` says, reading the job's record for its
+    /// progress and end. If the caller's future is dropped while waiting (the client cancelled),
+    /// the job is cancelled too.
+    async fn answer_from_workers(
+        self: &Arc<Self>,
+        request: JobRequest,
+        wait: Wait,
+        progress: Arc<dyn ProgressSink>,
+    ) -> Result<JobAnswer> {
+        let spec = request.spec.clone();
+        self.runner.check(&spec)?;
+        let job_id = self.enqueue(request).await?;
+        let limit = match wait {
+            Wait::Background => {
+                let message = "queued for the workers; poll get_crawl_job with this job_id".to_owned();
+                return Ok(JobAnswer::Running { job_id, progress: JobProgress::default(), message });
+            }
+            Wait::Foreground => Some(self.config.foreground_wait),
+            Wait::UntilDone => None,
+        };
+        let guard = CancelOnDrop { jobs: Arc::clone(self), job_id: Some(job_id.clone()) };
+        let started = tokio::time::Instant::now();
+        let mut last = JobProgress::default();
+        loop {
+            let record = self.queue.get(&job_id).await?.ok_or_else(|| unknown(&job_id))?;
+            if record.progress != last {
+                last = record.progress;
+                let total = last.pages_done + last.pages_queued;
+                progress.report(last.pages_done, (total > 0).then_some(total), "crawling on the workers").await;
+                progress.tally(&last).await;
+            }
+            if record.state.is_finished() {
+                guard.disarm();
+                return remote_outcome(&spec, record).map(|output| JobAnswer::Done { job_id, output });
+            }
+            if limit.is_some_and(|limit| started.elapsed() >= limit) {
+                guard.disarm();
+                return Ok(JobAnswer::Running {
+                    job_id,
+                    progress: last,
+                    message: format!(
+                        "still running after {}s; the job goes on in the background: poll get_crawl_job with this \
+                         job_id (cancel_crawl_job stops it)",
+                        self.config.foreground_wait.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(REMOTE_POLL).await;
+        }
     }
 
     /// Write progress and extend the lease every interval; cancel the job when the queue says a
@@ -490,6 +617,54 @@ impl Jobs {
         }
         self.tasks.close();
         self.tasks.wait().await;
+    }
+}
+
+/// What running a spec in this process gave.
+#[expect(clippy::large_enum_variant, reason = "one per job, moved once")]
+enum Ran {
+    Output(JobOutput),
+    /// A site crawl now spread over the workers; it ends wherever its last page is settled.
+    Spread,
+}
+
+/// Cancels a job its front end stopped waiting for (the client cancelled the request).
+struct CancelOnDrop {
+    jobs: Arc<Jobs>,
+    job_id: Option<String>,
+}
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.job_id = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let (Some(job_id), Ok(runtime)) = (self.job_id.take(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        let jobs = Arc::clone(&self.jobs);
+        runtime.spawn(async move {
+            if let Err(e) = jobs.cancel(&job_id).await {
+                warn!(%job_id, error = %e, "could not cancel the job its client gave up on");
+            }
+        });
+    }
+}
+
+/// A finished job's record as its front end's answer.
+fn remote_outcome(spec: &JobSpec, record: JobRecord) -> Result<JobOutput> {
+    let error = || record.error.clone().unwrap_or_else(|| record.state.as_str().to_owned());
+    match record.state {
+        JobState::Succeeded => {
+            let value = record.result.clone().ok_or_else(|| Error::Internal("a succeeded job has no result".into()))?;
+            spec.decode_output(value).map_err(|e| Error::Internal(format!("the job's result cannot be read: {e}")))
+        }
+        JobState::Cancelled => Err(Error::Cancelled),
+        JobState::Interrupted => Err(Error::unavailable(error())),
+        JobState::Failed | JobState::Queued | JobState::Running => Err(Error::bad_input(error())),
     }
 }
 

@@ -11,7 +11,7 @@ use tracing::{error, info, warn};
 
 use super::{JobSink, JobSpec, Jobs};
 use crate::domain::{JobProgress, JobState};
-use crate::ports::{ClaimedJob, EndedJob, JobEnd};
+use crate::ports::{ClaimedJob, EndedJob, JobEnd, Lane};
 
 impl Jobs {
     /// Claim and run queued jobs until `stop` is cancelled; jobs already started go on (a
@@ -36,7 +36,7 @@ impl Jobs {
                     drop(permit);
                     tokio::select! {
                         () = self.queued.notified() => {}
-                        () = tokio::time::sleep(self.config.poll) => {}
+                        () = self.wait_for_announcement() => {}
                         () = stop.cancelled() => break,
                     }
                 }
@@ -51,6 +51,30 @@ impl Jobs {
             }
         }
         info!("worker loop stopped");
+    }
+
+    /// Wait up to one poll interval for a job announced on the queue engine (at once, whichever
+    /// process queued it); without one, just the interval. An announcement is acknowledged as
+    /// soon as it is read: the table, not the announcement, says which job to claim, and a
+    /// lost announcement only delays a job until the next poll.
+    async fn wait_for_announcement(&self) {
+        let Some(broker) = &self.broker else {
+            tokio::time::sleep(self.config.poll).await;
+            return;
+        };
+        match broker.receive(Lane::Jobs, &self.worker_id, 1, self.config.poll).await {
+            Ok(announced) => {
+                for entry in announced {
+                    if let Err(e) = broker.ack(Lane::Jobs, &entry.id).await {
+                        warn!(error = %e, "could not acknowledge a job announcement");
+                    }
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "could not read job announcements; polling the table");
+                tokio::time::sleep(self.config.poll).await;
+            }
+        }
     }
 
     async fn start_claimed(self: &Arc<Self>, claimed: ClaimedJob, permit: tokio::sync::OwnedSemaphorePermit) {

@@ -178,6 +178,12 @@ pub trait StoreAdmin: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError::Unavailable`] when the database does not answer.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// How many of this build's migrations the database has not applied (readiness: a replica
+    /// of a newer release waits for the migration job).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database does not answer.
+    async fn pending_migrations(&self) -> Result<usize, StoreError>;
 }
 
 /// Every store port at once: what one database adapter offers the composition root, which hands

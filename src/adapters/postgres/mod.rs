@@ -220,6 +220,14 @@ impl StoreAdmin for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1").execute(&self.pool).await.map_err(classify).map(|_| ())
     }
+
+    async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar("select version from _sqlx_migrations where success")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(sqlx::migrate!("./migrations/postgres").iter().filter(|m| !applied.contains(&m.version)).count())
+    }
 }
 
 #[async_trait]

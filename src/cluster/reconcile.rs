@@ -1,0 +1,89 @@
+//! The reconciler, run by every worker: it heartbeats every open crawl (so a crawl waiting on a
+//! slow host keeps its job alive and still sees a cancel), completes a crawl whose last page was
+//! settled by a process that died before completing it, republishes ledger work the broker lost,
+//! and exports the lanes' backlog as metrics. Several reconcilers at once are harmless: the
+//! ledger hands each stale URL to one of them, and a crawl completes once.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::Cluster;
+use crate::error::Result;
+use crate::ports::{Lane, LaneStats, QueuedUrl};
+
+/// Most stale URLs republished per round.
+const REPUBLISH_BATCH: usize = 1_000;
+
+impl Cluster {
+    /// Reconcile every `reconcile_every` until `stop` fires.
+    pub async fn reconcile_loop(self: &Arc<Self>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(self.config.reconcile_every) => {}
+                () = stop.cancelled() => return,
+            }
+            if let Err(e) = self.reconcile().await {
+                warn!(error = %e, "reconcile round failed; trying again next round");
+            }
+        }
+    }
+
+    /// One round; see the module documentation.
+    ///
+    /// # Errors
+    /// `Unavailable` when the database fails (broker failures are logged: the database is the
+    /// truth, and the next round tries again).
+    pub async fn reconcile(&self) -> Result<()> {
+        let pages = self.export_stats().await;
+        for job_id in self.ledger.open_runs().await? {
+            let Some(context) = self.context(&job_id).await? else { continue };
+            let tally = self.ledger.tally(&job_id, 0).await?;
+            if tally.queued + tally.claimed == 0 {
+                self.complete(&context).await?;
+            } else {
+                self.beat(&context, true).await?;
+            }
+        }
+        // A lane with nothing waiting or in flight holds none of the ledger's queued URLs: those
+        // were lost (Redis restarted without its data). Otherwise only very old ones are resent.
+        let idle = pages.is_some_and(|s| s.lag == 0 && s.pending == 0);
+        let older_than = if idle { self.config.lost_after } else { self.config.republish_after };
+        let stale = self.ledger.stale_urls(older_than, REPUBLISH_BATCH).await?;
+        if !stale.is_empty() {
+            info!(count = stale.len(), idle, "republishing ledger pages the queue engine does not hold");
+            metrics::counter!("crawlrag_queue_republished_total").increment(stale.len() as u64);
+            let mut by_job: std::collections::BTreeMap<String, Vec<QueuedUrl>> = std::collections::BTreeMap::new();
+            for (job_id, url) in stale {
+                by_job.entry(job_id).or_default().push(url);
+            }
+            for (job_id, urls) in by_job {
+                self.publish(&job_id, &urls).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Export each lane's backlog as gauges; answers the pages lane's (None if unreadable).
+    async fn export_stats(&self) -> Option<LaneStats> {
+        let mut pages = None;
+        for lane in Lane::ALL {
+            match self.broker.stats(lane).await {
+                Ok(stats) => {
+                    let name = lane.as_str();
+                    metrics::gauge!("crawlrag_queue_length", "lane" => name).set(stats.length as f64);
+                    metrics::gauge!("crawlrag_queue_pending", "lane" => name).set(stats.pending as f64);
+                    metrics::gauge!("crawlrag_queue_lag", "lane" => name).set(stats.lag as f64);
+                    metrics::gauge!("crawlrag_queue_dead_letters", "lane" => name).set(stats.dead as f64);
+                    metrics::gauge!("crawlrag_queue_consumers", "lane" => name).set(stats.consumers as f64);
+                    if lane == Lane::Pages {
+                        pages = Some(stats);
+                    }
+                }
+                Err(e) => warn!(lane = lane.as_str(), error = %e, "could not read the queue's backlog"),
+            }
+        }
+        pages
+    }
+}
