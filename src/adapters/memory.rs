@@ -500,6 +500,20 @@ impl JobQueue for MemoryStore {
         Ok(CancelRequest::Cancelled(job.ended()))
     }
 
+    async fn hand_over(&self, job_id: &str, from_worker: &str, to: Lease<'_>) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        let Some(job) = state
+            .job(job_id)
+            .filter(|j| j.record.state == JobState::Running && j.worker.as_deref() == Some(from_worker))
+        else {
+            return Ok(false);
+        };
+        job.worker = Some(to.worker.to_owned());
+        job.lease_until = Some(Instant::now() + to.duration);
+        job.record.updated_at = Utc::now();
+        Ok(true)
+    }
+
     async fn reclaim_expired(&self) -> Result<Vec<EndedJob>, StoreError> {
         let now = Instant::now();
         let mut state = self.state();
@@ -635,5 +649,22 @@ mod tests {
             e.embed(&["tokio runtime".into(), "tokio runtime threads".into(), "pasta recipe".into()]).await.unwrap();
         assert!(cosine(&v[0], &v[1]) > cosine(&v[0], &v[2]));
         assert!((cosine(&v[0], &v[0]) - 1.0).abs() < 1e-5);
+    }
+
+    #[tokio::test]
+    async fn hand_over_moves_only_the_giving_workers_running_job() {
+        let store = MemoryStore::default();
+        let lease = |worker| Lease { worker, duration: std::time::Duration::from_secs(30) };
+        let spec = serde_json::json!({});
+        let job = NewJob { job_id: "j1", tool: "smart_crawl_url", target: "t", spec: &spec, claim: Some(lease("w1")) };
+        store.enqueue(job).await.unwrap();
+        assert!(!store.hand_over("j1", "w2", lease("shared")).await.unwrap(), "not w2's job");
+        assert!(store.hand_over("j1", "w1", lease("shared")).await.unwrap());
+        let progress = JobProgress::default();
+        assert!(store.heartbeat("j1", lease("w1"), &progress).await.unwrap().lease_lost);
+        assert!(!store.heartbeat("j1", lease("shared"), &progress).await.unwrap().lease_lost);
+        let end = JobEnd { state: JobState::Succeeded, progress: &progress, error: None, result: None };
+        assert!(store.finish("j1", end).await.unwrap());
+        assert!(!store.hand_over("j1", "shared", lease("w3")).await.unwrap(), "an ended job stays ended");
     }
 }

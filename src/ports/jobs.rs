@@ -112,6 +112,13 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn request_cancel(&self, job_id: &str) -> Result<CancelRequest, StoreError>;
+    /// Move a running job's claim from one worker to another — a crawl that goes on across the
+    /// cluster is heartbeated by whichever worker works on it under a shared worker name.
+    /// Answers whether the job was `from_worker`'s running job (and so was handed over).
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn hand_over(&self, job_id: &str, from_worker: &str, to: Lease<'_>) -> Result<bool, StoreError>;
     /// Mark running jobs whose lease expired as interrupted; answers them (each to exactly one
     /// caller). (A crawl is not re-run behind its client's back: its client was told it runs,
     /// and may start it again.)

@@ -37,6 +37,10 @@ mod sql {
          where job_id = $1 and state in ('queued', 'running')
          returning job_id, tool, target, state, spec";
     // language=PostgreSQL
+    pub(super) const HAND_OVER: &str = "update crawl_jobs
+         set worker = $3, lease_until = now() + make_interval(secs => $4), updated_at = now()
+         where job_id = $1 and worker = $2 and state = 'running'";
+    // language=PostgreSQL
     pub(super) const RECLAIM_EXPIRED: &str =
         "update crawl_jobs set state = 'interrupted', error = $1, lease_until = null
          where state = 'running' and coalesce(lease_until, updated_at) < now()

@@ -7,6 +7,7 @@ mod catalog;
 mod code_graph;
 mod graph;
 mod jobs;
+mod ledger;
 mod queries;
 mod webhooks;
 

@@ -86,7 +86,7 @@ pub(crate) fn counts(progress: &JobProgress) -> [i64; 4] {
 }
 
 /// `impl JobQueue for $store` over its `pool` field, with `$sql` naming the module of SQL
-/// constants (`ENQUEUE`, `CLAIM`, `HEARTBEAT`, `FINISH`, `REQUEST_CANCEL`, `RECLAIM_EXPIRED`,
+/// constants (`ENQUEUE`, `CLAIM`, `HEARTBEAT`, `FINISH`, `REQUEST_CANCEL`, `HAND_OVER`, `RECLAIM_EXPIRED`,
 /// `GET`, `SPEC`, `LIST`; the cancel and the reclaim return [`EndedRow`]s) and `$classify` the store's `sqlx::Error -> StoreError` mapping. Every
 /// statement binds the same Rust types in the same order on both dialects.
 macro_rules! impl_job_queue {
@@ -191,6 +191,24 @@ macro_rules! impl_job_queue {
                     Some(row) if row.state == "cancelled" => $crate::ports::CancelRequest::Cancelled(row.into()),
                     Some(_) => $crate::ports::CancelRequest::Flagged,
                 })
+            }
+
+            async fn hand_over(
+                &self,
+                job_id: &str,
+                from_worker: &str,
+                to: $crate::ports::Lease<'_>,
+            ) -> Result<bool, $crate::ports::StoreError> {
+                use $sql as sql;
+                sqlx::query(sql::HAND_OVER)
+                    .bind(job_id)
+                    .bind(from_worker)
+                    .bind(to.worker)
+                    .bind(to.duration.as_secs_f64())
+                    .execute(&self.pool)
+                    .await
+                    .map_err($classify)
+                    .map(|done| done.rows_affected() > 0)
             }
 
             async fn reclaim_expired(&self) -> Result<Vec<$crate::ports::EndedJob>, $crate::ports::StoreError> {

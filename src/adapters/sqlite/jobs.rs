@@ -41,6 +41,11 @@ mod sql {
          where job_id = ?1 and state in ('queued', 'running')
          returning job_id, tool, target, state, spec";
     // language=SQLite
+    pub(super) const HAND_OVER: &str = "update crawl_jobs
+         set worker = ?3, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+             lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('+%.3f seconds', ?4))
+         where job_id = ?1 and worker = ?2 and state = 'running'";
+    // language=SQLite
     pub(super) const RECLAIM_EXPIRED: &str =
         "update crawl_jobs set state = 'interrupted', error = ?1, lease_until = null
          where state = 'running' and coalesce(lease_until, updated_at) < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
