@@ -27,6 +27,8 @@ use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::adapters::postgres::PgConfig;
 use crate::adapters::postgres::PgStore;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
+use crate::adapters::redis_broker::{BrokerConfig, RedisBroker};
+use crate::adapters::redis_host_gate::RedisHostGate;
 use crate::adapters::sqlite::SqliteStore;
 use crate::adapters::webhook_sender::{HttpWebhookSender, WebhookSenderConfig};
 use crate::cluster::{Cluster, ClusterConfig, ClusterParts};
@@ -138,7 +140,8 @@ impl App {
     pub async fn build(config: &Config, progress: &dyn ProgressSink) -> anyhow::Result<Self> {
         preflight(config).map_err(anyhow::Error::msg)?;
         let embedder = build_embedder(config, progress).await?;
-        let (store, embedded, embedded_code) = open_store(config).await?;
+        let (store, embedded, embedded_code, ledger) = open_store(config).await?;
+        let scale = build_scale_out(config, ledger).await?;
         let (graph, code_store) = open_graph(config, embedded, embedded_code).await?;
         let fetcher: Arc<dyn Fetcher> = Arc::new(HttpFetcher::new(fetcher_config(config))?);
         let crawl = CrawlConfig { user_agent: config.fetch.user_agent.clone(), ..CrawlConfig::default() };
@@ -155,7 +158,9 @@ impl App {
             model_graph_extraction: config.retrieval.graph_extractor == GraphExtractor::Auto,
             ..IngestConfig::default()
         };
-        let renderer = chromium_path(config).map(|executable| {
+        // API replicas never launch a browser: pages are rendered on the workers.
+        let browser = if scale.role == Role::Api { None } else { chromium_path(config) };
+        let renderer = browser.map(|executable| {
             Arc::new(ChromiumRenderer::new(ChromiumConfig {
                 executable,
                 tabs: config.fetch.browser_tabs,
@@ -200,6 +205,7 @@ impl App {
                 ..WebhookConfig::default()
             },
             webhook_sender: None,
+            scale,
         };
         Self::from_parts(store, embedder, fetcher, settings).await
     }
@@ -256,7 +262,11 @@ impl App {
             };
             Arc::new(CodeGraph::new(parts, code_config))
         });
-        let runner = Arc::new(ServiceRunner::new(Arc::clone(&crawler)).with_code_graph(code.clone()));
+        let runner = Arc::new(
+            ServiceRunner::new(Arc::clone(&crawler))
+                .with_code_graph(code.clone())
+                .with_browser_on_workers(scale.role == Role::Api),
+        );
         let webhook_sender = webhook_sender.unwrap_or_else(|| {
             Arc::new(HttpWebhookSender::new(WebhookSenderConfig {
                 allow_private_networks: webhooks.allow_private_networks,
@@ -287,7 +297,7 @@ impl App {
             _ => None,
         };
         if let Some(cluster) = &cluster {
-            jobs = jobs.with_cluster(Arc::clone(cluster));
+            jobs = jobs.with_spreader(Arc::clone(cluster) as Arc<dyn crate::jobs::Spreader>);
         }
         let jobs = Arc::new(jobs);
         let interrupted = jobs.reclaim_expired().await?;
@@ -329,6 +339,10 @@ impl App {
     /// `worker` runs only this); a worker of a distributed deployment also crawls pages and
     /// reconciles. On `stop` every loop stops taking work and lets what is in flight finish.
     pub async fn work(&self, stop: tokio_util::sync::CancellationToken) {
+        // Load the model before taking work: a first page must not spend its claim loading it.
+        if let Err(e) = self.embedder.embed(&["warm up".to_owned()]).await {
+            tracing::warn!(error = %e, "the embedder failed its warm-up; pages will retry");
+        }
         match &self.cluster {
             Some(cluster) => {
                 tokio::join!(
@@ -520,9 +534,7 @@ pub fn preflight(config: &Config) -> Result<(), String> {
 ///
 /// # Errors
 /// When the database cannot be reached or migrated, naming the setting to check.
-pub async fn open_store(
-    config: &Config,
-) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn GraphStore>, Arc<dyn CodeGraphStore>)> {
+pub async fn open_store(config: &Config) -> anyhow::Result<OpenedStore> {
     Ok(match config.store() {
         StoreChoice::Postgres(pg) => {
             let store = Arc::new(
@@ -531,7 +543,8 @@ pub async fn open_store(
             (
                 Arc::clone(&store) as Arc<dyn Store>,
                 Arc::clone(&store) as Arc<dyn GraphStore>,
-                store as Arc<dyn CodeGraphStore>,
+                Arc::clone(&store) as Arc<dyn CodeGraphStore>,
+                Some(store as Arc<dyn CrawlLedger>),
             )
         }
         StoreChoice::Sqlite(path) => {
@@ -544,9 +557,57 @@ pub async fn open_store(
                 Arc::clone(&store) as Arc<dyn Store>,
                 Arc::clone(&store) as Arc<dyn GraphStore>,
                 store as Arc<dyn CodeGraphStore>,
+                None,
             )
         }
     })
+}
+
+/// An opened store as the ports it offers: everything, its embedded graph and code graph, and
+/// (Postgres only: distributed crawls share one database) the URL ledger.
+pub type OpenedStore = (Arc<dyn Store>, Arc<dyn GraphStore>, Arc<dyn CodeGraphStore>, Option<Arc<dyn CrawlLedger>>);
+
+/// This process's part in a scaled-out deployment: with `REDIS_URL`, the queue engine and the
+/// shared host gate (both on Redis); a worker with the ledger spreads site crawls over workers.
+///
+/// # Errors
+/// When Redis cannot be reached.
+pub async fn build_scale_out(config: &Config, ledger: Option<Arc<dyn CrawlLedger>>) -> anyhow::Result<ScaleOut> {
+    let scale = &config.scale;
+    let visibility = Duration::from_secs(scale.queue_visibility_secs.max(2));
+    let cluster = ClusterConfig {
+        page_slots: scale.page_slots.max(1),
+        claim_lease: visibility,
+        job_lease: Duration::from_secs(config.jobs.job_heartbeat_secs.max(1) * 3),
+        reconcile_every: Duration::from_secs(scale.reconcile_secs.max(1)),
+        lost_after: Duration::from_secs(scale.lost_after_secs.max(1)),
+        drain: Duration::from_secs(scale.drain_secs),
+        extend_every: visibility / 3,
+        ..ClusterConfig::default()
+    };
+    let mut out = ScaleOut { role: scale.role, cluster, ..ScaleOut::default() };
+    let Some(url) = &scale.redis_url else { return Ok(out) };
+    if scale.role == Role::All {
+        // One process: crawls run here; Redis serves only the shared rate limits.
+        return Ok(out);
+    }
+    let broker_config = BrokerConfig {
+        prefix: scale.queue_prefix.clone(),
+        visibility,
+        max_deliveries: scale.queue_max_deliveries.max(1),
+        ..BrokerConfig::default()
+    };
+    let broker =
+        RedisBroker::connect(url.expose(), broker_config).await.context("could not reach Redis (REDIS_URL)")?;
+    out.broker = Some(Arc::new(broker));
+    if scale.role == Role::Worker {
+        let gate = RedisHostGate::connect(url.expose(), &scale.queue_prefix)
+            .await
+            .context("could not reach Redis (REDIS_URL)")?;
+        out.gate = Some(Arc::new(gate));
+        out.ledger = ledger;
+    }
+    Ok(out)
 }
 
 /// The graph backend, for both the document graph and the code graph: FalkorDB when

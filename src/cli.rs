@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, App, build_embedder};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::crawl::Render;
 use crate::crawl::site::CrawlRequest;
 use crate::domain::SourceId;
@@ -48,8 +48,10 @@ pub enum Command {
     /// Serve MCP over stdio (default) or HTTP (`--http ADDR`: streamable HTTP at /mcp, legacy SSE
     /// at /sse, plus /health, /ready and /metrics). Also runs queued jobs.
     Serve(ServeArgs),
-    /// Run queued jobs (claimed from the database) until stopped; no MCP server.
-    Worker,
+    /// Run queued jobs until stopped; no MCP server. With REDIS_URL and Postgres, also crawls the
+    /// pages of site crawls spread over every worker. SIGTERM drains: stop taking work, finish
+    /// what is in flight, exit.
+    Worker(WorkerArgs),
     /// Crawl a page, a whole site (breadth-first), a sitemap or an llms.txt into the index.
     Crawl {
         url: String,
@@ -177,6 +179,13 @@ pub struct ServeArgs {
     /// Seconds an API key lookup is cached (a revocation takes effect within this); 0: none.
     #[arg(long, env = "CRAWLRAG_AUTH_CACHE_SECS", default_value_t = 30)]
     pub auth_cache_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Serve /health, /ready and /metrics on this address (probes and scraping; no MCP).
+    #[arg(long, env = "CRAWLRAG_WORKER_HTTP_ADDR")]
+    pub http: Option<SocketAddr>,
 }
 
 /// Exit codes: what a script can branch on.
@@ -339,6 +348,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         eprintln!("crawlrag: {message}");
         return ExitCode::from(exit::CONFIG);
     }
+    let mut config = config;
+    if matches!(command, Command::Worker(_)) {
+        config.scale.role = Role::Worker;
+    }
     match execute(&config, command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -356,13 +369,10 @@ async fn execute(config: &Config, command: Command) -> anyhow::Result<()> {
     bar.finish();
     let app = Arc::new(built?);
     let shutdown = CancellationToken::new();
-    transport::cancel_on_signal(shutdown.clone());
+    drain_on_signal(&app, Duration::from_secs(config.scale.drain_delay_secs), shutdown.clone());
     let outcome = match command {
         Command::Serve(args) => serve(&app, args, shutdown).await,
-        Command::Worker => {
-            app.work(shutdown).await;
-            Ok(())
-        }
+        Command::Worker(args) => worker(&app, args, shutdown).await,
         command @ (Command::Crawl { .. }
         | Command::Parse { .. }
         | Command::Check { .. }
@@ -383,13 +393,49 @@ async fn execute(config: &Config, command: Command) -> anyhow::Result<()> {
     outcome
 }
 
-/// Serve MCP (stdio or HTTP) with a worker loop beside it for queued jobs.
+/// On SIGINT/SIGTERM: answer `/ready` with 503 at once, wait `delay` (a load balancer stops
+/// sending requests), then cancel `shutdown` (stop taking work, finish what is in flight).
+fn drain_on_signal(app: &Arc<App>, delay: Duration, shutdown: CancellationToken) {
+    let signal = CancellationToken::new();
+    transport::cancel_on_signal(signal.clone());
+    let app = Arc::clone(app);
+    tokio::spawn(async move {
+        tokio::select! {
+            () = signal.cancelled() => {}
+            () = shutdown.cancelled() => return,
+        }
+        tracing::info!(delay_secs = delay.as_secs(), "signal received: draining");
+        app.start_draining();
+        tokio::time::sleep(delay).await;
+        shutdown.cancel();
+    });
+}
+
+/// Claim and run work until a signal; with `--http`, serve probes and metrics beside it.
+async fn worker(app: &Arc<App>, args: WorkerArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let probes = args.http.map(|addr| {
+        let (app, stop) = (Arc::clone(app), shutdown.clone());
+        tokio::spawn(async move { transport::http::serve_probes(app, addr, stop).await })
+    });
+    app.work(shutdown.clone()).await;
+    shutdown.cancel();
+    if let Some(probes) = probes {
+        match probes.await {
+            Ok(served) => served?,
+            Err(e) => anyhow::bail!("the probe server stopped: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// Serve MCP (stdio or HTTP) with a worker loop beside it for queued jobs (not in the `api`
+/// role: its jobs run on the workers).
 async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
     let stop_worker = shutdown.child_token();
-    let worker = {
+    let worker = (app.role() != Role::Api).then(|| {
         let (app, stop) = (Arc::clone(app), stop_worker.clone());
         tokio::spawn(async move { app.work(stop).await })
-    };
+    });
     let served = match args.http {
         Some(addr) => {
             let auth = AuthOptions {
@@ -402,7 +448,9 @@ async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> 
         None => transport::stdio::serve(Arc::clone(app), shutdown).await,
     };
     stop_worker.cancel();
-    let _ = worker.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     served
 }
 
@@ -558,7 +606,7 @@ async fn one_shot(app: &Arc<App>, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Keys { action } => keys::run(app, action).await?,
-        Command::Serve(_) | Command::Worker | Command::Doctor { .. } => {}
+        Command::Serve(_) | Command::Worker(_) | Command::Doctor { .. } => {}
     }
     Ok(())
 }
@@ -594,7 +642,7 @@ pub async fn doctor(config: &Config, json: bool) -> bool {
     let mut checks: Vec<(&str, Result<String, String>)> = Vec::new();
     checks.push(("config", app::preflight(config).map(|()| "valid".to_owned())));
     let (store, graph) = match app::open_store(config).await {
-        Ok((_, embedded, embedded_code)) => {
+        Ok((_, embedded, embedded_code, _)) => {
             let store = Ok(match config.store() {
                 crate::config::StoreChoice::Postgres(_) => "postgres reachable, migrations applied".to_owned(),
                 crate::config::StoreChoice::Sqlite(path) => format!("sqlite {}", path.display()),
@@ -667,7 +715,9 @@ mod tests {
         let Command::Serve(args) = cli.unwrap().command else { panic!("expected serve") };
         assert_eq!(args.http, Some("127.0.0.1:8051".parse().unwrap()));
         let cli = Cli::try_parse_from(["crawlrag", "--job-slots", "2", "worker"]).unwrap();
-        assert!(matches!(cli.command, Command::Worker));
+        assert!(matches!(cli.command, Command::Worker(WorkerArgs { http: None })));
+        let cli = Cli::try_parse_from(["crawlrag", "serve", "--http", "127.0.0.1:1", "--role", "api"]).unwrap();
+        assert_eq!(cli.config.scale.role, Role::Api);
         assert_eq!(cli.config.jobs.job_slots, 2);
         let cli = Cli::try_parse_from(["crawlrag", "crawl", "https://x.y/", "--background"]).unwrap();
         assert!(matches!(cli.command, Command::Crawl { background: true, .. }));

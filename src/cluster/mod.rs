@@ -41,7 +41,7 @@ use crate::domain::webhook::event_for;
 use crate::domain::{JobProgress, JobState, target};
 use crate::error::{Error, Result};
 use crate::jobs::spec::WEBHOOK_FIELD;
-use crate::jobs::{JobEvent, JobSpec, Webhooks};
+use crate::jobs::{JobEvent, JobSpec, Spreader, Webhooks};
 use crate::ports::{CrawlLedger, HostGate, JobEnd, JobQueue, Lane, LedgerTally, QueuedUrl, RunEnd, WorkBroker};
 
 /// The worker name a distributed crawl's job is claimed under: whichever worker works on one of
@@ -109,9 +109,7 @@ pub struct PageUnit {
 
 impl PageUnit {
     fn payloads(job: &str, urls: &[QueuedUrl]) -> Vec<serde_json::Value> {
-        urls.iter()
-            .map(|u| serde_json::json!({ "job": job, "url": u.url, "depth": u.depth }))
-            .collect()
+        urls.iter().map(|u| serde_json::json!({ "job": job, "url": u.url, "depth": u.depth })).collect()
     }
 }
 
@@ -147,6 +145,9 @@ pub struct Cluster {
     /// This process's consumer name on the broker and its name on URL claims.
     worker_id: String,
     contexts: Mutex<HashMap<String, Arc<CrawlContext>>>,
+    /// (job, URL) pages this process works on now: a second delivery of one is dropped here (a
+    /// claim by the same worker would only extend it).
+    working: Mutex<std::collections::HashSet<(String, String)>>,
     /// Webhook deliveries of jobs this process ended.
     tasks: TaskTracker,
 }
@@ -166,6 +167,18 @@ pub fn distributable(spec: &JobSpec) -> Option<&CrawlRequest> {
     }
 }
 
+#[async_trait::async_trait]
+impl Spreader for Cluster {
+    fn spreads(&self, spec: &JobSpec) -> bool {
+        distributable(spec).is_some()
+    }
+
+    async fn start(&self, job_id: &str, claimed_by: &str, spec: &JobSpec) -> Result<()> {
+        let request = distributable(spec).ok_or_else(|| Error::Internal("not a site crawl".into()))?;
+        self.start_crawl(job_id, claimed_by, request).await
+    }
+}
+
 impl Cluster {
     pub fn new(parts: ClusterParts, config: ClusterConfig, worker_id: String) -> Self {
         let ClusterParts { broker, gate, ledger, queue, crawler, webhooks } = parts;
@@ -179,6 +192,7 @@ impl Cluster {
             config,
             worker_id,
             contexts: Mutex::new(HashMap::new()),
+            working: Mutex::default(),
             tasks: TaskTracker::new(),
         }
     }
@@ -310,7 +324,8 @@ impl Cluster {
     }
 
     fn send_webhook(&self, context: &CrawlContext, state: JobState, data: serde_json::Value) {
-        let (Some(webhooks), Some(url), Some(event)) = (self.webhooks.clone(), context.webhook.clone(), event_for(state))
+        let (Some(webhooks), Some(url), Some(event)) =
+            (self.webhooks.clone(), context.webhook.clone(), event_for(state))
         else {
             return;
         };
@@ -340,9 +355,4 @@ fn progress_of(tally: &LedgerTally) -> JobProgress {
         pages_failed: tally.failed + tally.gone,
         chunks_stored: tally.chunks,
     }
-}
-
-/// `host:port` of a URL, the unit of politeness.
-fn host_key(url: &Url) -> String {
-    format!("{}:{}", url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0))
 }

@@ -108,7 +108,9 @@ impl Cluster {
         let keep_alive = async {
             loop {
                 tokio::time::sleep(self.config.extend_every).await;
-                if let Err(e) = self.broker.extend(Lane::Pages, &self.worker_id, std::slice::from_ref(&delivery.id)).await {
+                if let Err(e) =
+                    self.broker.extend(Lane::Pages, &self.worker_id, std::slice::from_ref(&delivery.id)).await
+                {
                     warn!(error = %e, "could not extend a page unit");
                 }
             }

@@ -4,9 +4,9 @@
 use tracing::{info, instrument};
 
 use super::Cluster;
-use crate::crawl::site::{CrawlReport, CrawlRequest, Screened, classify_target, validate};
-use crate::crawl::url::normalize;
 use crate::crawl::site::CrawlType;
+use crate::crawl::site::{CrawlReport, CrawlRequest, RobotsBook, Screened, classify_target, validate};
+use crate::crawl::url::normalize;
 use crate::domain::target;
 use crate::error::{Error, Result};
 use crate::ports::{Lease, NewRun, OfferedUrl};
@@ -19,7 +19,7 @@ impl Cluster {
     /// `BadInput` for an invalid request or an unreadable start sitemap; `Unavailable` when the
     /// database or the queue engine fails.
     #[instrument(skip(self, request), fields(url = %request.url))]
-    pub async fn start(&self, job_id: &str, claimed_by: &str, request: &CrawlRequest) -> Result<()> {
+    pub async fn start_crawl(&self, job_id: &str, claimed_by: &str, request: &CrawlRequest) -> Result<()> {
         let start = target::parse_target(&request.url).map_err(Error::BadInput)?;
         validate(request)?;
         let crawl_type = classify_target(&start);
@@ -29,7 +29,8 @@ impl Cluster {
             CrawlType::Sitemap => {
                 let mut scratch = CrawlReport::new(start.to_string(), crawl_type);
                 let listed = self.crawler.sitemap_urls(&start, request.max_pages, &mut scratch).await?;
-                let context = self.context(job_id).await?.ok_or_else(|| Error::Internal("the job's spec vanished".into()))?;
+                let context =
+                    self.context(job_id).await?.ok_or_else(|| Error::Internal("the job's spec vanished".into()))?;
                 let depth = u32::try_from(request.max_depth).unwrap_or(u32::MAX);
                 listed
                     .iter()
@@ -50,6 +51,10 @@ impl Cluster {
                 vec![OfferedUrl { url: normalize(&start).to_string(), depth: 0, skip: None }]
             }
         };
+        // robots.txt of the start origin, fetched once here and kept for every worker.
+        if let Some(context) = self.context(job_id).await? {
+            context.robots.rules_for(&self.crawler, &start).await;
+        }
         let admitted = self.ledger.admit(job_id, &offers).await?;
         self.publish(job_id, &admitted.queued).await;
         let lease = Lease { worker: super::CLUSTER_WORKER, duration: self.config.job_lease };

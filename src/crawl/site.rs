@@ -616,12 +616,7 @@ impl Crawler {
     }
 
     /// Every page URL a sitemap (or sitemap index, followed recursively) lists, up to `budget`.
-    pub(crate) async fn sitemap_urls(
-        &self,
-        start: &Url,
-        budget: usize,
-        report: &mut CrawlReport,
-    ) -> Result<Vec<Url>> {
+    pub(crate) async fn sitemap_urls(&self, start: &Url, budget: usize, report: &mut CrawlReport) -> Result<Vec<Url>> {
         let mut pending = VecDeque::from([(start.clone(), 0usize)]);
         let mut visited = HashSet::new();
         let mut pages = Vec::new();

@@ -38,7 +38,6 @@ pub use self::webhook::{JobEvent, WebhookConfig, Webhooks};
 use crate::domain::webhook::event_for;
 use crate::domain::{JobProgress, JobRecord, JobState};
 use crate::error::{Error, Result};
-use crate::cluster::Cluster;
 use crate::ports::{CancelRequest, EndedJob, JobEnd, JobQueue, Lane, Lease, NewJob, WorkBroker};
 use crate::progress::ProgressSink;
 
@@ -159,7 +158,21 @@ pub struct Jobs {
     /// The queue engine: wakes workers of other processes when a job is queued.
     broker: Option<Arc<dyn WorkBroker>>,
     /// Spreads site crawls this process claims over every worker.
-    cluster: Option<Arc<Cluster>>,
+    spreader: Option<Arc<dyn Spreader>>,
+}
+
+/// Starts a job across every worker instead of running it in this process (the `cluster`
+/// service implements it; the job then ends wherever its last piece of work is done).
+#[async_trait::async_trait]
+pub trait Spreader: Send + Sync + std::fmt::Debug {
+    /// Whether this kind of job is spread.
+    fn spreads(&self, spec: &JobSpec) -> bool;
+
+    /// Start job `job_id` (claimed by `claimed_by`) across the workers and hand its claim over.
+    ///
+    /// # Errors
+    /// `BadInput` for a request that cannot start; `Unavailable` when a dependency fails.
+    async fn start(&self, job_id: &str, claimed_by: &str, spec: &JobSpec) -> Result<()>;
 }
 
 /// Where the jobs a process accepts run.
@@ -190,7 +203,7 @@ impl Jobs {
             webhooks: None,
             placement: Placement::Here,
             broker: None,
-            cluster: None,
+            spreader: None,
         }
     }
 
@@ -208,10 +221,10 @@ impl Jobs {
         self
     }
 
-    /// Spread the site crawls this process claims over every worker.
+    /// Spread the jobs this process claims over every worker, where `spreader` says so.
     #[must_use]
-    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
-        self.cluster = Some(cluster);
+    pub fn with_spreader(mut self, spreader: Arc<dyn Spreader>) -> Self {
+        self.spreader = Some(spreader);
         self
     }
 
@@ -366,7 +379,9 @@ impl Jobs {
                         info!("the crawl goes on across the workers");
                         Err(Error::Internal("a distributed crawl has no local outcome".into()))
                     }
-                    Some(Ok(Ran::Output(output))) => this.finish(&job_id, &spec, webhook, &sink, Some(Ok(output))).await,
+                    Some(Ok(Ran::Output(output))) => {
+                        this.finish(&job_id, &spec, webhook, &sink, Some(Ok(output))).await
+                    }
                     Some(Err(e)) => this.finish(&job_id, &spec, webhook, &sink, Some(Err(e))).await,
                     None => this.finish(&job_id, &spec, webhook, &sink, None).await,
                 };
@@ -382,8 +397,8 @@ impl Jobs {
 
     /// Run a spec here, or (a site crawl, with a cluster) start it across the workers.
     async fn run_spec(&self, job_id: &str, spec: &JobSpec, progress: &dyn ProgressSink) -> Result<Ran> {
-        if let (Some(cluster), Some(request)) = (&self.cluster, crate::cluster::distributable(spec)) {
-            cluster.start(job_id, &self.worker_id, request).await?;
+        if let Some(spreader) = self.spreader.as_ref().filter(|s| s.spreads(spec)) {
+            spreader.start(job_id, &self.worker_id, spec).await?;
             return Ok(Ran::Spread);
         }
         Ok(Ran::Output(self.runner.run(spec, progress).await?))

@@ -35,11 +35,20 @@ pub trait JobRunner: Send + Sync + Debug {
 pub struct ServiceRunner {
     crawler: Arc<Crawler>,
     code: Option<Arc<CodeGraph>>,
+    /// Jobs run on workers that have a browser (an API replica has none of its own).
+    browser_on_workers: bool,
 }
 
 impl ServiceRunner {
     pub fn new(crawler: Arc<Crawler>) -> Self {
-        Self { crawler, code: None }
+        Self { crawler, code: None, browser_on_workers: false }
+    }
+
+    /// Do not refuse browser crawls for lack of a local browser: the workers render.
+    #[must_use]
+    pub fn with_browser_on_workers(mut self, yes: bool) -> Self {
+        self.browser_on_workers = yes;
+        self
     }
 
     /// Also run repository parses.
@@ -59,10 +68,12 @@ impl JobRunner for ServiceRunner {
     fn check(&self, spec: &JobSpec) -> Result<()> {
         match spec {
             JobSpec::SinglePage { url, .. } => target::parse_target(url).map(drop).map_err(Error::BadInput),
-            JobSpec::StealthCrawl { .. } if !self.crawler.can_render() => Err(Error::bad_input(
-                "crawl_with_stealth_mode needs Chromium: install it (apt-get install chromium) or set \
+            JobSpec::StealthCrawl { .. } if !self.crawler.can_render() && !self.browser_on_workers => {
+                Err(Error::bad_input(
+                    "crawl_with_stealth_mode needs Chromium: install it (apt-get install chromium) or set \
                  CRAWLRAG_CHROMIUM_PATH",
-            )),
+                ))
+            }
             JobSpec::SmartCrawl { .. }
             | JobSpec::StealthCrawl { .. }
             | JobSpec::GraphCrawl { .. }

@@ -139,7 +139,8 @@ pub trait CrawlLedger: Send + Sync + std::fmt::Debug {
     async fn admit(&self, job_id: &str, offers: &[OfferedUrl]) -> Result<Admitted, StoreError>;
 
     /// Claim a `queued` URL (or one whose claim expired) for `worker` for `lease`, if its run is
-    /// still open.
+    /// still open. Claiming a URL `worker` already holds extends the claim (its heartbeat while a
+    /// slow page is worked on).
     ///
     /// # Errors
     /// [`StoreError`] on database failure.

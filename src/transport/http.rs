@@ -119,6 +119,25 @@ pub async fn serve(
     Ok(())
 }
 
+/// A worker's own listener: `/health`, `/ready` and `/metrics` only (no MCP, so no
+/// authentication: bind it where only probes and the metrics scraper reach it).
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn serve_probes(app: Arc<App>, addr: SocketAddr, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let _ = metrics_handle();
+    let router = Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(app)
+        .layer(CatchPanicLayer::new());
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    info!(addr = %listener.local_addr()?, "serving worker probes: /health, /ready, /metrics");
+    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    Ok(())
+}
+
 async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "transport": TRANSPORT }))
 }

@@ -45,7 +45,7 @@ fn modules_import_only_downwards_and_form_no_cycle() {
         let bad: Vec<&String> = named.iter().filter(|m| forbidden.contains(&m.as_str())).collect();
         assert!(bad.is_empty(), "{module} must not import {bad:?}");
     };
-    let services = ["crawl", "ingest", "retrieve", "graphrag", "sources", "jobs", "codegraph"];
+    let services = ["crawl", "ingest", "retrieve", "graphrag", "sources", "jobs", "codegraph", "cluster"];
     let fronts = ["mcp", "transport", "cli", "app"];
     may_not(
         "domain",
@@ -53,6 +53,7 @@ fn modules_import_only_downwards_and_form_no_cycle() {
             "adapters",
             "app",
             "cli",
+            "cluster",
             "codegraph",
             "config",
             "crawl",

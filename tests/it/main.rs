@@ -28,6 +28,7 @@ mod ready;
 mod render;
 mod repo_checkout;
 mod rerank;
+mod scale_out;
 mod slice;
 mod transports;
 mod webhooks;

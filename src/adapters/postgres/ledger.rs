@@ -80,7 +80,7 @@ mod sql {
     pub(super) const CLAIM: &str = "update crawl_urls u
          set state = 'claimed', worker = $3, lease_until = now() + make_interval(secs => $4), updated_at = now()
          where u.job_id = $1 and u.url = $2
-           and (u.state = 'queued' or (u.state = 'claimed' and u.lease_until < now()))
+           and (u.state = 'queued' or (u.state = 'claimed' and (u.lease_until < now() or u.worker = $3)))
            and exists (select 1 from crawl_runs r where r.job_id = u.job_id and r.state = 'open')
          returning u.depth";
     // language=PostgreSQL

@@ -1,8 +1,10 @@
 //! Shared helpers: service discovery, per-test schemas, the shared embedder, app builders.
 
 pub mod binary;
+pub mod cluster;
 pub mod db;
 pub mod docs_site;
+pub mod nginx;
 pub mod openai_stub;
 pub mod repo;
 pub mod site;

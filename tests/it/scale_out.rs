@@ -1,0 +1,287 @@
+//! Scale-out against the real parts: two API replicas (`crawlrag serve --role api`) behind nginx
+//! and three workers (`crawlrag worker`) on one Postgres schema and Redis crawl a 2,000-page
+//! fixture site (served by nginx, with an access log). The stored pages and chunks must equal a
+//! one-process crawl of the same site, also when a worker is killed (SIGKILL) mid-crawl, when
+//! Redis restarts empty mid-crawl, and a SIGTERM drains a worker. Politeness across workers is
+//! measured from the site's access log.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, PgPool};
+
+use crate::common::binary::{self, StoreTarget};
+use crate::common::cluster::{OwnRedis, Topology, shared_redis_url};
+use crate::common::nginx::Nginx;
+use crate::common::{self, Services};
+
+const PAGES: usize = 2_000;
+
+/// Words pages are made of (varied per page, so every page has its own content hash).
+const WORDS: &[&str] = &[
+    "crawler",
+    "ledger",
+    "stream",
+    "worker",
+    "replica",
+    "embedding",
+    "vector",
+    "chunk",
+    "sitemap",
+    "robots",
+    "politeness",
+    "latency",
+    "throughput",
+    "consumer",
+    "broker",
+    "cluster",
+    "markdown",
+    "index",
+    "query",
+    "graph",
+];
+
+/// A 2,000-page site: a 4-ary tree of pages (page i links to 4i+1..4i+4), each also linking back
+/// to its parent and the home page; every tenth page is long (several chunks).
+fn write_site(root: &Path, pages: usize, robots: &str) {
+    std::fs::create_dir_all(root.join("p")).unwrap();
+    std::fs::write(root.join("robots.txt"), robots).unwrap();
+    for i in 0..pages {
+        let mut links: Vec<usize> = (4 * i + 1..=4 * i + 4).filter(|c| *c < pages).collect();
+        links.push(i.saturating_sub(1) / 4);
+        links.push(0);
+        let anchors: String = links.iter().map(|l| format!("<li><a href=\"/p/{l}.html\">page {l}</a></li>")).collect();
+        let paragraphs = if i % 10 == 0 { 40 } else { 3 };
+        let body: String = (0..paragraphs)
+            .map(|p| {
+                let words: Vec<&str> = (0..60).map(|w| WORDS[(i * 7 + p * 13 + w * 3) % WORDS.len()]).collect();
+                format!("<p>Page {i} paragraph {p}: {}.</p>", words.join(" "))
+            })
+            .collect();
+        let html = format!(
+            "<!doctype html><html><head><title>Page {i}</title></head><body><main><h1>Page {i}</h1>{body}\
+             <ul>{anchors}</ul></main></body></html>"
+        );
+        std::fs::write(root.join(format!("p/{i}.html")), html).unwrap();
+    }
+}
+
+async fn pool(services: &Services, store: &StoreTarget) -> PgPool {
+    let StoreTarget::Postgres { schema, .. } = store else { panic!("scale-out runs on Postgres") };
+    let set_path = format!("set search_path to \"{schema}\", public");
+    PgPoolOptions::new()
+        .max_connections(2)
+        .after_connect(move |conn, _| {
+            let set_path = set_path.clone();
+            Box::pin(async move { conn.execute(sqlx::AssertSqlSafe(set_path)).await.map(drop) })
+        })
+        .connect(&services.database_url)
+        .await
+        .expect("connect to Postgres")
+}
+
+/// Chunks per stored page path (sites differ by port only), and whether any (url, chunk_number)
+/// is stored twice.
+async fn stored(pool: &PgPool) -> BTreeMap<String, i64> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("select regexp_replace(url, '^https?://[^/]+', ''), count(*) from crawled_pages group by url")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let duplicates: i64 = sqlx::query_scalar(
+        "select count(*) from (select url, chunk_number from crawled_pages group by url, chunk_number \
+         having count(*) > 1) d",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(duplicates, 0, "a chunk was stored twice");
+    rows.into_iter().collect()
+}
+
+/// The one-process crawl of the site (once per test run): the reference the distributed crawls
+/// must equal.
+async fn reference(services: &Services) -> &'static BTreeMap<String, i64> {
+    static REFERENCE: tokio::sync::OnceCell<BTreeMap<String, i64>> = tokio::sync::OnceCell::const_new();
+    REFERENCE
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().unwrap();
+            write_site(&dir.path().join("site"), PAGES, "User-agent: *\nAllow: /\n");
+            let site = Nginx::serve_folder(&dir.path().join("nginx"), &dir.path().join("site")).await;
+            one_process_crawl(services, &site.url("/p/0.html")).await
+        })
+        .await
+}
+
+async fn one_process_crawl(services: &Services, start: &str) -> BTreeMap<String, i64> {
+    let store = StoreTarget::fresh(services, common::Backend::Postgres, "cluster_reference");
+    let (code, out, err) = binary::run_cli(
+        services,
+        &store,
+        &["crawl", start, "--depth", "20", "--max-pages", "5000", "--concurrency", "16", "--json"],
+    )
+    .await;
+    assert_eq!(code, 0, "one-process crawl: {err}");
+    assert_eq!(out["pages_crawled"], PAGES, "{out}");
+    stored(&pool(services, &store).await).await
+}
+
+async fn mcp(base: &str) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"));
+    ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("MCP initialize through nginx")
+}
+
+/// Start a background crawl through the load balancer; answers its job id.
+async fn start_crawl(base: &str, start: &str) -> String {
+    let client = mcp(base).await;
+    let args = json!({"url": start, "max_depth": 20, "max_pages": 5000, "max_concurrent": 16, "background": true});
+    let result = binary::call(&client, "smart_crawl_url", args).await.expect("smart_crawl_url");
+    let body = binary::body(&result);
+    assert!(!binary::is_error(&result), "{body}");
+    body["job_id"].as_str().expect("a job id").to_owned()
+}
+
+/// The job's record through the load balancer (any replica answers).
+async fn job(base: &str, job_id: &str) -> Value {
+    let client = mcp(base).await;
+    let result = binary::call(&client, "get_crawl_job", json!({"job_id": job_id})).await.expect("get_crawl_job");
+    let body = binary::body(&result);
+    assert_eq!(body["success"], true, "{body}");
+    body["job"].clone()
+}
+
+/// Poll until the job ends (bounded), answering its record.
+async fn wait_for_end(base: &str, job_id: &str, limit: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let record = job(base, job_id).await;
+        let state = record["state"].as_str().unwrap_or_default().to_owned();
+        if !matches!(state.as_str(), "queued" | "running") {
+            return record;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the crawl did not end within {limit:?}: {record}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Wait until at least `pages` pages are stored (bounded).
+async fn wait_for_pages(pool: &PgPool, pages: i64) {
+    for _ in 0..600 {
+        let stored: i64 = sqlx::query_scalar("select count(distinct url) from crawled_pages")
+            .fetch_one(pool)
+            .await
+            .unwrap_or_default();
+        if stored >= pages {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("fewer than {pages} pages were stored within 60 s");
+}
+
+struct Fixture {
+    site: Nginx,
+    reference: &'static BTreeMap<String, i64>,
+    services: Services,
+    work: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture() -> Option<Fixture> {
+    let services = common::services()?;
+    let reference = reference(&services).await;
+    assert_eq!(reference.len(), PAGES, "the one-process crawl stored every page");
+    let dir = tempfile::tempdir().unwrap();
+    write_site(&dir.path().join("site"), PAGES, "User-agent: *\nAllow: /\n");
+    let site = Nginx::serve_folder(&dir.path().join("nginx-site"), &dir.path().join("site")).await;
+    let work = dir.path().to_owned();
+    Some(Fixture { site, reference, services, work, _dir: dir })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workers_crawl_a_site_like_one_process_and_survive_a_killed_worker() {
+    let Some(fx) = fixture().await else { return };
+    let start = fx.site.url("/p/0.html");
+
+    // 1. Two replicas behind nginx, three workers: the same pages and chunks as one process.
+    let mut cluster = Topology::start(&fx.services, &fx.work.join("c1"), &shared_redis_url(), 2, 3, &[]).await;
+    let db = pool(&fx.services, &cluster.store).await;
+    let job_id = start_crawl(&cluster.base(), &start).await;
+    // 2. Kill -9 a worker mid-crawl, and start a fresh one later.
+    wait_for_pages(&db, 300).await;
+    cluster.kill_worker(1).await;
+    wait_for_pages(&db, 900).await;
+    cluster.restart_worker(1).await;
+    let record = wait_for_end(&cluster.base(), &job_id, Duration::from_secs(300)).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    assert_eq!(&stored(&db).await, fx.reference, "the distributed crawl stored what one process stores");
+    let result = &record["result"];
+    assert_eq!(result["pages_crawled"], PAGES, "{result}");
+    let chunks: i64 = fx.reference.values().sum();
+    assert_eq!(result["chunks_stored"].as_i64(), Some(chunks), "{result}");
+    // Every page was worked on by the workers: more than one worker stored pages.
+    let ledger: i64 =
+        sqlx::query_scalar("select count(*) from crawl_urls where state = 'stored'").fetch_one(&db).await.unwrap();
+    assert_eq!(ledger, PAGES as i64);
+    let workers: i64 = sqlx::query_scalar("select count(distinct worker) from crawl_urls where state = 'stored'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(workers >= 3, "pages were spread over the workers (got {workers} distinct workers)");
+
+    // 3. SIGTERM drains an idle worker: it exits cleanly and promptly.
+    let status = cluster.stop_worker(2).await;
+    assert!(status.success(), "a drained worker exits 0, got {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_restart_mid_crawl_loses_no_page() {
+    let Some(fx) = fixture().await else { return };
+    let start = fx.site.url("/p/0.html");
+    let mut redis = OwnRedis::start(&fx.work.join("redis")).await;
+    let cluster = Topology::start(&fx.services, &fx.work.join("c2"), &redis.url(), 1, 2, &[]).await;
+    let db = pool(&fx.services, &cluster.store).await;
+    let job_id = start_crawl(&cluster.base(), &start).await;
+    wait_for_pages(&db, 400).await;
+    redis.restart_empty().await;
+    let record = wait_for_end(&cluster.base(), &job_id, Duration::from_secs(300)).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    assert_eq!(&stored(&db).await, fx.reference, "no page lost or doubled across a Redis restart");
+    drop(cluster);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_workers_keep_the_sites_crawl_delay() {
+    let Some(services) = common::services() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // 0.25 s between request starts, whichever worker sends them.
+    write_site(&dir.path().join("site"), 24, "User-agent: *\nCrawl-delay: 0.25\n");
+    let site = Nginx::serve_folder(&dir.path().join("nginx-site"), &dir.path().join("site")).await;
+    let cluster = Topology::start(&services, &dir.path().join("cluster"), &shared_redis_url(), 1, 3, &[]).await;
+    let job_id = start_crawl(&cluster.base(), &site.url("/p/0.html")).await;
+    let record = wait_for_end(&cluster.base(), &job_id, Duration::from_secs(120)).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    assert_eq!(record["result"]["pages_crawled"], 24, "{record}");
+    let pages: Vec<f64> =
+        site.access_log().into_iter().filter(|(_, _, path)| path.starts_with("/p/")).map(|(at, _, _)| at).collect();
+    assert_eq!(pages.len(), 24, "each page fetched once: {pages:?}");
+    let robots = site.access_log().iter().filter(|(_, _, path)| path == "/robots.txt").count();
+    assert_eq!(robots, 1, "robots.txt is fetched once per crawl and shared by the workers");
+    let mut sorted = pages.clone();
+    sorted.sort_by(f64::total_cmp);
+    let gaps: Vec<f64> = sorted.windows(2).map(|w| w[1] - w[0]).collect();
+    let smallest = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+    // nginx logs request ends in milliseconds; the gate spaces request starts: allow 30 ms.
+    assert!(smallest >= 0.22, "requests to the host came {smallest:.3} s apart (crawl delay 0.25 s): {gaps:?}");
+    let workers: i64 = sqlx::query_scalar("select count(distinct worker) from crawl_urls where state = 'stored'")
+        .fetch_one(&pool(&services, &cluster.store).await)
+        .await
+        .unwrap();
+    assert!(workers >= 2, "the pages were spread over the workers, got {workers}");
+}
