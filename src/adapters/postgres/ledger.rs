@@ -83,14 +83,20 @@ mod sql {
            and (u.state = 'queued' or (u.state = 'claimed' and u.lease_until < now()))
            and exists (select 1 from crawl_runs r where r.job_id = u.job_id and r.state = 'open')
          returning u.depth";
+    // The row is updated only if it is this worker's claim. The open count in the same
+    // statement reads the snapshot from before the update (one round trip less under the run
+    // lock): it still counts this row as open when the update applied.
     // language=PostgreSQL
-    pub(super) const SETTLE: &str = "update crawl_urls
-         set state = $4, chunks = $5, code_examples = $6, entities = $7, relations = $8, words = $9,
-             graph_millis = $10, pruned = $11, reason = $12, lease_until = null, updated_at = now()
-         where job_id = $1 and url = $2 and state = 'claimed' and worker = $3";
-    // language=PostgreSQL
-    pub(super) const OPEN_COUNT: &str =
-        "select count(*) from crawl_urls where job_id = $1 and state in ('queued', 'claimed')";
+    pub(super) const SETTLE: &str = "
+        with settled as (
+            update crawl_urls
+            set state = $4, chunks = $5, code_examples = $6, entities = $7, relations = $8, words = $9,
+                graph_millis = $10, pruned = $11, reason = $12, lease_until = null, updated_at = now()
+            where job_id = $1 and url = $2 and state = 'claimed' and worker = $3
+            returning 1
+        )
+        select (select count(*) from settled),
+               (select count(*) from crawl_urls where job_id = $1 and state in ('queued', 'claimed'))";
     // Oldest first; `skip locked` so a concurrent reconciler passes over rows this one takes.
     // language=PostgreSQL
     pub(super) const STALE: &str = "update crawl_urls u
@@ -290,7 +296,7 @@ impl CrawlLedger for PgStore {
         let mut tx = self.pool.begin().await.map_err(classify)?;
         let (open_run, budget) = lock_run(&mut tx, job_id).await?;
         let [chunks, code_examples, entities, relations, words, graph_millis, pruned] = row.counts;
-        let applied = sqlx::query(sql::SETTLE)
+        let (applied, open_before): (i64, i64) = sqlx::query_as(sql::SETTLE)
             .bind(job_id)
             .bind(url)
             .bind(worker)
@@ -303,18 +309,19 @@ impl CrawlLedger for PgStore {
             .bind(graph_millis)
             .bind(pruned)
             .bind(row.reason)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await
-            .map_err(classify)?
-            .rows_affected()
-            > 0;
+            .map_err(classify)?;
+        let applied = applied > 0;
         // Links of a page that was not this worker's, or of a closed crawl, are not admitted.
         let admitted =
             if applied && open_run { admit_locked(&mut tx, job_id, budget, links).await? } else { Admitted::default() };
-        // Counted under the run lock, after every earlier settle committed.
-        let open: i64 = sqlx::query_scalar(sql::OPEN_COUNT).bind(job_id).fetch_one(&mut *tx).await.map_err(classify)?;
         tx.commit().await.map_err(classify)?;
-        Ok(Settled { applied, admitted, open: count(open) })
+        // Counted under the run lock, after every earlier settle committed: minus this row, plus
+        // the links it queued.
+        let open = count(open_before).saturating_sub(u64::from(applied))
+            + u64::try_from(admitted.queued.len()).unwrap_or(u64::MAX);
+        Ok(Settled { applied, admitted, open })
     }
 
     #[instrument(skip(self))]
