@@ -1,17 +1,19 @@
 //! `CrawlLedger` on Postgres (tables from `migrations/postgres/0012_crawl_ledger.sql`).
 //!
 //! Concurrency rules, because many workers on many connections write one crawl's rows:
-//! - Admissions and settles lock the crawl's `crawl_runs` row first (`for update`), so the
-//!   budget check, the dedup check and the insert of one batch see every earlier batch, and the
-//!   open count a settle answers is taken after every earlier settle: exactly one settle sees 0.
-//!   Each statement after the lock takes a fresh snapshot (read committed), which is why the
-//!   lock is its own statement and not a CTE of the insert.
+//! - Admissions and settles lock the crawl's `crawl_runs` row (`for update`), so the budget
+//!   check, the dedup check and the insert of one batch see every earlier batch, and the open
+//!   count a settle answers is taken after every earlier settle committed: exactly one settle
+//!   sees 0. Each statement after the lock takes a fresh snapshot (read committed), which is why
+//!   the lock is its own statement and not a CTE of the insert.
 //! - Claims are one conditional `update` of the URL's row: a second claimer waits for the first
 //!   and then re-checks the condition on the new row, so exactly one wins.
 //! - The reconciler's scan takes rows with `for update skip locked` and resets their publish
 //!   time, so concurrent reconcilers never answer the same row.
 //!
-//! Locks are always taken run row first, then URL rows, so these paths cannot deadlock.
+//! Deadlock freedom: a settle writes its own URL row and then waits for the run lock, but no
+//! transaction holding a run lock ever waits for an existing URL row (admissions insert only
+//! URLs the crawl does not have), and claims and scans never take the run lock.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -72,10 +74,12 @@ mod sql {
         queued as (
             select i.url, i.depth, r.ord from inserted i join ranked r on r.url = i.url where i.state = 'queued'
         )
-        -- one row: the over-budget count and the queued URLs in offer order
+        -- one row: the over-budget count, the queued URLs in offer order, and the crawl's open
+        -- rows before this statement's inserts (its snapshot does not see them)
         select (select count(*) from inserted where state = 'over_budget'),
                coalesce((select array_agg(url order by ord) from queued), '{}'),
-               coalesce((select array_agg(depth order by ord) from queued), '{}')";
+               coalesce((select array_agg(depth order by ord) from queued), '{}'),
+               (select count(*) from crawl_urls where job_id = $1 and state in ('queued', 'claimed'))";
     // language=PostgreSQL
     pub(super) const CLAIM: &str = "update crawl_urls u
          set state = 'claimed', worker = $3, lease_until = now() + make_interval(secs => $4), updated_at = now()
@@ -83,6 +87,7 @@ mod sql {
            and (u.state = 'queued' or (u.state = 'claimed' and (u.lease_until < now() or u.worker = $3)))
            and exists (select 1 from crawl_runs r where r.job_id = u.job_id and r.state = 'open')
          returning u.depth";
+    // Only this worker's claim is settled.
     // language=PostgreSQL
     pub(super) const SETTLE: &str = "update crawl_urls
          set state = $4, chunks = $5, code_examples = $6, entities = $7, relations = $8, words = $9,
@@ -204,23 +209,24 @@ async fn lock_run(tx: &mut Transaction<'_, Postgres>, job_id: &str) -> Result<(b
         .ok_or_else(|| StoreError::Query(format!("crawl run '{job_id}' is not in the ledger (open_run first)")))
 }
 
-/// Admit `offers` into an open run whose row `tx` holds locked, with `budget` URLs left.
+/// Admit `offers` into an open run whose row `tx` holds locked, with `budget` URLs left; also
+/// answers the crawl's open rows (`queued` or `claimed`) as `tx` sees them afterwards.
 async fn admit_locked(
     tx: &mut Transaction<'_, Postgres>,
     job_id: &str,
     budget: i64,
     offers: &[OfferedUrl],
-) -> Result<Admitted, StoreError> {
+) -> Result<(Admitted, u64), StoreError> {
     // First offer of a URL wins within a batch (a page may link one URL many times).
     let mut seen = HashSet::with_capacity(offers.len());
     let unique: Vec<&OfferedUrl> = offers.iter().filter(|o| seen.insert(o.url.as_str())).collect();
     if unique.is_empty() {
-        return Ok(Admitted::default());
+        return Ok((Admitted::default(), open_count(tx, job_id).await?));
     }
     let urls: Vec<&str> = unique.iter().map(|o| o.url.as_str()).collect();
     let depths: Vec<i32> = unique.iter().map(|o| i32::try_from(o.depth).unwrap_or(i32::MAX)).collect();
     let skips: Vec<Option<&str>> = unique.iter().map(|o| o.skip.as_deref()).collect();
-    let (over_budget, urls, depths): (i64, Vec<String>, Vec<i32>) = sqlx::query_as(sql::ADMIT)
+    let (over_budget, urls, depths, open_before): (i64, Vec<String>, Vec<i32>, i64) = sqlx::query_as(sql::ADMIT)
         .bind(job_id)
         .bind(&urls)
         .bind(&depths)
@@ -229,13 +235,19 @@ async fn admit_locked(
         .fetch_one(&mut **tx)
         .await
         .map_err(classify)?;
-    let queued = urls
+    let queued: Vec<QueuedUrl> = urls
         .into_iter()
         .zip(depths)
         .map(|(url, depth)| QueuedUrl { url, depth: u32::try_from(depth).unwrap_or_default() })
         .collect();
-    let over_budget = count(over_budget);
-    Ok(Admitted { queued, over_budget })
+    let open = count(open_before) + u64::try_from(queued.len()).unwrap_or(u64::MAX);
+    Ok((Admitted { queued, over_budget: count(over_budget) }, open))
+}
+
+/// The crawl's rows still `queued` or `claimed`, as `tx` sees them.
+async fn open_count(tx: &mut Transaction<'_, Postgres>, job_id: &str) -> Result<u64, StoreError> {
+    let open: i64 = sqlx::query_scalar(sql::OPEN_COUNT).bind(job_id).fetch_one(&mut **tx).await.map_err(classify)?;
+    Ok(count(open))
 }
 
 #[async_trait]
@@ -256,7 +268,7 @@ impl CrawlLedger for PgStore {
         let mut tx = self.pool.begin().await.map_err(classify)?;
         let (open, budget) = lock_run(&mut tx, job_id).await?;
         // A closed crawl takes no new work: what it admitted would never be claimed.
-        let admitted = if open { admit_locked(&mut tx, job_id, budget, offers).await? } else { Admitted::default() };
+        let admitted = if open { admit_locked(&mut tx, job_id, budget, offers).await?.0 } else { Admitted::default() };
         tx.commit().await.map_err(classify)?;
         Ok(admitted)
     }
@@ -287,9 +299,10 @@ impl CrawlLedger for PgStore {
         links: &[OfferedUrl],
     ) -> Result<Settled, StoreError> {
         let row = RowOutcome::of(outcome);
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        let (open_run, budget) = lock_run(&mut tx, job_id).await?;
         let [chunks, code_examples, entities, relations, words, graph_millis, pruned] = row.counts;
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // The URL's row is written before the run lock is taken, to keep the lock short; this
+        // order cannot deadlock: no transaction waits for a URL row while holding a run lock.
         let applied = sqlx::query(sql::SETTLE)
             .bind(job_id)
             .bind(url)
@@ -308,13 +321,17 @@ impl CrawlLedger for PgStore {
             .map_err(classify)?
             .rows_affected()
             > 0;
-        // Links of a page that was not this worker's, or of a closed crawl, are not admitted.
-        let admitted =
-            if applied && open_run { admit_locked(&mut tx, job_id, budget, links).await? } else { Admitted::default() };
-        // Counted under the run lock, after every earlier settle committed.
-        let open: i64 = sqlx::query_scalar(sql::OPEN_COUNT).bind(job_id).fetch_one(&mut *tx).await.map_err(classify)?;
+        let (open_run, budget) = lock_run(&mut tx, job_id).await?;
+        // Counted under the run lock, after every earlier settle committed, so exactly one
+        // settle sees 0. Links of a page that was not this worker's, or of a closed crawl, are
+        // not admitted.
+        let (admitted, open) = if applied && open_run {
+            admit_locked(&mut tx, job_id, budget, links).await?
+        } else {
+            (Admitted::default(), open_count(&mut tx, job_id).await?)
+        };
         tx.commit().await.map_err(classify)?;
-        Ok(Settled { applied, admitted, open: count(open) })
+        Ok(Settled { applied, admitted, open })
     }
 
     #[instrument(skip(self))]
