@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
-use url::Url;
 
 use crate::crawl::Crawler;
 use crate::crawl::site::{CrawlRequest, LinkRules, QueryVariants, classify_target};

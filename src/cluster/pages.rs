@@ -105,13 +105,25 @@ impl Cluster {
         if delivery.deliveries > 1 {
             debug!(job_id = %unit.job, url = %unit.url, deliveries = delivery.deliveries, "unit delivered again");
         }
+        let key = (unit.job.clone(), unit.url.clone());
+        if !self.working.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone()) {
+            // This process already works on the page; its settle counts.
+            if let Err(e) = self.broker.ack(Lane::Pages, &delivery.id).await {
+                warn!(error = %e, "could not acknowledge a duplicate page unit");
+            }
+            return;
+        }
         let keep_alive = async {
             loop {
                 tokio::time::sleep(self.config.extend_every).await;
-                if let Err(e) =
-                    self.broker.extend(Lane::Pages, &self.worker_id, std::slice::from_ref(&delivery.id)).await
-                {
+                let ids = std::slice::from_ref(&delivery.id);
+                if let Err(e) = self.broker.extend(Lane::Pages, &self.worker_id, ids).await {
                     warn!(error = %e, "could not extend a page unit");
+                }
+                // Renew the URL's claim too, so a slow page is not taken over while it is worked on.
+                let lease = self.config.claim_lease;
+                if let Err(e) = self.ledger.claim_url(&unit.job, &unit.url, &self.worker_id, lease).await {
+                    warn!(error = %e, "could not renew a page's claim");
                 }
             }
         };
@@ -119,6 +131,7 @@ impl Cluster {
             worked = self.work_unit(&unit) => worked,
             () = keep_alive => unreachable!("the keep-alive loop never ends"),
         };
+        self.working.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
         match worked {
             Ok(()) => {
                 if let Err(e) = self.broker.ack(Lane::Pages, &delivery.id).await {

@@ -44,7 +44,7 @@ impl Nginx {
         let conf = format!(
             "{user}\nworker_processes 1;\ndaemon off;\npid {work}/nginx.pid;\nerror_log {work}/error.log;\n\
              events {{ worker_connections 4096; }}\n\
-             http {{\n  log_format timed '$msec $status $request_uri';\n  access_log {work}/access.log timed;\n\
+             http {{\n  log_format timed '$msec $request_time $status $request_uri';\n  access_log {work}/access.log timed;\n\
                types {{ text/html html; application/xml xml; text/plain txt; }}\n  {http_extra}\n\
                server {{ listen 127.0.0.1:{port}; {server_body} }}\n}}\n",
             work = work.display(),
@@ -80,15 +80,16 @@ impl Nginx {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    /// Access log lines: (time in seconds, status, path).
+    /// Access log lines: (when the request started, in seconds since the epoch; status; path).
     pub fn access_log(&self) -> Vec<(f64, u16, String)> {
         let text = std::fs::read_to_string(self.work.join("access.log")).unwrap_or_default();
         text.lines()
             .filter_map(|line| {
-                let mut parts = line.splitn(3, ' ');
-                let at = parts.next()?.parse().ok()?;
+                let mut parts = line.splitn(4, ' ');
+                let ended: f64 = parts.next()?.parse().ok()?;
+                let took: f64 = parts.next()?.parse().ok()?;
                 let status = parts.next()?.parse().ok()?;
-                Some((at, status, parts.next()?.to_owned()))
+                Some((ended - took, status, parts.next()?.to_owned()))
             })
             .collect()
     }
