@@ -25,6 +25,8 @@ use crate::adapters::openai_chat::OpenAiChat;
 use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use crate::adapters::postgres::PgConfig;
 use crate::adapters::postgres::PgStore;
+use crate::adapters::local_rate_limiter::LocalRateLimiter;
+use crate::adapters::redis_rate_limiter::RedisRateLimiter;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::sqlite::SqliteStore;
 use crate::adapters::webhook_sender::{HttpWebhookSender, WebhookSenderConfig};
@@ -34,6 +36,7 @@ use crate::config::{
     default_onnxruntime_lib,
 };
 use crate::crawl::{CrawlConfig, Crawler, CrawlerParts, PageSink};
+use crate::domain::Secret;
 use crate::domain::target::TrustedHosts;
 use crate::graphrag::GraphRag;
 use crate::ingest::{IngestConfig, Pipeline};
@@ -42,7 +45,7 @@ use crate::ports::{
     ChatModel, CodeGraphStore, Embedder, EmbeddingCache, Fetcher, GraphStore, JobQueue, PageStore, Renderer,
     RepoSource, Reranker, SearchIndex, SourceCatalog, Store, TextCache,
 };
-use crate::ports::{WebhookLog, WebhookSender};
+use crate::ports::{RateLimiter, WebhookLog, WebhookSender};
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 use crate::sources::Sources;
@@ -391,6 +394,18 @@ pub fn build_chat(config: &Config) -> anyhow::Result<Option<Arc<dyn ChatModel>>>
         max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     Ok(Some(Arc::new(OpenAiChat::new(provider, model)?)))
+}
+
+/// The HTTP rate limiter: shared by every replica through Redis when `redis_url` is set
+/// (`REDIS_URL`), else in this process.
+///
+/// # Errors
+/// When Redis is configured but cannot be reached at start (at run time, outages follow
+/// `CRAWLRAG_RATE_LIMIT_FAIL_OPEN`).
+pub async fn rate_limiter(redis_url: Option<&Secret>) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    let Some(url) = redis_url else { return Ok(Arc::new(LocalRateLimiter::default())) };
+    let limiter = RedisRateLimiter::connect(url.expose()).await.context("rate limits: could not reach REDIS_URL")?;
+    Ok(Arc::new(limiter))
 }
 
 /// Check, before anything connects, what the settings alone and the disk can tell: the

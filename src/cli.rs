@@ -19,13 +19,14 @@ use crate::app::{self, App, build_embedder};
 use crate::config::Config;
 use crate::crawl::Render;
 use crate::crawl::site::CrawlRequest;
-use crate::domain::SourceId;
+use crate::domain::{Secret, SourceId};
 use crate::error::Error;
 use crate::jobs::{JobAnswer, JobOutput, JobRequest, JobSpec, LIST_LIMIT, Wait};
 use crate::ports::RenderOptions;
 use crate::progress::ProgressSink;
 use crate::retrieve::RagQuery;
 use crate::transport::auth::AuthOptions;
+use crate::transport::rate_limit::{self, RateLimitOptions};
 use crate::transport::{self, http::HttpOptions};
 
 mod keys;
@@ -177,6 +178,25 @@ pub struct ServeArgs {
     /// Seconds an API key lookup is cached (a revocation takes effect within this); 0: none.
     #[arg(long, env = "CRAWLRAG_AUTH_CACHE_SECS", default_value_t = 30)]
     pub auth_cache_secs: u64,
+    /// Requests per client address, counted before authentication: N/UNIT (s, min, hour, day)
+    /// with an optional ,burst=B (B more at once); 0 or off: no limit.
+    #[arg(long, env = "CRAWLRAG_RATE_LIMIT_IP", default_value = rate_limit::DEFAULT_IP_LIMIT)]
+    pub rate_limit_ip: rate_limit::Limit,
+    /// Requests per API key, counted after authentication (same syntax); 0 or off: no limit.
+    #[arg(long, env = "CRAWLRAG_RATE_LIMIT_KEY", default_value = rate_limit::DEFAULT_CALLER_LIMIT)]
+    pub rate_limit_key: rate_limit::Limit,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the client.
+    #[arg(long, env = "CRAWLRAG_TRUSTED_PROXIES", value_delimiter = ',', value_parser = rate_limit::parse_trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// When the shared limiter (Redis) cannot answer: true lets requests through (with a
+    /// warning), false answers 503.
+    #[arg(long, env = "CRAWLRAG_RATE_LIMIT_FAIL_OPEN", default_value = "true", action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub rate_limit_fail_open: bool,
+    /// Jobs one API key may have queued or running at once (a further crawl tool call answers a
+    /// tool error); 0: no cap.
+    #[arg(long, env = "CRAWLRAG_MAX_CRAWLS_PER_CALLER", default_value_t = rate_limit::DEFAULT_MAX_CRAWLS_PER_CALLER)]
+    pub max_crawls_per_caller: u32,
 }
 
 /// Exit codes: what a script can branch on.
@@ -358,7 +378,7 @@ async fn execute(config: &Config, command: Command) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     transport::cancel_on_signal(shutdown.clone());
     let outcome = match command {
-        Command::Serve(args) => serve(&app, args, shutdown).await,
+        Command::Serve(args) => serve(&app, args, config.store.redis_url.clone(), shutdown).await,
         Command::Worker => {
             app.work(shutdown).await;
             Ok(())
@@ -384,7 +404,12 @@ async fn execute(config: &Config, command: Command) -> anyhow::Result<()> {
 }
 
 /// Serve MCP (stdio or HTTP) with a worker loop beside it for queued jobs.
-async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn serve(
+    app: &Arc<App>,
+    args: ServeArgs,
+    redis_url: Option<Secret>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let stop_worker = shutdown.child_token();
     let worker = {
         let (app, stop) = (Arc::clone(app), stop_worker.clone());
@@ -396,7 +421,15 @@ async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> 
                 insecure_no_auth: args.insecure_no_auth,
                 cache_ttl: Duration::from_secs(args.auth_cache_secs),
             };
-            let options = HttpOptions { allowed_hosts: args.allowed_hosts, auth };
+            let rate_limit = RateLimitOptions {
+                per_ip: args.rate_limit_ip.0,
+                per_caller: args.rate_limit_key.0,
+                trusted_proxies: args.trusted_proxies,
+                fail_open: args.rate_limit_fail_open,
+                max_crawls_per_caller: Some(args.max_crawls_per_caller).filter(|cap| *cap > 0),
+                redis_url,
+            };
+            let options = HttpOptions { allowed_hosts: args.allowed_hosts, auth, rate_limit };
             transport::http::serve(Arc::clone(app), addr, options, shutdown).await
         }
         None => transport::stdio::serve(Arc::clone(app), shutdown).await,

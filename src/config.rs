@@ -95,6 +95,10 @@ pub struct StoreConfig {
     /// lives in the store's own tables (no Cypher for query_document_graph).
     #[arg(long, env = "FALKORDB_URL", global = true, hide_env_values = true)]
     pub falkordb_url: Option<Secret>,
+    /// Redis (`redis://[user:password@]host:port[/db]`) shared by the replicas: HTTP rate limits
+    /// are counted there when set (else in each process).
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<Secret>,
     /// Graph name inside FalkorDB.
     #[arg(long, env = "FALKORDB_GRAPH", global = true, default_value = "crawlrag")]
     pub falkordb_graph: String,

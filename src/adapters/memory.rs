@@ -65,6 +65,7 @@ struct StoredJob {
     spec: serde_json::Value,
     worker: Option<String>,
     lease_until: Option<Instant>,
+    owner: Option<String>,
 }
 
 impl StoredJob {
@@ -436,6 +437,7 @@ impl JobQueue for MemoryStore {
             spec: job.spec.clone(),
             worker: job.claim.map(|lease| lease.worker.to_owned()),
             lease_until: job.claim.map(|lease| Instant::now() + lease.duration),
+            owner: job.owner.map(str::to_owned),
         };
         self.state().jobs.push(stored);
         Ok(())
@@ -517,6 +519,12 @@ impl JobQueue for MemoryStore {
 
     async fn list(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         Ok(self.state().jobs.iter().rev().take(limit).map(|j| j.record.clone()).collect())
+    }
+
+    async fn active_jobs_of(&self, owner: &str) -> Result<u64, StoreError> {
+        let state = self.state();
+        let active = state.jobs.iter().filter(|j| j.owner.as_deref() == Some(owner) && !j.record.state.is_finished());
+        Ok(active.count() as u64)
     }
 }
 
