@@ -694,6 +694,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn serve_parses_rate_limits() {
+        let cli = Cli::try_parse_from(["crawlrag", "serve", "--http", "127.0.0.1:8051"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("expected serve") };
+        assert_eq!(args.rate_limit_ip.to_string(), rate_limit::DEFAULT_IP_LIMIT);
+        assert_eq!(args.rate_limit_key.to_string(), rate_limit::DEFAULT_CALLER_LIMIT);
+        assert!(args.rate_limit_fail_open && args.trusted_proxies.is_empty());
+        assert_eq!(args.max_crawls_per_caller, rate_limit::DEFAULT_MAX_CRAWLS_PER_CALLER);
+        let cli = Cli::try_parse_from([
+            "crawlrag",
+            "serve",
+            "--rate-limit-ip",
+            "off",
+            "--rate-limit-key",
+            "10/s,burst=5",
+            "--trusted-proxies",
+            "10.0.0.0/8,::1",
+            "--rate-limit-fail-open",
+            "false",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else { panic!("expected serve") };
+        assert_eq!(args.rate_limit_ip.0, None);
+        assert_eq!(args.rate_limit_key.0.map(|q| (q.limit, q.burst)), Some((10, 5)));
+        assert_eq!(args.trusted_proxies.len(), 2);
+        assert!(!args.rate_limit_fail_open);
+        let bad = Cli::try_parse_from(["crawlrag", "serve", "--rate-limit-key", "10/week"]).unwrap_err().to_string();
+        assert!(bad.contains("unknown unit"), "{bad}");
+        let bad = Cli::try_parse_from(["crawlrag", "serve", "--trusted-proxies", "nginx"]).unwrap_err().to_string();
+        assert!(bad.contains("CIDR"), "{bad}");
+    }
+
+    #[test]
     fn serve_and_worker_parse() {
         let cli =
             Cli::try_parse_from(["crawlrag", "--embedding-model-path", "/m", "serve", "--http", "127.0.0.1:8051"]);

@@ -35,7 +35,11 @@ pub struct LocalRateLimiter {
 
 impl LocalRateLimiter {
     pub fn new(cap: usize) -> Self {
-        Self { origin: Instant::now(), cap: cap.max(2), state: Mutex::new(State { tats: HashMap::new(), last_sweep: 0 }) }
+        Self {
+            origin: Instant::now(),
+            cap: cap.max(2),
+            state: Mutex::new(State { tats: HashMap::new(), last_sweep: 0 }),
+        }
     }
 
     /// Keys tracked now.

@@ -88,7 +88,8 @@ pub fn parse_quota(text: &str) -> Result<Option<Quota>, QuotaError> {
         None => (trimmed, 0),
     };
     let (count, unit) = rate.split_once('/').ok_or_else(shape)?;
-    let limit = count.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| QuotaError::Count(trimmed.to_owned()))?;
+    let limit =
+        count.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| QuotaError::Count(trimmed.to_owned()))?;
     let secs = match unit.trim().to_ascii_lowercase().as_str() {
         "s" | "sec" | "second" => 1,
         "m" | "min" | "minute" => 60,

@@ -164,7 +164,9 @@ pub async fn limit_by_ip(State(state): State<RateLimitState>, request: Request, 
 /// [`JobOwner`].
 pub async fn limit_by_caller(State(state): State<RateLimitState>, mut request: Request, next: Next) -> Response {
     let Some(caller) = request.extensions().get::<Caller>().cloned() else { return next.run(request).await };
-    request.extensions_mut().insert(JobOwner { id: caller.id.clone(), max_active: state.options.max_crawls_per_caller });
+    request
+        .extensions_mut()
+        .insert(JobOwner { id: caller.id.clone(), max_active: state.options.max_crawls_per_caller });
     let Some(quota) = state.options.per_caller else { return next.run(request).await };
     match state.check("caller", &format!("caller:{}", caller.id), &quota).await {
         // The caller's headers win over the address's (set by the outer layer only if absent).
@@ -234,7 +236,8 @@ fn too_many(which: &'static str, quota: &Quota, decision: &Decision) -> Response
     let retry_after = ceil_secs(decision.retry_after).max(1);
     let whose = if which == "ip" { "this client address" } else { "this API key" };
     let message = format!("rate limit of {quota} for {whose} exceeded; retry after {retry_after} s");
-    let body = json!({ "error": "rate_limited", "limit": which, "message": message, "retry_after_seconds": retry_after });
+    let body =
+        json!({ "error": "rate_limited", "limit": which, "message": message, "retry_after_seconds": retry_after });
     let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::RETRY_AFTER, number(retry_after));

@@ -194,7 +194,8 @@ async fn per_address_limit_counts_refused_keys_and_per_key_limits_run_in_process
     let first_key = create_key(&services, &store, "first", "admin").await;
     let second_key = create_key(&services, &store, "second", "admin").await;
     // No REDIS_URL: the in-process limiter. No trusted proxy: X-Forwarded-For is ignored.
-    let env = [("CRAWLRAG_RATE_LIMIT_IP", "6/min"), ("CRAWLRAG_RATE_LIMIT_KEY", "2/min"), ("CRAWLRAG_AUTH_CACHE_SECS", "0")];
+    let env =
+        [("CRAWLRAG_RATE_LIMIT_IP", "6/min"), ("CRAWLRAG_RATE_LIMIT_KEY", "2/min"), ("CRAWLRAG_AUTH_CACHE_SECS", "0")];
     let server = HttpServer::start_env(&services, &store, &env).await;
     let http = reqwest::Client::new();
     let base = server.base.as_str();

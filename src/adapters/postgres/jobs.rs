@@ -9,7 +9,8 @@ mod sql {
     use super::job_columns;
 
     // language=PostgreSQL
-    pub(super) const ENQUEUE: &str = "insert into crawl_jobs (job_id, tool, target, state, spec, worker, lease_until, owner)
+    pub(super) const ENQUEUE: &str =
+        "insert into crawl_jobs (job_id, tool, target, state, spec, worker, lease_until, owner)
          values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8)";
     // language=PostgreSQL
     pub(super) const CLAIM: &str = "update crawl_jobs

@@ -9,7 +9,8 @@ mod sql {
     use super::job_columns;
 
     // language=SQLite
-    pub(super) const ENQUEUE: &str = "insert into crawl_jobs (job_id, tool, target, state, spec, worker, lease_until, owner)
+    pub(super) const ENQUEUE: &str =
+        "insert into crawl_jobs (job_id, tool, target, state, spec, worker, lease_until, owner)
          values (?1, ?2, ?3, ?4, ?5, ?6,
                  case when ?7 is null then null
                       else strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('+%.3f seconds', ?7)) end, ?8)";
