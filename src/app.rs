@@ -21,6 +21,7 @@ use crate::adapters::http_fetcher::HttpFetcher;
 use crate::adapters::http_fetcher::HttpFetcherConfig;
 use crate::adapters::http_reranker::HttpReranker;
 use crate::adapters::local_embedder::{LocalEmbedder, LocalRuntime};
+use crate::adapters::local_rate_limiter::LocalRateLimiter;
 use crate::adapters::model_download::{DEFAULT_HF_REPO, ensure_model};
 use crate::adapters::openai_chat::OpenAiChat;
 use crate::adapters::openai_embedder::{OpenAiEmbedder, OpenAiEmbedderConfig};
@@ -29,6 +30,7 @@ use crate::adapters::postgres::PgStore;
 use crate::adapters::provider_http::{DEFAULT_MAX_IN_FLIGHT, DEFAULT_TIMEOUT as PROVIDER_TIMEOUT, ProviderConfig};
 use crate::adapters::redis_broker::{BrokerConfig, RedisBroker};
 use crate::adapters::redis_host_gate::RedisHostGate;
+use crate::adapters::redis_rate_limiter::RedisRateLimiter;
 use crate::adapters::sqlite::SqliteStore;
 use crate::adapters::webhook_sender::{HttpWebhookSender, WebhookSenderConfig};
 use crate::cluster::{Cluster, ClusterConfig, ClusterParts};
@@ -38,6 +40,7 @@ use crate::config::{
     default_onnxruntime_lib,
 };
 use crate::crawl::{CrawlConfig, Crawler, CrawlerParts, PageSink};
+use crate::domain::Secret;
 use crate::domain::target::TrustedHosts;
 use crate::graphrag::GraphRag;
 use crate::ingest::{IngestConfig, Pipeline};
@@ -46,7 +49,7 @@ use crate::ports::{
     ChatModel, CodeGraphStore, Embedder, EmbeddingCache, Fetcher, GraphStore, JobQueue, PageStore, Renderer,
     RepoSource, Reranker, SearchIndex, SourceCatalog, Store, TextCache,
 };
-use crate::ports::{CrawlLedger, HostGate, WebhookLog, WebhookSender, WorkBroker};
+use crate::ports::{CrawlLedger, HostGate, RateLimiter, WebhookLog, WebhookSender, WorkBroker};
 use crate::progress::ProgressSink;
 use crate::retrieve::{RetrieveConfig, Retriever, SearchMode};
 use crate::sources::Sources;
@@ -504,6 +507,18 @@ pub fn build_chat(config: &Config) -> anyhow::Result<Option<Arc<dyn ChatModel>>>
         max_in_flight: DEFAULT_MAX_IN_FLIGHT,
     };
     Ok(Some(Arc::new(OpenAiChat::new(provider, model)?)))
+}
+
+/// The HTTP rate limiter: shared by every replica through Redis when `redis_url` is set
+/// (`REDIS_URL`), else in this process.
+///
+/// # Errors
+/// When Redis is configured but cannot be reached at start (at run time, outages follow
+/// `CRAWLRAG_RATE_LIMIT_FAIL_OPEN`).
+pub async fn rate_limiter(redis_url: Option<&Secret>) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    let Some(url) = redis_url else { return Ok(Arc::new(LocalRateLimiter::default())) };
+    let limiter = RedisRateLimiter::connect(url.expose()).await.context("rate limits: could not reach REDIS_URL")?;
+    Ok(Arc::new(limiter))
 }
 
 /// Check, before anything connects, what the settings alone and the disk can tell: the

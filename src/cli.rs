@@ -19,13 +19,14 @@ use crate::app::{self, App, build_embedder};
 use crate::config::{Config, Role};
 use crate::crawl::Render;
 use crate::crawl::site::CrawlRequest;
-use crate::domain::SourceId;
+use crate::domain::{Secret, SourceId};
 use crate::error::Error;
 use crate::jobs::{JobAnswer, JobOutput, JobRequest, JobSpec, LIST_LIMIT, Wait};
 use crate::ports::RenderOptions;
 use crate::progress::ProgressSink;
 use crate::retrieve::RagQuery;
 use crate::transport::auth::AuthOptions;
+use crate::transport::rate_limit::{self, RateLimitOptions};
 use crate::transport::{self, http::HttpOptions};
 
 mod keys;
@@ -179,6 +180,25 @@ pub struct ServeArgs {
     /// Seconds an API key lookup is cached (a revocation takes effect within this); 0: none.
     #[arg(long, env = "CRAWLRAG_AUTH_CACHE_SECS", default_value_t = 30)]
     pub auth_cache_secs: u64,
+    /// Requests per client address, counted before authentication: N/UNIT (s, min, hour, day)
+    /// with an optional ,burst=B (B more at once); 0 or off: no limit.
+    #[arg(long, env = "CRAWLRAG_RATE_LIMIT_IP", default_value = rate_limit::DEFAULT_IP_LIMIT)]
+    pub rate_limit_ip: rate_limit::Limit,
+    /// Requests per API key, counted after authentication (same syntax); 0 or off: no limit.
+    #[arg(long, env = "CRAWLRAG_RATE_LIMIT_KEY", default_value = rate_limit::DEFAULT_CALLER_LIMIT)]
+    pub rate_limit_key: rate_limit::Limit,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names the client.
+    #[arg(long, env = "CRAWLRAG_TRUSTED_PROXIES", value_delimiter = ',', value_parser = rate_limit::parse_trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// When the shared limiter (Redis) cannot answer: true lets requests through (with a
+    /// warning), false answers 503.
+    #[arg(long, env = "CRAWLRAG_RATE_LIMIT_FAIL_OPEN", default_value = "true", action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub rate_limit_fail_open: bool,
+    /// Jobs one API key may have queued or running at once (a further crawl tool call answers a
+    /// tool error); 0: no cap.
+    #[arg(long, env = "CRAWLRAG_MAX_CRAWLS_PER_CALLER", default_value_t = rate_limit::DEFAULT_MAX_CRAWLS_PER_CALLER)]
+    pub max_crawls_per_caller: u32,
 }
 
 #[derive(Debug, Args)]
@@ -371,7 +391,7 @@ async fn execute(config: &Config, command: Command) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     drain_on_signal(&app, Duration::from_secs(config.scale.drain_delay_secs), shutdown.clone());
     let outcome = match command {
-        Command::Serve(args) => serve(&app, args, shutdown).await,
+        Command::Serve(args) => serve(&app, args, config.scale.redis_url.clone(), shutdown).await,
         Command::Worker(args) => worker(&app, args, shutdown).await,
         command @ (Command::Crawl { .. }
         | Command::Parse { .. }
@@ -430,7 +450,12 @@ async fn worker(app: &Arc<App>, args: WorkerArgs, shutdown: CancellationToken) -
 
 /// Serve MCP (stdio or HTTP) with a worker loop beside it for queued jobs (not in the `api`
 /// role: its jobs run on the workers).
-async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn serve(
+    app: &Arc<App>,
+    args: ServeArgs,
+    redis_url: Option<Secret>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let stop_worker = shutdown.child_token();
     let worker = (app.role() != Role::Api).then(|| {
         let (app, stop) = (Arc::clone(app), stop_worker.clone());
@@ -442,7 +467,15 @@ async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> 
                 insecure_no_auth: args.insecure_no_auth,
                 cache_ttl: Duration::from_secs(args.auth_cache_secs),
             };
-            let options = HttpOptions { allowed_hosts: args.allowed_hosts, auth };
+            let rate_limit = RateLimitOptions {
+                per_ip: args.rate_limit_ip.0,
+                per_caller: args.rate_limit_key.0,
+                trusted_proxies: args.trusted_proxies,
+                fail_open: args.rate_limit_fail_open,
+                max_crawls_per_caller: Some(args.max_crawls_per_caller).filter(|cap| *cap > 0),
+                redis_url,
+            };
+            let options = HttpOptions { allowed_hosts: args.allowed_hosts, auth, rate_limit };
             transport::http::serve(Arc::clone(app), addr, options, shutdown).await
         }
         None => transport::stdio::serve(Arc::clone(app), shutdown).await,
@@ -707,6 +740,38 @@ pub async fn doctor(config: &Config, json: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serve_parses_rate_limits() {
+        let cli = Cli::try_parse_from(["crawlrag", "serve", "--http", "127.0.0.1:8051"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("expected serve") };
+        assert_eq!(args.rate_limit_ip.to_string(), rate_limit::DEFAULT_IP_LIMIT);
+        assert_eq!(args.rate_limit_key.to_string(), rate_limit::DEFAULT_CALLER_LIMIT);
+        assert!(args.rate_limit_fail_open && args.trusted_proxies.is_empty());
+        assert_eq!(args.max_crawls_per_caller, rate_limit::DEFAULT_MAX_CRAWLS_PER_CALLER);
+        let cli = Cli::try_parse_from([
+            "crawlrag",
+            "serve",
+            "--rate-limit-ip",
+            "off",
+            "--rate-limit-key",
+            "10/s,burst=5",
+            "--trusted-proxies",
+            "10.0.0.0/8,::1",
+            "--rate-limit-fail-open",
+            "false",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else { panic!("expected serve") };
+        assert_eq!(args.rate_limit_ip.0, None);
+        assert_eq!(args.rate_limit_key.0.map(|q| (q.limit, q.burst)), Some((10, 5)));
+        assert_eq!(args.trusted_proxies.len(), 2);
+        assert!(!args.rate_limit_fail_open);
+        let bad = Cli::try_parse_from(["crawlrag", "serve", "--rate-limit-key", "10/week"]).unwrap_err().to_string();
+        assert!(bad.contains("unknown unit"), "{bad}");
+        let bad = Cli::try_parse_from(["crawlrag", "serve", "--trusted-proxies", "nginx"]).unwrap_err().to_string();
+        assert!(bad.contains("CIDR"), "{bad}");
+    }
 
     #[test]
     fn serve_and_worker_parse() {

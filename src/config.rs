@@ -48,8 +48,9 @@ pub enum Role {
 
 #[derive(Debug, Clone, Args)]
 pub struct ScaleSettings {
-    /// Redis: the queue engine (crawl pages spread over worker processes) and the shared rate
-    /// limits. Unset: everything runs in one process.
+    /// Redis (`redis://[user:password@]host:port[/db]`) shared by the replicas: the queue engine
+    /// (crawl pages spread over worker processes, with `CRAWLRAG_ROLE` api/worker) and the HTTP
+    /// rate limits. Unset: limits are counted in each process, and crawls run where accepted.
     #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
     pub redis_url: Option<Secret>,
     /// This process's part: `all` (default), `api` (serve and queue) or `worker`.

@@ -65,6 +65,7 @@ struct StoredJob {
     spec: serde_json::Value,
     worker: Option<String>,
     lease_until: Option<Instant>,
+    owner: Option<String>,
 }
 
 impl StoredJob {
@@ -440,6 +441,7 @@ impl JobQueue for MemoryStore {
             spec: job.spec.clone(),
             worker: job.claim.map(|lease| lease.worker.to_owned()),
             lease_until: job.claim.map(|lease| Instant::now() + lease.duration),
+            owner: job.owner.map(str::to_owned),
         };
         self.state().jobs.push(stored);
         Ok(())
@@ -539,6 +541,12 @@ impl JobQueue for MemoryStore {
 
     async fn list(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         Ok(self.state().jobs.iter().rev().take(limit).map(|j| j.record.clone()).collect())
+    }
+
+    async fn active_jobs_of(&self, owner: &str) -> Result<u64, StoreError> {
+        let state = self.state();
+        let active = state.jobs.iter().filter(|j| j.owner.as_deref() == Some(owner) && !j.record.state.is_finished());
+        Ok(active.count() as u64)
     }
 }
 
@@ -656,7 +664,7 @@ mod tests {
         let store = MemoryStore::default();
         let lease = |worker| Lease { worker, duration: std::time::Duration::from_secs(30) };
         let spec = serde_json::json!({});
-        let job = NewJob { job_id: "j1", tool: "smart_crawl_url", target: "t", spec: &spec, claim: Some(lease("w1")) };
+        let job = NewJob { job_id: "j1", tool: "smart_crawl_url", target: "t", spec: &spec, claim: Some(lease("w1")), owner: None };
         store.enqueue(job).await.unwrap();
         assert!(!store.hand_over("j1", "w2", lease("shared")).await.unwrap(), "not w2's job");
         assert!(store.hand_over("j1", "w1", lease("shared")).await.unwrap());

@@ -16,6 +16,7 @@ pub mod entity;
 pub mod entity_extract;
 pub mod entity_llm;
 pub mod fusion;
+pub mod gcra;
 pub mod hit;
 pub mod job;
 pub mod page;

@@ -33,7 +33,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 pub use self::runner::{JobRunner, ServiceRunner};
 pub use self::sink::JobSink;
-pub use self::spec::{JobOutput, JobRequest, JobSpec};
+pub use self::spec::{JobOutput, JobOwner, JobRequest, JobSpec};
 pub use self::webhook::{JobEvent, WebhookConfig, Webhooks};
 use crate::domain::webhook::event_for;
 use crate::domain::{JobProgress, JobRecord, JobState};
@@ -253,6 +253,23 @@ impl Jobs {
         self.config
     }
 
+    /// Refuse a job whose owner already has their cap of jobs queued or running. (Counted before
+    /// the insert, not in it: two submits racing may both pass, overshooting by one; the cap
+    /// guards resources, it is not a billing counter.)
+    async fn check_owner_cap(&self, request: &JobRequest) -> Result<()> {
+        let Some(JobOwner { id, max_active: Some(cap) }) = &request.owner else { return Ok(()) };
+        let active = self.queue.active_jobs_of(id).await?;
+        if active < u64::from(*cap) {
+            return Ok(());
+        }
+        metrics::counter!("crawlrag_rate_limited_total", "limit" => "crawls").increment(1);
+        Err(Error::unavailable(format!(
+            "too many jobs: this caller already has {active} job(s) queued or running and may run at most {cap} at \
+             once (CRAWLRAG_MAX_CRAWLS_PER_CALLER); wait for one to end (get_crawl_job, list_crawl_jobs) or stop \
+             one (cancel_crawl_job)"
+        )))
+    }
+
     fn lease(&self) -> Lease<'_> {
         Lease { worker: &self.worker_id, duration: self.config.lease() }
     }
@@ -273,13 +290,20 @@ impl Jobs {
         let request = request.into();
         self.refuse_when_stopping()?;
         let webhook = self.check_webhook(&request)?;
-        let spec = request.spec;
-        self.runner.check(&spec)?;
+        self.runner.check(&request.spec)?;
+        self.check_owner_cap(&request).await?;
+        let JobRequest { spec, owner, .. } = request;
         let job_id = uuid::Uuid::new_v4().to_string();
         let encoded = encode(&spec, webhook.as_deref())?;
         let target = spec.target();
-        let job =
-            NewJob { job_id: &job_id, tool: spec.tool(), target: &target, spec: &encoded, claim: Some(self.lease()) };
+        let job = NewJob {
+            job_id: &job_id,
+            tool: spec.tool(),
+            target: &target,
+            spec: &encoded,
+            claim: Some(self.lease()),
+            owner: owner.as_ref().map(|o| o.id.as_str()),
+        };
         self.queue.enqueue(job).await?;
         let sink = Arc::new(JobSink::default());
         let token = CancellationToken::new();
@@ -295,11 +319,13 @@ impl Jobs {
         let request = request.into();
         self.refuse_when_stopping()?;
         let webhook = self.check_webhook(&request)?;
+        self.check_owner_cap(&request).await?;
         let spec = &request.spec;
         let job_id = uuid::Uuid::new_v4().to_string();
         let encoded = encode(spec, webhook.as_deref())?;
         let target = spec.target();
-        let job = NewJob { job_id: &job_id, tool: spec.tool(), target: &target, spec: &encoded, claim: None };
+        let owner = request.owner.as_ref().map(|o| o.id.as_str());
+        let job = NewJob { job_id: &job_id, tool: spec.tool(), target: &target, spec: &encoded, claim: None, owner };
         self.queue.enqueue(job).await?;
         self.queued.notify_one();
         if let Some(broker) = &self.broker

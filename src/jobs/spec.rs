@@ -44,17 +44,35 @@ pub struct JobRequest {
     pub spec: JobSpec,
     /// Checked at submit (`http`/`https`, no literal private IP unless allowed).
     pub webhook_url: Option<String>,
+    /// Who submits it, with their cap; `None` (stdio, the CLI, open HTTP): no owner, no cap.
+    pub owner: Option<JobOwner>,
+}
+
+/// The caller a job belongs to, as the HTTP transport identified them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOwner {
+    /// The authenticated caller's id (`key:<id>`), recorded with the job.
+    pub id: String,
+    /// Jobs this caller may have queued or running at once; `None`: no cap.
+    pub max_active: Option<u32>,
 }
 
 impl JobRequest {
     pub fn new(spec: JobSpec, webhook_url: Option<String>) -> Self {
-        Self { spec, webhook_url: webhook_url.filter(|url| !url.trim().is_empty()) }
+        Self { spec, webhook_url: webhook_url.filter(|url| !url.trim().is_empty()), owner: None }
+    }
+
+    /// The same request, owned by `owner`.
+    #[must_use]
+    pub fn owned_by(mut self, owner: Option<JobOwner>) -> Self {
+        self.owner = owner;
+        self
     }
 }
 
 impl From<JobSpec> for JobRequest {
     fn from(spec: JobSpec) -> Self {
-        Self { spec, webhook_url: None }
+        Self { spec, webhook_url: None, owner: None }
     }
 }
 

@@ -129,7 +129,14 @@ async fn a_claim_whose_heartbeats_stop_expires_and_reads_interrupted() {
     // A process claimed a job, then died: nobody heartbeats it.
     let spec_json = serde_json::to_value(spec()).unwrap();
     let lease = Lease { worker: "dead-process", duration: CONFIG.lease() };
-    let job = NewJob { job_id: "j1", tool: "smart_crawl_url", target: "x", spec: &spec_json, claim: Some(lease) };
+    let job = NewJob {
+        job_id: "j1",
+        tool: "smart_crawl_url",
+        target: "x",
+        spec: &spec_json,
+        claim: Some(lease),
+        owner: None,
+    };
     queue.enqueue(job).await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(jobs.get("j1").await.unwrap().state, JobState::Running, "within its lease");
@@ -215,7 +222,7 @@ async fn an_unreadable_spec_fails_its_job_with_the_reason() {
     let (queue, runner) = (Arc::new(MemoryStore::new()), StepRunner::new(1, Duration::from_secs(1)));
     let jobs = jobs(&queue, &runner);
     let bogus = serde_json::json!({"kind": "a_job_from_a_newer_version"});
-    let job = NewJob { job_id: "j2", tool: "future_tool", target: "x", spec: &bogus, claim: None };
+    let job = NewJob { job_id: "j2", tool: "future_tool", target: "x", spec: &bogus, claim: None, owner: None };
     queue.enqueue(job).await.unwrap();
     let stop = CancellationToken::new();
     let worker = tokio::spawn({
@@ -275,7 +282,7 @@ async fn every_way_a_job_ends_sends_one_webhook() {
     stored[spec::WEBHOOK_FIELD] = "https://hooks.example/in".into();
     let lease = Lease { worker: "dead", duration: Duration::from_secs(1) };
     queue
-        .enqueue(NewJob { job_id: "dead-1", tool: "x", target: "y", spec: &stored, claim: Some(lease) })
+        .enqueue(NewJob { job_id: "dead-1", tool: "x", target: "y", spec: &stored, claim: Some(lease), owner: None })
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -294,4 +301,23 @@ async fn every_way_a_job_ends_sends_one_webhook() {
     assert_eq!(events, expected, "one webhook per hooked job, none for the job without one");
     let attempts = jobs.webhook_attempts(&queued).await.unwrap();
     assert_eq!(attempts.iter().map(|a| a.outcome.as_str()).collect::<Vec<_>>(), ["delivered"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_owner_at_their_cap_is_refused_until_a_job_ends() {
+    let (queue, runner) = (Arc::new(MemoryStore::new()), StepRunner::new(3, Duration::from_secs(1)));
+    let jobs = jobs(&queue, &runner);
+    let owned = |id: &str| JobRequest::from(spec()).owned_by(Some(JobOwner { id: id.into(), max_active: Some(1) }));
+    let answer = jobs.answer(owned("key:a"), Wait::Background, Arc::new(NoProgress)).await.unwrap();
+    let JobAnswer::Running { job_id, .. } = answer else { panic!("{answer:?}") };
+    let refused = jobs.enqueue(owned("key:a")).await.unwrap_err();
+    assert!(matches!(refused, Error::Unavailable { .. }), "{refused:?}");
+    assert!(refused.to_string().contains("1 job(s) queued or running") && refused.to_string().contains("at most 1"));
+    // Another owner, and requests without one (stdio, the CLI), are not affected.
+    jobs.submit(owned("key:b")).await.unwrap();
+    jobs.submit(spec()).await.unwrap();
+    assert_eq!(queue.active_jobs_of("key:a").await.unwrap(), 1);
+    until_finished(&jobs, &job_id).await;
+    assert_eq!(queue.active_jobs_of("key:a").await.unwrap(), 0);
+    jobs.submit(owned("key:a")).await.unwrap();
 }

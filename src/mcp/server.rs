@@ -18,7 +18,7 @@ use super::progress::McpProgress;
 use super::schema;
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::{JobRequest, JobSpec, Wait};
+use crate::jobs::{JobOwner, JobRequest, JobSpec, Wait};
 
 #[derive(Clone, Debug)]
 pub struct RagServer {
@@ -53,12 +53,19 @@ impl RagServer {
         run_tool(tool, ctx, async {
             let (spec, wait) = job?;
             let target = spec.target();
-            let request = JobRequest::new(spec, webhook_url);
+            let request = JobRequest::new(spec, webhook_url).owned_by(job_owner(ctx));
             let answer = self.app.jobs.answer(request, wait, Arc::new(McpProgress::from_context(ctx))).await?;
             JobAnswerOutput::from_answer(answer, &target)
         })
         .await
     }
+}
+
+/// The caller a job belongs to: over HTTP, rmcp hands the tool the request's `http` parts, in
+/// whose extensions the transport put the [`JobOwner`] (authenticated callers only); stdio has
+/// none.
+fn job_owner(ctx: &RequestContext<RoleServer>) -> Option<JobOwner> {
+    ctx.extensions.get::<http::request::Parts>().and_then(|parts| parts.extensions.get::<JobOwner>()).cloned()
 }
 
 /// Run a tool body with a tracing span, metrics, and cancellation by the client.

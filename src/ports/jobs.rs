@@ -33,6 +33,8 @@ pub struct NewJob<'a> {
     /// Claim the job for this worker in the same write (the submitting process runs it);
     /// `None` queues it for any worker.
     pub claim: Option<Lease<'a>>,
+    /// Who submitted it (an authenticated caller's id); `None` for stdio, the CLI and open HTTP.
+    pub owner: Option<&'a str>,
 }
 
 /// A job a worker claimed.
@@ -139,4 +141,9 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn list(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
+    /// How many of `owner`'s jobs are queued or running (the per-caller crawl cap).
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn active_jobs_of(&self, owner: &str) -> Result<u64, StoreError>;
 }

@@ -11,6 +11,7 @@ mod host_gate;
 mod jobs;
 mod ledger;
 mod model;
+mod rate_limit;
 mod repo;
 mod store;
 mod webhooks;
@@ -30,6 +31,7 @@ pub use ledger::{
     UrlOutcome,
 };
 pub use model::{ChatModel, EmbedError, Embedder, ModelError, Reranker};
+pub use rate_limit::{RateLimitError, RateLimiter};
 pub use repo::{Checkout, RepoError, RepoSource};
 pub use store::{
     DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, Store, StoreAdmin,

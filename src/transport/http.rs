@@ -1,7 +1,8 @@
 //! HTTP transport: streamable HTTP MCP at `/mcp`, legacy SSE at `/sse` + `/messages`, liveness
 //! at `/health`, readiness at `/ready` (200 only when every dependency answers, else 503 naming
 //! the failing one), and Prometheus text at `/metrics`. Every route but `/health` and `/ready`
-//! passes the API key check of `transport::auth`. Stateless apart from MCP sessions, so
+//! passes the API key check of `transport::auth`, with rate limits around it
+//! (`transport::rate_limit`: per client address outside, per caller inside). Stateless apart from MCP sessions, so
 //! replicas can sit behind a load balancer with sticky sessions (or stateless 2026-07-28 clients).
 
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use tracing::info;
 
 use super::auth::{AuthOptions, AuthState, start_rule};
+use super::rate_limit::{RateLimitOptions, RateLimitState, limit_by_caller, limit_by_ip};
 use super::sse::{self, SseSessions, SseState};
 use crate::app::{App, metrics_handle};
 use crate::mcp::RagServer;
@@ -40,10 +42,18 @@ pub struct HttpOptions {
     pub allowed_hosts: Vec<String>,
     /// API key authentication (see `transport::auth`).
     pub auth: AuthOptions,
+    /// Rate limits and the per-caller crawl cap (see `transport::rate_limit`).
+    pub rate_limit: RateLimitOptions,
 }
 
 /// Build the router serving every HTTP endpoint.
-pub fn router(app: Arc<App>, options: &HttpOptions, auth: AuthState, shutdown: &CancellationToken) -> Router {
+pub fn router(
+    app: Arc<App>,
+    options: &HttpOptions,
+    auth: AuthState,
+    limits: RateLimitState,
+    shutdown: &CancellationToken,
+) -> Router {
     // Install the recorder before the first tool call so no count is lost.
     let _ = metrics_handle();
     let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
@@ -75,7 +85,11 @@ pub fn router(app: Arc<App>, options: &HttpOptions, auth: AuthState, shutdown: &
         .with_state(app)
         .nest_service("/mcp", mcp)
         .merge(legacy)
+        // Innermost first: per caller (needs the Caller auth found), auth, then per address
+        // (outside auth, so refused keys count too).
+        .layer(axum::middleware::from_fn_with_state(limits.clone(), limit_by_caller))
         .layer(axum::middleware::from_fn_with_state(auth, super::auth::require_key))
+        .layer(axum::middleware::from_fn_with_state(limits, limit_by_ip))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -103,6 +117,8 @@ pub async fn serve(
         tracing::warn!(%addr, "serving HTTP off loopback WITHOUT authentication (--insecure-no-auth)");
     }
     let auth = AuthState::new(keys, enforcement, options.auth.cache_ttl);
+    let limiter = crate::app::rate_limiter(options.rate_limit.redis_url.as_ref()).await?;
+    let limits = RateLimitState::new(limiter, options.rate_limit.clone());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     // An SSE-framed answer is several small writes (priming event, data event, final chunk); with
@@ -114,8 +130,10 @@ pub async fn serve(
         }
     });
     info!(addr = %local, "serving MCP: streamable HTTP at /mcp, legacy SSE at /sse");
-    let router = router(app, &options, auth, &shutdown);
-    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    let router = router(app, &options, auth, limits, &shutdown);
+    // Connect info: the per-address limit needs the peer's address.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
     Ok(())
 }
 

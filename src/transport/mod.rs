@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod rate_limit;
 mod sse;
 pub mod stdio;
 

@@ -116,6 +116,7 @@ fn session_stream(state: SseState) -> Sse<impl Stream<Item = Result<Event, Infal
 pub(super) async fn post_message(
     State(state): State<SseState>,
     Query(query): Query<SessionQuery>,
+    parts: axum::http::request::Parts,
     body: Bytes,
 ) -> Response {
     let Some(session_id) = query.session_id else {
@@ -124,12 +125,16 @@ pub(super) async fn post_message(
     let Some(mut tx) = state.sessions.get(&session_id) else {
         return (StatusCode::NOT_FOUND, "unknown or closed session; open a new GET /sse stream").into_response();
     };
-    let message: ClientJsonRpcMessage = match serde_json::from_slice(&body) {
+    let mut message: ClientJsonRpcMessage = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
             return (StatusCode::BAD_REQUEST, format!("malformed JSON-RPC message: {e}")).into_response();
         }
     };
+    // As rmcp's streamable HTTP does: the tool sees this POST's parts (the job owner in them).
+    if let ClientJsonRpcMessage::Request(request) = &mut message {
+        rmcp::model::GetExtensions::extensions_mut(&mut request.request).insert(parts);
+    }
     match tx.send(message).await {
         Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
         Err(_) => {

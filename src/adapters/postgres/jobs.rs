@@ -9,8 +9,9 @@ mod sql {
     use super::job_columns;
 
     // language=PostgreSQL
-    pub(super) const ENQUEUE: &str = "insert into crawl_jobs (job_id, tool, target, state, spec, worker, lease_until)
-         values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))";
+    pub(super) const ENQUEUE: &str =
+        "insert into crawl_jobs (job_id, tool, target, state, spec, worker, lease_until, owner)
+         values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8)";
     // language=PostgreSQL
     pub(super) const CLAIM: &str = "update crawl_jobs
          set state = 'running', worker = $1, lease_until = now() + make_interval(secs => $2), updated_at = now()
@@ -51,6 +52,9 @@ mod sql {
     // language=PostgreSQL
     pub(super) const LIST: &str =
         concat!("select ", job_columns!(), " from crawl_jobs order by created_at desc limit $1");
+    // language=PostgreSQL
+    pub(super) const ACTIVE_OF: &str =
+        "select count(*) from crawl_jobs where owner = $1 and state in ('queued', 'running')";
 }
 
 impl_job_queue!(PgStore, sql, classify);

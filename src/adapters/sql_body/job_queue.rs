@@ -87,7 +87,7 @@ pub(crate) fn counts(progress: &JobProgress) -> [i64; 4] {
 
 /// `impl JobQueue for $store` over its `pool` field, with `$sql` naming the module of SQL
 /// constants (`ENQUEUE`, `CLAIM`, `HEARTBEAT`, `FINISH`, `REQUEST_CANCEL`, `HAND_OVER`, `RECLAIM_EXPIRED`,
-/// `GET`, `SPEC`, `LIST`; the cancel and the reclaim return [`EndedRow`]s) and `$classify` the store's `sqlx::Error -> StoreError` mapping. Every
+/// `GET`, `SPEC`, `LIST`, `ACTIVE_OF`; the cancel and the reclaim return [`EndedRow`]s) and `$classify` the store's `sqlx::Error -> StoreError` mapping. Every
 /// statement binds the same Rust types in the same order on both dialects.
 macro_rules! impl_job_queue {
     ($store:ty, $sql:path, $classify:path) => {
@@ -104,6 +104,7 @@ macro_rules! impl_job_queue {
                     .bind(sqlx::types::Json(job.spec))
                     .bind(job.claim.map(|lease| lease.worker))
                     .bind(job.claim.map(|lease| lease.duration.as_secs_f64()))
+                    .bind(job.owner)
                     .execute(&self.pool)
                     .await
                     .map_err($classify)
@@ -243,6 +244,13 @@ macro_rules! impl_job_queue {
                     .await
                     .map_err($classify)?;
                 Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn active_jobs_of(&self, owner: &str) -> Result<u64, $crate::ports::StoreError> {
+                use $sql as sql;
+                let count: i64 =
+                    sqlx::query_scalar(sql::ACTIVE_OF).bind(owner).fetch_one(&self.pool).await.map_err($classify)?;
+                Ok(u64::try_from(count).unwrap_or_default())
             }
         }
     };

@@ -9,10 +9,11 @@ mod sql {
     use super::job_columns;
 
     // language=SQLite
-    pub(super) const ENQUEUE: &str = "insert into crawl_jobs (job_id, tool, target, state, spec, worker, lease_until)
+    pub(super) const ENQUEUE: &str =
+        "insert into crawl_jobs (job_id, tool, target, state, spec, worker, lease_until, owner)
          values (?1, ?2, ?3, ?4, ?5, ?6,
                  case when ?7 is null then null
-                      else strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('+%.3f seconds', ?7)) end)";
+                      else strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('+%.3f seconds', ?7)) end, ?8)";
     // language=SQLite
     pub(super) const CLAIM: &str = "update crawl_jobs
          set state = 'running', worker = ?1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
@@ -56,6 +57,9 @@ mod sql {
     // language=SQLite
     pub(super) const LIST: &str =
         concat!("select ", job_columns!(), " from crawl_jobs order by created_at desc limit ?1");
+    // language=SQLite
+    pub(super) const ACTIVE_OF: &str =
+        "select count(*) from crawl_jobs where owner = ?1 and state in ('queued', 'running')";
 }
 
 impl_job_queue!(SqliteStore, sql, classify);

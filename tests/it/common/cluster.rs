@@ -21,6 +21,8 @@ const FAST: &[(&str, &str)] = &[
     ("CRAWLRAG_LOST_AFTER_SECS", "3"),
     ("CRAWLRAG_JOB_HEARTBEAT_SECS", "2"),
     ("CRAWLRAG_FOREGROUND_WAIT_SECS", "5"),
+    // Every request comes from the balancer's loopback address.
+    ("CRAWLRAG_RATE_LIMIT_IP", "off"),
 ];
 
 /// A `redis-server` of the test's own (from `CRAWLRAG_TEST_REDIS_SERVER`), to restart at will.
@@ -90,8 +92,6 @@ struct Process {
 
 pub struct Topology {
     pub store: StoreTarget,
-    pub redis_url: String,
-    pub prefix: String,
     env: Vec<(String, String)>,
     apis: Vec<Process>,
     workers: Vec<Option<Process>>,
@@ -113,7 +113,7 @@ impl Topology {
         let store = StoreTarget::Postgres { url: services.database_url.clone(), schema: schema.clone() };
         let mut all_env: Vec<(String, String)> = FAST.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         all_env.push(("REDIS_URL".into(), redis_url.to_owned()));
-        all_env.push(("CRAWLRAG_QUEUE_PREFIX".into(), schema.clone()));
+        all_env.push(("CRAWLRAG_QUEUE_PREFIX".into(), schema));
         all_env.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         // Migrate once up front, as the deployment's migration job does.
         let (code, _, err) = binary::run_cli(services, &store, &["migrate"]).await;
@@ -139,8 +139,6 @@ impl Topology {
         .await;
         let mut topology = Self {
             store,
-            redis_url: redis_url.to_owned(),
-            prefix: schema,
             env: all_env,
             apis: api_processes,
             workers: Vec::new(),
@@ -166,11 +164,6 @@ impl Topology {
     /// The load balancer's base URL (MCP at `/mcp`).
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.balancer.port)
-    }
-
-    /// A worker's probe address.
-    pub fn worker_base(&self, index: usize) -> Option<&str> {
-        self.workers.get(index)?.as_ref().map(|p| p.base.as_str())
     }
 
     /// SIGKILL worker `index` (a crash: no shutdown code runs).
