@@ -1,9 +1,10 @@
 //! Adapters: the only home of driver crates (reqwest, sqlx, chromiumoxide, candle, async-openai,
-//! falkordb, neo4rs; `git_checkout` runs the `git` CLI). Each file implements ports from `ports/`;
+//! falkordb, neo4rs, redis; `git_checkout` runs the `git` CLI). Each file implements ports from `ports/`;
 //! adapters never import services, `mcp` or `config`, and share only the helpers here made for
 //! sharing (`provider_http` + `circuit_breaker` for provider clients, `sql_body` for the SQL both
 //! stores run, `cypher` for the openCypher every graph server runs, `entity_vectors` for entity
-//! vectors searched in memory).
+//! vectors searched in memory, `redis_conn` for the Redis connections and errors both Redis adapters
+//! use).
 
 pub mod bolt;
 pub mod chromium;
@@ -24,6 +25,9 @@ pub mod openai_chat;
 pub mod openai_embedder;
 pub mod postgres;
 pub mod provider_http;
+pub mod redis_broker;
+pub(crate) mod redis_conn;
+pub mod redis_host_gate;
 pub(crate) mod sql_body;
 pub mod sqlite;
 pub mod webhook_sender;

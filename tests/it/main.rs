@@ -24,6 +24,7 @@ mod graph_bolt;
 mod graph_falkordb;
 mod jobs;
 mod ready;
+mod redis_queue;
 mod render;
 mod repo_checkout;
 mod rerank;
