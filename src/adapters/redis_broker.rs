@@ -139,7 +139,8 @@ impl RedisBroker {
                 self.heal(lane).await?;
                 cmd.query_async(&mut conn).await.map_err(|error| broker_error(&error))
             }
-            result => result.map_err(|error| broker_error(&error)),
+            Err(error) => Err(broker_error(&error)),
+            Ok(reply) => Ok(reply),
         }
     }
 
@@ -151,7 +152,8 @@ impl RedisBroker {
                 self.heal(lane).await?;
                 pipe.query_async(&mut conn).await.map_err(|error| broker_error(&error))
             }
-            result => result.map_err(|error| broker_error(&error)),
+            Err(error) => Err(broker_error(&error)),
+            Ok(reply) => Ok(reply),
         }
     }
 
@@ -220,8 +222,11 @@ impl RedisBroker {
             cmd.arg("BLOCK").arg(block);
         }
         cmd.arg("STREAMS").arg(self.stream_key(lane)).arg(">");
-        let reply: Value =
-            if block > 0 { self.read_blocking(lane, consumer, &cmd, wait).await? } else { self.query(lane, &cmd).await? };
+        let reply: Value = if block > 0 {
+            self.read_blocking(lane, consumer, &cmd, wait).await?
+        } else {
+            self.query(lane, &cmd).await?
+        };
         // Nil on timeout, else [[key, [[id, [field, value, ...]], ...]]].
         let raw = first_stream_entries(reply);
         let mut deliveries = Vec::with_capacity(raw.len());

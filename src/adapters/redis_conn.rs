@@ -48,8 +48,7 @@ pub(crate) async fn command_connection(client: &Client) -> Result<ConnectionMana
 /// # Errors
 /// [`BrokerError::Unavailable`] when Redis cannot be reached now.
 pub(crate) async fn blocking_connection(client: &Client) -> Result<MultiplexedConnection, BrokerError> {
-    let config =
-        AsyncConnectionConfig::new().set_connection_timeout(Some(CONNECT_TIMEOUT)).set_response_timeout(None);
+    let config = AsyncConnectionConfig::new().set_connection_timeout(Some(CONNECT_TIMEOUT)).set_response_timeout(None);
     client.get_multiplexed_async_connection_with_config(&config).await.map_err(|error| broker_error(&error))
 }
 

@@ -86,12 +86,7 @@ impl RedisHostGate {
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, BrokerError> {
         let client = redis_conn::client(url)?;
         let commands = redis_conn::command_connection(&client).await?;
-        Ok(Self {
-            commands,
-            prefix: prefix.to_owned(),
-            acquire: Script::new(ACQUIRE),
-            release: Script::new(RELEASE),
-        })
+        Ok(Self { commands, prefix: prefix.to_owned(), acquire: Script::new(ACQUIRE), release: Script::new(RELEASE) })
     }
 
     fn slots_key(&self, host: &str) -> String {

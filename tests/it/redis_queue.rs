@@ -330,11 +330,13 @@ async fn the_broker_heals_after_redis_restarts_without_its_data() {
     assert_eq!((stats.length, stats.pending, stats.lag), (0, 0, 0), "{stats:?}");
 }
 
-/// One granted request: when it was asked for and when the grant arrived.
+/// One granted request: when it was asked for, when the grant arrived, and when Redis granted it
+/// (µs on Redis's clock, read back from the slot's expiry).
 #[derive(Debug, Clone, Copy)]
 struct Grant {
     asked: Instant,
     answered: Instant,
+    granted_us: i64,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -346,13 +348,17 @@ async fn two_gates_space_request_starts_and_cap_requests_in_flight() {
         Arc::new(RedisHostGate::connect(&url, &prefix).await.unwrap()),
     ];
     let gap = Duration::from_millis(50);
-    let policy = HostPolicy { max_in_flight: 2, gap, hold: Duration::from_secs(5) };
+    let hold = Duration::from_secs(5);
+    let policy = HostPolicy { max_in_flight: 2, gap, hold };
+    let slots_key = format!("{prefix}:host:docs.test:443:slots");
+    let inspector = raw(&url).await;
     let in_flight = Arc::new(AtomicUsize::new(0));
     let most_in_flight = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for task in 0..6 {
         let gate = gates[task % 2].clone();
         let (in_flight, most_in_flight) = (in_flight.clone(), most_in_flight.clone());
+        let (mut inspector, slots_key) = (inspector.clone(), slots_key.clone());
         tasks.push(tokio::spawn(async move {
             let mut grants = Vec::new();
             let mut waits = Vec::new();
@@ -366,7 +372,15 @@ async fn two_gates_space_request_starts_and_cap_requests_in_flight() {
                             tokio::time::sleep(wait).await;
                         }
                         Admission::Granted(slot) => {
-                            grants.push(Grant { asked, answered: Instant::now() });
+                            let answered = Instant::now();
+                            let expiry: f64 = redis::cmd("ZSCORE")
+                                .arg(&slots_key)
+                                .arg(&slot.token)
+                                .query_async(&mut inspector)
+                                .await
+                                .unwrap();
+                            let granted_us = expiry as i64 - i64::try_from(hold.as_micros()).unwrap();
+                            grants.push(Grant { asked, answered, granted_us });
                             let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                             most_in_flight.fetch_max(now, Ordering::SeqCst);
                             // Longer than two gaps: the cap, not only the gap, must hold requests back.
@@ -391,13 +405,13 @@ async fn two_gates_space_request_starts_and_cap_requests_in_flight() {
     assert_eq!(grants.len(), 18);
     assert_eq!(most_in_flight.load(Ordering::SeqCst), 2, "the cap was reached and never passed");
     assert!(waits.iter().all(|wait| !wait.is_zero() && *wait <= RETRY_AT_CAP_MAX), "{waits:?}");
-    grants.sort_by_key(|grant| grant.answered);
+    // On Redis's clock, grants are at least a gap apart (to the microsecond).
+    grants.sort_by_key(|grant| grant.granted_us);
+    let gap_us = i64::try_from(gap.as_micros()).unwrap();
     for pair in grants.windows(2) {
-        // Redis granted the later one at least a gap after the earlier (both lie between asking
-        // and answering), and answers arrive a gap apart give or take scheduling.
-        assert!(pair[1].answered - pair[0].asked >= gap, "{pair:?}");
-        let apart = pair[1].answered - pair[0].answered;
-        assert!(apart + Duration::from_millis(10) >= gap, "grants {apart:?} apart");
+        assert!(pair[1].granted_us - pair[0].granted_us >= gap_us, "{pair:?}");
+        // Seen from here too: each grant happened between asking and answering.
+        assert!(pair[1].answered.saturating_duration_since(pair[0].asked) >= gap, "{pair:?}");
     }
     cleanup(&url, &prefix).await;
 }
@@ -442,7 +456,10 @@ async fn an_abandoned_slot_frees_itself_and_waits_are_exact() {
         panic!("granted inside the gap")
     };
     assert!(!wait.is_zero(), "a wait is positive");
-    assert!(wait <= gap.saturating_sub(asked - granted_by) + Duration::from_millis(1), "{wait:?} is longer than needed");
+    assert!(
+        wait <= gap.saturating_sub(asked - granted_by) + Duration::from_millis(1),
+        "{wait:?} is longer than needed"
+    );
     tokio::time::sleep(wait).await;
     let Admission::Granted(second) = bounded(gate.try_acquire("b.test:80", spaced)).await.unwrap() else {
         panic!("refused after waiting as told")
