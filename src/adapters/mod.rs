@@ -1,9 +1,10 @@
 //! Adapters: the only home of driver crates (reqwest, sqlx, chromiumoxide, candle, async-openai,
-//! falkordb, neo4rs; `git_checkout` runs the `git` CLI). Each file implements ports from `ports/`;
+//! falkordb, neo4rs, redis; `git_checkout` runs the `git` CLI). Each file implements ports from `ports/`;
 //! adapters never import services, `mcp` or `config`, and share only the helpers here made for
 //! sharing (`provider_http` + `circuit_breaker` for provider clients, `sql_body` for the SQL both
 //! stores run, `cypher` for the openCypher every graph server runs, `entity_vectors` for entity
-//! vectors searched in memory).
+//! vectors searched in memory, `redis_conn` for the Redis connections and errors both Redis adapters
+//! use).
 
 pub mod bolt;
 pub mod chromium;

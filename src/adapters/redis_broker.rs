@@ -139,7 +139,8 @@ impl RedisBroker {
                 self.heal(lane).await?;
                 cmd.query_async(&mut conn).await.map_err(|error| broker_error(&error))
             }
-            result => result.map_err(|error| broker_error(&error)),
+            Err(error) => Err(broker_error(&error)),
+            Ok(reply) => Ok(reply),
         }
     }
 
@@ -151,7 +152,8 @@ impl RedisBroker {
                 self.heal(lane).await?;
                 pipe.query_async(&mut conn).await.map_err(|error| broker_error(&error))
             }
-            result => result.map_err(|error| broker_error(&error)),
+            Err(error) => Err(broker_error(&error)),
+            Ok(reply) => Ok(reply),
         }
     }
 

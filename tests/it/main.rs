@@ -26,6 +26,7 @@ mod jobs;
 mod ledger;
 mod rate_limits;
 mod ready;
+mod redis_queue;
 mod render;
 mod repo_checkout;
 mod rerank;
