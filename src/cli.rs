@@ -29,6 +29,7 @@ use crate::transport::auth::AuthOptions;
 use crate::transport::{self, http::HttpOptions};
 
 mod keys;
+mod oauth;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -177,6 +178,9 @@ pub struct ServeArgs {
     /// Seconds an API key lookup is cached (a revocation takes effect within this); 0: none.
     #[arg(long, env = "CRAWLRAG_AUTH_CACHE_SECS", default_value_t = 30)]
     pub auth_cache_secs: u64,
+    /// OAuth access tokens and RFC 9728 metadata (see `cli/oauth.rs`).
+    #[command(flatten)]
+    pub oauth: oauth::OAuthArgs,
 }
 
 /// Exit codes: what a script can branch on.
@@ -392,9 +396,12 @@ async fn serve(app: &Arc<App>, args: ServeArgs, shutdown: CancellationToken) -> 
     };
     let served = match args.http {
         Some(addr) => {
+            let oauth = args.oauth.resolve()?;
             let auth = AuthOptions {
                 insecure_no_auth: args.insecure_no_auth,
                 cache_ttl: Duration::from_secs(args.auth_cache_secs),
+                bearer: oauth.bearer,
+                resource: oauth.resource,
             };
             let options = HttpOptions { allowed_hosts: args.allowed_hosts, auth };
             transport::http::serve(Arc::clone(app), addr, options, shutdown).await

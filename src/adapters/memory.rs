@@ -410,6 +410,13 @@ impl crate::ports::ApiKeys for MemoryStore {
         Ok(self.state().api_keys.iter().find(|k| k.hash == hash).cloned())
     }
 
+    async fn touch_key(&self, id: &str) -> Result<(), StoreError> {
+        if let Some(key) = self.state().api_keys.iter_mut().find(|k| k.id == id) {
+            key.last_used_at = Some(Utc::now());
+        }
+        Ok(())
+    }
+
     async fn any_active_key(&self) -> Result<bool, StoreError> {
         Ok(self.state().api_keys.iter().any(|k| k.revoked_at.is_none()))
     }

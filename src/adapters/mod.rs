@@ -17,6 +17,7 @@ mod falkordb_code;
 pub mod git_checkout;
 pub mod http_fetcher;
 pub mod http_reranker;
+pub mod jwks_http;
 pub mod local_embedder;
 pub mod memory;
 pub mod model_download;

@@ -18,6 +18,7 @@ pub mod entity_llm;
 pub mod fusion;
 pub mod hit;
 pub mod job;
+pub mod oauth;
 pub mod page;
 pub mod script;
 pub mod secret;

@@ -13,6 +13,7 @@ mod ledger;
 mod model;
 mod repo;
 mod store;
+mod token_keys;
 mod webhooks;
 
 pub use api_keys::{ApiKeyRecord, ApiKeys};
@@ -35,4 +36,5 @@ pub use store::{
     DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, Store, StoreAdmin,
     StoreError, TextCache, VectorQuery,
 };
+pub use token_keys::{TokenKeys, TokenKeysError};
 pub use webhooks::{WebhookAttempt, WebhookError, WebhookLog, WebhookReply, WebhookRequest, WebhookSender};

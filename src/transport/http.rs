@@ -1,8 +1,10 @@
 //! HTTP transport: streamable HTTP MCP at `/mcp`, legacy SSE at `/sse` + `/messages`, liveness
 //! at `/health`, readiness at `/ready` (200 only when every dependency answers, else 503 naming
 //! the failing one), and Prometheus text at `/metrics`. Every route but `/health` and `/ready`
-//! passes the API key check of `transport::auth`. Stateless apart from MCP sessions, so
-//! replicas can sit behind a load balancer with sticky sessions (or stateless 2026-07-28 clients).
+//! passes the API key / OAuth token check of `transport::auth`; RFC 9728 metadata is open at
+//! `/.well-known/oauth-protected-resource` when a public URL is configured. Stateless apart from
+//! MCP sessions, so replicas can sit behind a load balancer with sticky sessions (or stateless
+//! 2026-07-28 clients).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -75,6 +77,7 @@ pub fn router(app: Arc<App>, options: &HttpOptions, auth: AuthState, shutdown: &
         .with_state(app)
         .nest_service("/mcp", mcp)
         .merge(legacy)
+        .merge(super::resource_metadata::routes(options.auth.resource.clone()))
         .layer(axum::middleware::from_fn_with_state(auth, super::auth::require_key))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
@@ -88,7 +91,7 @@ pub fn router(app: Arc<App>, options: &HttpOptions, auth: AuthState, shutdown: &
 /// Serve HTTP on `addr` until `shutdown` fires.
 ///
 /// # Errors
-/// When the address cannot be bound, or is off loopback with no API key and no
+/// When the address cannot be bound, or is off loopback with no API key, no OAuth and no
 /// `--insecure-no-auth` ([`super::auth::AuthError`]).
 pub async fn serve(
     app: Arc<App>,
@@ -98,11 +101,18 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let keys = app.api_keys();
     let any_key = keys.any_active_key().await?;
-    let enforcement = start_rule(addr, options.auth.insecure_no_auth, any_key)?;
-    if !any_key && !addr.ip().is_loopback() {
+    let oauth = options.auth.bearer.is_some();
+    let enforcement = start_rule(addr, options.auth.insecure_no_auth, any_key, oauth)?;
+    if !any_key && !oauth && !addr.ip().is_loopback() {
         tracing::warn!(%addr, "serving HTTP off loopback WITHOUT authentication (--insecure-no-auth)");
     }
-    let auth = AuthState::new(keys, enforcement, options.auth.cache_ttl);
+    let mut auth = AuthState::new(keys, enforcement, options.auth.cache_ttl);
+    if let Some(bearer) = options.auth.bearer.clone() {
+        auth = auth.with_bearer(bearer);
+    }
+    if let Some(resource) = &options.auth.resource {
+        auth = auth.with_metadata_url(resource.metadata_url());
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     // An SSE-framed answer is several small writes (priming event, data event, final chunk); with

@@ -2,7 +2,9 @@
 //! /health, /ready, /metrics). All serve the same `RagServer`; none holds business rules.
 
 pub mod auth;
+pub mod bearer;
 pub mod http;
+pub mod resource_metadata;
 mod sse;
 pub mod stdio;
 
