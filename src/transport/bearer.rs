@@ -80,11 +80,12 @@ pub enum BearerFailure {
     Unavailable(String),
 }
 
-/// The claims read beside those `jsonwebtoken` validates.
+/// The claims read beside those `jsonwebtoken` validates (optional here, so a missing one is
+/// told apart from a malformed token).
 #[derive(Debug, Deserialize)]
 struct Claims {
-    iss: String,
-    sub: String,
+    iss: Option<String>,
+    sub: Option<String>,
     iat: Option<u64>,
     scope: Option<Value>,
     scp: Option<Value>,
@@ -126,13 +127,13 @@ impl BearerVerifier {
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg))
             .map_err(|e| Refused(rejection(e.kind())))?;
         let claims = data.claims;
+        let (Some(issuer), Some(subject)) = (claims.iss.as_deref(), claims.sub.as_deref()) else {
+            return Err(Refused(TokenRejection::MissingClaim));
+        };
         if issued_in_future(claims.iat, now_secs(), MAX_LEEWAY_SECS) {
             return Err(Refused(TokenRejection::NotYetValid));
         }
-        Ok(Caller {
-            id: caller_id(&claims.iss, &claims.sub),
-            scopes: token_scopes(claims.scope.as_ref(), claims.scp.as_ref()),
-        })
+        Ok(Caller { id: caller_id(issuer, subject), scopes: token_scopes(claims.scope.as_ref(), claims.scp.as_ref()) })
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {

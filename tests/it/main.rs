@@ -23,6 +23,7 @@ mod graph;
 mod graph_bolt;
 mod graph_falkordb;
 mod jobs;
+mod oauth;
 mod ready;
 mod render;
 mod repo_checkout;
