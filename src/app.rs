@@ -369,6 +369,15 @@ impl App {
         Arc::clone(&self.store) as Arc<dyn crate::ports::ApiKeys>
     }
 
+    /// An OAuth issuer's key set at `jwks_url`, fetched and cached over HTTP (the transport's
+    /// bearer tokens).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn token_keys(jwks_url: url::Url) -> anyhow::Result<Arc<dyn crate::ports::TokenKeys>> {
+        Ok(Arc::new(crate::adapters::jwks_http::HttpJwks::new(jwks_url)?))
+    }
+
     /// Check every dependency concurrently, each under [`READY_CHECK_TIMEOUT`].
     pub async fn readiness(&self) -> Vec<ComponentStatus> {
         let database = async {

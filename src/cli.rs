@@ -30,6 +30,7 @@ use crate::transport::rate_limit::{self, RateLimitOptions};
 use crate::transport::{self, http::HttpOptions};
 
 mod keys;
+mod oauth;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -199,6 +200,9 @@ pub struct ServeArgs {
     /// tool error); 0: no cap.
     #[arg(long, env = "CRAWLRAG_MAX_CRAWLS_PER_CALLER", default_value_t = rate_limit::DEFAULT_MAX_CRAWLS_PER_CALLER)]
     pub max_crawls_per_caller: u32,
+    /// OAuth access tokens and RFC 9728 metadata (see `cli/oauth.rs`).
+    #[command(flatten)]
+    pub oauth: oauth::OAuthArgs,
 }
 
 #[derive(Debug, Args)]
@@ -463,9 +467,12 @@ async fn serve(
     });
     let served = match args.http {
         Some(addr) => {
+            let oauth = args.oauth.resolve()?;
             let auth = AuthOptions {
                 insecure_no_auth: args.insecure_no_auth,
                 cache_ttl: Duration::from_secs(args.auth_cache_secs),
+                bearer: oauth.bearer,
+                resource: oauth.resource,
             };
             let rate_limit = RateLimitOptions {
                 per_ip: args.rate_limit_ip.0,

@@ -415,6 +415,13 @@ impl crate::ports::ApiKeys for MemoryStore {
         Ok(self.state().api_keys.iter().find(|k| k.hash == hash).cloned())
     }
 
+    async fn touch_key(&self, id: &str) -> Result<(), StoreError> {
+        if let Some(key) = self.state().api_keys.iter_mut().find(|k| k.id == id) {
+            key.last_used_at = Some(Utc::now());
+        }
+        Ok(())
+    }
+
     async fn any_active_key(&self) -> Result<bool, StoreError> {
         Ok(self.state().api_keys.iter().any(|k| k.revoked_at.is_none()))
     }
@@ -664,7 +671,14 @@ mod tests {
         let store = MemoryStore::default();
         let lease = |worker| Lease { worker, duration: std::time::Duration::from_secs(30) };
         let spec = serde_json::json!({});
-        let job = NewJob { job_id: "j1", tool: "smart_crawl_url", target: "t", spec: &spec, claim: Some(lease("w1")), owner: None };
+        let job = NewJob {
+            job_id: "j1",
+            tool: "smart_crawl_url",
+            target: "t",
+            spec: &spec,
+            claim: Some(lease("w1")),
+            owner: None,
+        };
         store.enqueue(job).await.unwrap();
         assert!(!store.hand_over("j1", "w2", lease("shared")).await.unwrap(), "not w2's job");
         assert!(store.hand_over("j1", "w1", lease("shared")).await.unwrap());

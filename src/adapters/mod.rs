@@ -18,6 +18,7 @@ mod falkordb_code;
 pub mod git_checkout;
 pub mod http_fetcher;
 pub mod http_reranker;
+pub mod jwks_http;
 pub mod local_embedder;
 pub mod local_rate_limiter;
 pub mod memory;

@@ -94,13 +94,15 @@ pub(super) async fn run(app: &App, command: KeysCommand) -> anyhow::Result<()> {
                 out_json(&json!(all.iter().map(listed).collect::<Vec<_>>()));
             } else {
                 out(&format!(
-                    "{:<14} {:<10} {:<20} {:<18} {:<17} state\n",
-                    "id", "prefix", "name", "scopes", "created"
+                    "{:<14} {:<10} {:<20} {:<18} {:<17} {:<17} state\n",
+                    "id", "prefix", "name", "scopes", "created", "last used"
                 ));
                 for k in &all {
                     let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    let used =
+                        k.last_used_at.map_or_else(|| "never".to_owned(), |t| t.format("%Y-%m-%d %H:%M").to_string());
                     out(&format!(
-                        "{:<14} {:<10} {:<20} {:<18} {:<17} {state}\n",
+                        "{:<14} {:<10} {:<20} {:<18} {:<17} {used:<17} {state}\n",
                         k.id,
                         k.prefix,
                         k.name,

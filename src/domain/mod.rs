@@ -19,6 +19,7 @@ pub mod fusion;
 pub mod gcra;
 pub mod hit;
 pub mod job;
+pub mod oauth;
 pub mod page;
 pub mod script;
 pub mod secret;

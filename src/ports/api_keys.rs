@@ -44,6 +44,11 @@ pub trait ApiKeys: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] on database failure.
     async fn find_key(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// Record that key `id` was just used (`last_used_at` = the store's clock).
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn touch_key(&self, id: &str) -> Result<(), StoreError>;
     /// Whether any key that is not revoked exists.
     ///
     /// # Errors

@@ -14,6 +14,7 @@ mod model;
 mod rate_limit;
 mod repo;
 mod store;
+mod token_keys;
 mod webhooks;
 
 pub use api_keys::{ApiKeyRecord, ApiKeys};
@@ -37,4 +38,5 @@ pub use store::{
     DeletedCounts, EmbeddingCache, KeywordQuery, PageStore, PageWrite, SearchIndex, SourceCatalog, Store, StoreAdmin,
     StoreError, TextCache, VectorQuery,
 };
+pub use token_keys::{TokenKeys, TokenKeysError};
 pub use webhooks::{WebhookAttempt, WebhookError, WebhookLog, WebhookReply, WebhookRequest, WebhookSender};

@@ -1,9 +1,11 @@
 //! HTTP transport: streamable HTTP MCP at `/mcp`, legacy SSE at `/sse` + `/messages`, liveness
 //! at `/health`, readiness at `/ready` (200 only when every dependency answers, else 503 naming
 //! the failing one), and Prometheus text at `/metrics`. Every route but `/health` and `/ready`
-//! passes the API key check of `transport::auth`, with rate limits around it
-//! (`transport::rate_limit`: per client address outside, per caller inside). Stateless apart from MCP sessions, so
-//! replicas can sit behind a load balancer with sticky sessions (or stateless 2026-07-28 clients).
+//! passes the API key / OAuth token check of `transport::auth`, with rate limits around it
+//! (`transport::rate_limit`: per client address outside, per caller inside); RFC 9728 metadata is
+//! open at `/.well-known/oauth-protected-resource` when a public URL is configured. Stateless
+//! apart from MCP sessions, so replicas can sit behind a load balancer with sticky sessions (or
+//! stateless 2026-07-28 clients).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -85,6 +87,7 @@ pub fn router(
         .with_state(app)
         .nest_service("/mcp", mcp)
         .merge(legacy)
+        .merge(super::resource_metadata::routes(options.auth.resource.clone()))
         // Innermost first: per caller (needs the Caller auth found), auth, then per address
         // (outside auth, so refused keys count too).
         .layer(axum::middleware::from_fn_with_state(limits.clone(), limit_by_caller))
@@ -102,7 +105,7 @@ pub fn router(
 /// Serve HTTP on `addr` until `shutdown` fires.
 ///
 /// # Errors
-/// When the address cannot be bound, or is off loopback with no API key and no
+/// When the address cannot be bound, or is off loopback with no API key, no OAuth and no
 /// `--insecure-no-auth` ([`super::auth::AuthError`]).
 pub async fn serve(
     app: Arc<App>,
@@ -112,11 +115,18 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let keys = app.api_keys();
     let any_key = keys.any_active_key().await?;
-    let enforcement = start_rule(addr, options.auth.insecure_no_auth, any_key)?;
-    if !any_key && !addr.ip().is_loopback() {
+    let oauth = options.auth.bearer.is_some();
+    let enforcement = start_rule(addr, options.auth.insecure_no_auth, any_key, oauth)?;
+    if !any_key && !oauth && !addr.ip().is_loopback() {
         tracing::warn!(%addr, "serving HTTP off loopback WITHOUT authentication (--insecure-no-auth)");
     }
-    let auth = AuthState::new(keys, enforcement, options.auth.cache_ttl);
+    let mut auth = AuthState::new(keys, enforcement, options.auth.cache_ttl);
+    if let Some(bearer) = options.auth.bearer.clone() {
+        auth = auth.with_bearer(bearer);
+    }
+    if let Some(resource) = &options.auth.resource {
+        auth = auth.with_metadata_url(resource.metadata_url());
+    }
     let limiter = crate::app::rate_limiter(options.rate_limit.redis_url.as_ref()).await?;
     let limits = RateLimitState::new(limiter, options.rate_limit.clone());
     let listener = tokio::net::TcpListener::bind(addr).await?;

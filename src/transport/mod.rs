@@ -2,8 +2,10 @@
 //! /health, /ready, /metrics). All serve the same `RagServer`; none holds business rules.
 
 pub mod auth;
+pub mod bearer;
 pub mod http;
 pub mod rate_limit;
+pub mod resource_metadata;
 mod sse;
 pub mod stdio;
 

@@ -449,7 +449,14 @@ async fn a_running_job_is_handed_over_between_workers(backend: Backend) {
     let (store, _) = common::open_store(&services, backend, &common::unique_schema("hand_over")).await;
     let lease = |worker| Lease { worker, duration: LEASE };
     let spec = serde_json::json!({"url": "http://127.0.0.1:9/"});
-    let job = NewJob { job_id: "j1", tool: "smart_crawl_url", target: "t", spec: &spec, claim: Some(lease("w1")), owner: None };
+    let job = NewJob {
+        job_id: "j1",
+        tool: "smart_crawl_url",
+        target: "t",
+        spec: &spec,
+        claim: Some(lease("w1")),
+        owner: None,
+    };
     store.enqueue(job).await.unwrap();
     store.enqueue(NewJob { job_id: "queued", claim: None, ..job }).await.unwrap();
 

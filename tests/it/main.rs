@@ -24,6 +24,7 @@ mod graph_bolt;
 mod graph_falkordb;
 mod jobs;
 mod ledger;
+mod oauth;
 mod rate_limits;
 mod ready;
 mod redis_queue;

@@ -48,7 +48,7 @@ const WORDS: &[&str] = &[
 ];
 
 /// A 2,000-page site: a 4-ary tree of pages (page i links to 4i+1..4i+4), each also linking back
-/// to its parent and the home page; every tenth page is long (several chunks).
+/// to its parent and the home page; every fiftieth page is long (several chunks).
 fn write_site(root: &Path, pages: usize, robots: &str) {
     std::fs::create_dir_all(root.join("p")).unwrap();
     std::fs::write(root.join("robots.txt"), robots).unwrap();
@@ -57,10 +57,10 @@ fn write_site(root: &Path, pages: usize, robots: &str) {
         links.push(i.saturating_sub(1) / 4);
         links.push(0);
         let anchors: String = links.iter().map(|l| format!("<li><a href=\"/p/{l}.html\">page {l}</a></li>")).collect();
-        let paragraphs = if i % 10 == 0 { 40 } else { 3 };
+        let paragraphs = if i % 50 == 0 { 24 } else { 2 };
         let body: String = (0..paragraphs)
             .map(|p| {
-                let words: Vec<&str> = (0..60).map(|w| WORDS[(i * 7 + p * 13 + w * 3) % WORDS.len()]).collect();
+                let words: Vec<&str> = (0..40).map(|w| WORDS[(i * 7 + p * 13 + w * 3) % WORDS.len()]).collect();
                 format!("<p>Page {i} paragraph {p}: {}.</p>", words.join(" "))
             })
             .collect();

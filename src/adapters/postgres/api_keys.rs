@@ -17,6 +17,8 @@ mod sql {
     pub(super) const FIND: &str = "select id, name, prefix, key_hash, scopes, created_at, last_used_at, revoked_at
          from api_keys where key_hash = $1";
     // language=PostgreSQL
+    pub(super) const TOUCH: &str = "update api_keys set last_used_at = now() where id = $1";
+    // language=PostgreSQL
     pub(super) const ACTIVE: &str = "select count(*) from api_keys where revoked_at is null";
 }
 

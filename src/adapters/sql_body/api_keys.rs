@@ -33,7 +33,7 @@ impl From<KeyRow> for ApiKeyRecord {
 }
 
 /// `impl ApiKeys for $store` over its `pool` field, with `$sql` naming the module of SQL constants
-/// (`CREATE`, `LIST`, `REVOKE`, `FIND`, `ACTIVE`) and `$classify` the store's error mapping.
+/// (`CREATE`, `LIST`, `REVOKE`, `FIND`, `TOUCH`, `ACTIVE`) and `$classify` the store's error mapping.
 macro_rules! impl_api_keys {
     ($store:ty, $sql:path, $classify:path) => {
         #[async_trait::async_trait]
@@ -74,6 +74,11 @@ macro_rules! impl_api_keys {
                 let row: Option<$crate::adapters::sql_body::api_keys::KeyRow> =
                     sqlx::query_as(sql::FIND).bind(hash).fetch_optional(&self.pool).await.map_err($classify)?;
                 Ok(row.map(Into::into))
+            }
+
+            async fn touch_key(&self, id: &str) -> Result<(), $crate::ports::StoreError> {
+                use $sql as sql;
+                sqlx::query(sql::TOUCH).bind(id).execute(&self.pool).await.map_err($classify).map(|_| ())
             }
 
             async fn any_active_key(&self) -> Result<bool, $crate::ports::StoreError> {

@@ -17,6 +17,9 @@ mod sql {
     pub(super) const FIND: &str = "select id, name, prefix, key_hash, scopes, created_at, last_used_at, revoked_at
          from api_keys where key_hash = ?1";
     // language=SQLite
+    pub(super) const TOUCH: &str =
+        "update api_keys set last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') where id = ?1";
+    // language=SQLite
     pub(super) const ACTIVE: &str = "select count(*) from api_keys where revoked_at is null";
 }
 
