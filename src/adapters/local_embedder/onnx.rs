@@ -59,6 +59,11 @@ impl OnnxBert {
             .map_err(|e| e.to_string())?
             .with_optimization_level(GraphOptimizationLevel::All)
             .map_err(|e| e.to_string())?
+            // Idle pool threads sleep instead of spinning for work: pages arrive one at a time,
+            // and spinning between passes burned most of a crawl's CPU (several workers on one
+            // host made it worse: each process's pool spun against the others).
+            .with_intra_op_spinning(false)
+            .map_err(|e| e.to_string())?
             .commit_from_memory(&model)
             .map_err(|e| format!("ONNX Runtime refused the BERT graph: {e}"))?;
         Ok(Self { session: Mutex::new(session), hidden: config.hidden_size })
