@@ -238,9 +238,46 @@ def check_compose() -> None:
     check("$http_mcp_protocol_version" in conf, "nginx.conf: stateless requests by protocol version")
 
 
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    out, pending = [], ""
+    for line in path.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        pending += line.rstrip("\\").strip() + " "
+        if not line.rstrip().endswith("\\"):
+            word, _, rest = pending.strip().partition(" ")
+            out.append((word.upper(), rest))
+            pending = ""
+    return out
+
+
+def check_dockerfile() -> None:
+    """No daemon here to build it: check the image's contract statically."""
+    steps = dockerfile_instructions(DEPLOY / "Dockerfile")
+    froms = [a for i, a in steps if i == "FROM"]
+    check(len(froms) >= 2 and " AS builder" in froms[0] and "slim" in froms[-1],
+          f"Dockerfile: multi-stage, slim runtime: {froms}")
+    runtime = steps[max(i for i, (ins, _) in enumerate(steps) if ins == "FROM"):]
+    user = [a for i, a in runtime if i == "USER"]
+    check(bool(user) and user[-1].split(":")[0].strip("${}") not in ("root", "0"), f"Dockerfile: non-root USER {user}")
+    check(any(i == "ARG" and a.startswith("CRAWLRAG_UID=") and a != "CRAWLRAG_UID=0" for i, a in runtime),
+          "Dockerfile: fixed non-zero UID")
+    entry = [a for i, a in runtime if i == "ENTRYPOINT"]
+    check(bool(entry) and "tini" in entry[-1], "Dockerfile: tini as PID 1")
+    check(any(i == "HEALTHCHECK" for i, _ in runtime), "Dockerfile: HEALTHCHECK")
+    check(any(i == "LABEL" for i, _ in runtime), "Dockerfile: labels")
+    installs = " ".join(a for i, a in runtime if i == "RUN")
+    check("chromium" in installs and "fonts-" in installs, "Dockerfile: Chromium and fonts in the runtime")
+    check(any(i == "ARG" and a.startswith("BAKE_MODEL") for i, a in steps), "Dockerfile: BAKE_MODEL build arg")
+    check("scripts/model.sh" in installs + " ".join(a for _, a in steps), "Dockerfile: model via scripts/model.sh")
+    ignore = (DEPLOY.parent / ".dockerignore").read_text().split()
+    check("target/" in ignore and ".git/" in ignore, "Dockerfile: .dockerignore keeps target/ and .git/ out")
+
+
 def main() -> int:
     helm.disable_logging()
-    for step in (check_minimal, check_all_enabled, check_guards, check_compose):
+    for step in (check_minimal, check_all_enabled, check_guards, check_compose, check_dockerfile):
         step()
         print(f"helm-check: {step.__name__}: {'ok' if not failures else 'FAILED'}", file=sys.stderr)
         if failures:
