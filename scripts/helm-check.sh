@@ -3,8 +3,8 @@
 # renders it with the minimal values and with every option enabled, through Helm's own Go SDK
 # (the PyPI wheel `helm-python-sdk`, no helm binary and no cluster), asserts what the rendered
 # manifests must hold (probes, non-root, the KEDA trigger, PDBs, the migration hook...), checks
-# the Dockerfile statically (no daemon here),
-# the compose topology's structure and, when nginx is installed, `nginx -t` on its config.
+# the Dockerfile statically (no daemon here) and the compose topology's structure, and, when
+# nginx is installed, runs `nginx -t` on its config.
 # Idempotent; the first run installs the wheel into a venv, later runs take a few seconds.
 # Env: CRAWLRAG_SERVICES_DIR (default /var/tmp/crawlrag-services): the venv lives in its helm/.
 set -euo pipefail
