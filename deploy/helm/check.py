@@ -187,6 +187,9 @@ def check_all_enabled() -> None:
     names = {e["name"] for e in container(api).get("env", [])} if api else set()
     check({"CRAWLRAG_OAUTH_JWKS_URL", "CRAWLRAG_TRUSTED_PROXIES", "CRAWLRAG_ALLOWED_HOSTS"} <= names,
           "all-enabled: OAuth, trusted proxies and allowed hosts reach the API")
+    allowed = next((e["value"] for e in container(api).get("env", []) if e["name"] == "CRAWLRAG_ALLOWED_HOSTS"), "")
+    check({f"{FULL}-api.crawlrag.svc", "crawlrag.example.internal"} <= set(allowed.split(",")),
+          f"all-enabled: Service and Ingress host names allowed: {allowed}")
 
 
 def check_guards() -> None:

@@ -131,3 +131,19 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end }}
+
+{{/*
+Host names the API accepts (rmcp answers 403 to others, the DNS-rebinding guard): the Service's
+DNS names, the Ingress hosts and api.allowedHosts.
+*/}}
+{{- define "crawlrag.allowedHosts" -}}
+{{- $svc := printf "%s-api" (include "crawlrag.fullname" .) }}
+{{- $hosts := list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) }}
+{{- if .Values.ingress.enabled }}
+{{- range .Values.ingress.hosts }}
+{{- $hosts = append $hosts .host }}
+{{- end }}
+{{- end }}
+{{- $hosts = concat $hosts .Values.api.allowedHosts }}
+{{- join "," (uniq $hosts) }}
+{{- end }}
