@@ -17,6 +17,7 @@ eval "$(scripts/services.sh)"
 
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
+scripts/helm-check.sh   # deploy/: Helm lint + render + manifest checks, compose and nginx config
 
 echo "== cargo test (fast tier first, then everything against the real services)" >&2
 cargo test --lib --locked   # the fast tier (in-memory ports, paused time): seconds
