@@ -240,7 +240,7 @@ impl RedisBroker {
 
     /// A blocking read on `consumer`'s own connection, bounded by `wait` plus a margin.
     async fn read_blocking(&self, lane: Lane, consumer: &str, cmd: &Cmd, wait: Duration) -> Result<Value, BrokerError> {
-        let mut healed = false;
+        let (mut healed, mut reconnected) = (false, false);
         loop {
             let mut conn = self.blocking_connection(consumer).await?;
             let outcome = tokio::time::timeout(wait + BLOCK_MARGIN, cmd.query_async::<Value>(&mut conn)).await;
@@ -251,8 +251,12 @@ impl RedisBroker {
                     healed = true;
                 }
                 Ok(Err(error)) => {
-                    self.forget_connection(consumer, &error);
-                    return Err(broker_error(&error));
+                    let dropped = self.forget_connection(consumer, &error);
+                    // A cached connection may be stale (Redis restarted since): one fresh try.
+                    if !dropped || reconnected {
+                        return Err(broker_error(&error));
+                    }
+                    reconnected = true;
                 }
                 Err(_elapsed) => {
                     // The reply may still come: never reuse a connection with one outstanding.
@@ -276,10 +280,13 @@ impl RedisBroker {
     }
 
     /// Drop a consumer's blocking connection after a connection error (the next read opens another).
-    fn forget_connection(&self, consumer: &str, error: &RedisError) {
-        if matches!(broker_error(error), BrokerError::Unavailable(_)) {
+    /// Whether it was dropped.
+    fn forget_connection(&self, consumer: &str, error: &RedisError) -> bool {
+        let unavailable = matches!(broker_error(error), BrokerError::Unavailable(_));
+        if unavailable {
             self.blocking.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(consumer);
         }
+        unavailable
     }
 
     /// The entry as a [`Delivery`], or `None` after dead-lettering it when its payload is not JSON.
