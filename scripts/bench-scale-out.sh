@@ -119,20 +119,25 @@ export CRAWLRAG_PG_SCHEMA=bench_mcp_$$ CRAWLRAG_QUEUE_PREFIX=bench_mcp_$$
 STACK_WORKERS=1 STACK_API_REPLICAS=2 scripts/stack.sh up >/dev/null
 eval "$(scripts/stack.sh env)"
 key=$("$CRAWLRAG_BIN" keys create --name bench --scopes read --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
-base_url="http://127.0.0.1:$STACK_BASE_PORT/mcp"
+base_url=$CRAWLRAG_MCP_URL
+CALL='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_available_sources","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
 cat >"$WORK/call.lua" <<EOF
 wrk.method = "POST"
-wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_available_sources","arguments":{}}}'
+wrk.body = '$CALL'
 wrk.headers["content-type"] = "application/json"
+wrk.headers["mcp-method"] = "tools/call"
+wrk.headers["mcp-name"] = "get_available_sources"
 wrk.headers["accept"] = "application/json, text/event-stream"
 wrk.headers["mcp-protocol-version"] = "2026-07-28"
 wrk.headers["authorization"] = "Bearer $key"
 EOF
-status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base_url" -H 'content-type: application/json' \
+status=$(curl -s -X POST "$base_url" -H 'content-type: application/json' \
   -H 'accept: application/json, text/event-stream' -H 'mcp-protocol-version: 2026-07-28' -H "authorization: Bearer $key" \
-  -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_available_sources","arguments":{}}}')
+  -H 'mcp-method: tools/call' -H 'mcp-name: get_available_sources' -d "$CALL" | head -c 120)
 echo
-echo "## MCP tool calls through nginx to 2 API replicas, API key on every call (first call: HTTP $status)"
+echo "## MCP tool calls through nginx to 2 API replicas, API key on every call"
+echo
+echo "first answer: \`$status\`"
 echo
 echo '```'
 wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency -s "$WORK/call.lua" "$base_url" | grep -E "Requests/sec|Latency|50%|99%|Non-2xx"

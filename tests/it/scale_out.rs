@@ -9,9 +9,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use rmcp::ServiceExt;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
@@ -132,26 +129,45 @@ async fn one_process_crawl(services: &Services, start: &str) -> BTreeMap<String,
     stored(&pool(services, &store).await).await
 }
 
-async fn mcp(base: &str) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
-    let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp"));
-    ().serve(StreamableHttpClientTransport::from_config(config)).await.expect("MCP initialize through nginx")
+/// One sessionless MCP tool call (protocol 2026-07-28: no `initialize`, so the load balancer may
+/// send every call to a different replica); answers the tool's structured result.
+async fn call(base: &str, tool: &str, arguments: Value) -> Value {
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {
+            "name": tool, "arguments": arguments,
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {}
+            }
+        }
+    });
+    let response = reqwest::Client::new()
+        .post(format!("{base}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /mcp through nginx");
+    assert!(response.status().is_success(), "{tool}: HTTP {}", response.status());
+    let answer: Value = response.json().await.expect("a JSON answer");
+    assert_eq!(answer["result"]["isError"], false, "{tool}: {answer}");
+    answer["result"]["structuredContent"].clone()
 }
 
 /// Start a background crawl through the load balancer; answers its job id.
 async fn start_crawl(base: &str, start: &str) -> String {
-    let client = mcp(base).await;
     let args = json!({"url": start, "max_depth": 20, "max_pages": 5000, "max_concurrent": 16, "background": true});
-    let result = binary::call(&client, "smart_crawl_url", args).await.expect("smart_crawl_url");
-    let body = binary::body(&result);
-    assert!(!binary::is_error(&result), "{body}");
-    body["job_id"].as_str().expect("a job id").to_owned()
+    let body = call(base, "smart_crawl_url", args).await;
+    body["job_id"].as_str().unwrap_or_else(|| panic!("a job id: {body}")).to_owned()
 }
 
 /// The job's record through the load balancer (any replica answers).
 async fn job(base: &str, job_id: &str) -> Value {
-    let client = mcp(base).await;
-    let result = binary::call(&client, "get_crawl_job", json!({"job_id": job_id})).await.expect("get_crawl_job");
-    let body = binary::body(&result);
+    let body = call(base, "get_crawl_job", json!({"job_id": job_id})).await;
     assert_eq!(body["success"], true, "{body}");
     body["job"].clone()
 }
