@@ -160,7 +160,12 @@ async fn call(base: &str, tool: &str, arguments: Value) -> Value {
 
 /// Start a background crawl through the load balancer; answers its job id.
 async fn start_crawl(base: &str, start: &str) -> String {
-    let args = json!({"url": start, "max_depth": 20, "max_pages": 5000, "max_concurrent": 16, "background": true});
+    start_crawl_with(base, start, json!({})).await
+}
+
+async fn start_crawl_with(base: &str, start: &str, extra: Value) -> String {
+    let mut args = json!({"url": start, "max_depth": 20, "max_pages": 5000, "max_concurrent": 16, "background": true});
+    args.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
     let body = call(base, "smart_crawl_url", args).await;
     body["job_id"].as_str().unwrap_or_else(|| panic!("a job id: {body}")).to_owned()
 }
@@ -280,10 +285,26 @@ async fn three_workers_keep_the_sites_crawl_delay() {
     write_site(&dir.path().join("site"), 24, "User-agent: *\nCrawl-delay: 0.25\n");
     let site = Nginx::serve_folder(&dir.path().join("nginx-site"), &dir.path().join("site")).await;
     let cluster = Topology::start(&services, &dir.path().join("cluster"), &shared_redis_url(), 1, 3, &[]).await;
-    let job_id = start_crawl(&cluster.base(), &site.url("/p/0.html")).await;
+    let hook = crate::webhooks::Receiver::start(&[]).await;
+    let extra = json!({"webhook_url": hook.url()});
+    let job_id = start_crawl_with(&cluster.base(), &site.url("/p/0.html"), extra).await;
     let record = wait_for_end(&cluster.base(), &job_id, Duration::from_secs(120)).await;
     assert_eq!(record["state"], "succeeded", "{record}");
     assert_eq!(record["result"]["pages_crawled"], 24, "{record}");
+    // The worker that settled the last page sends the job's webhook, once.
+    for _ in 0..100 {
+        if !hook.received().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let deliveries = hook.received();
+    assert_eq!(deliveries.len(), 1, "one webhook delivery for the distributed crawl");
+    let payload: Value = serde_json::from_slice(&deliveries[0].body).unwrap();
+    assert_eq!(payload["event"], "job.completed", "{payload}");
+    assert_eq!(payload["job_id"], job_id.as_str(), "{payload}");
+    assert_eq!(payload["data"]["pages_crawled"], 24, "{payload}");
     let pages: Vec<f64> =
         site.access_log().into_iter().filter(|(_, _, path)| path.starts_with("/p/")).map(|(at, _, _)| at).collect();
     assert_eq!(pages.len(), 24, "each page fetched once: {pages:?}");

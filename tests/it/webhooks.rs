@@ -33,10 +33,10 @@ const BASE_DELAY: Duration = Duration::from_millis(50);
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     at: Instant,
     headers: HeaderMap,
-    body: Bytes,
+    pub(crate) body: Bytes,
 }
 
 #[derive(Debug, Default)]
@@ -47,13 +47,13 @@ struct ReceiverState {
 }
 
 /// A webhook receiver on loopback answering a programmed sequence.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: std::net::SocketAddr,
     state: Arc<ReceiverState>,
 }
 
 impl Receiver {
-    async fn start(script: &[(u16, Option<&'static str>)]) -> Self {
+    pub(crate) async fn start(script: &[(u16, Option<&'static str>)]) -> Self {
         let state = Arc::new(ReceiverState { script: Mutex::new(script.to_vec()), ..ReceiverState::default() });
         let app = Router::new().route("/hook", post(receive)).with_state(Arc::clone(&state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
@@ -64,11 +64,11 @@ impl Receiver {
         Self { addr, state }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.state.received.lock().unwrap().clone()
     }
 }
