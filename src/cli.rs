@@ -788,9 +788,9 @@ mod tests {
         assert_eq!(args.http, Some("127.0.0.1:8051".parse().unwrap()));
         let cli = Cli::try_parse_from(["crawlrag", "--job-slots", "2", "worker"]).unwrap();
         assert!(matches!(cli.command, Command::Worker(WorkerArgs { http: None })));
+        assert_eq!(cli.config.jobs.job_slots, 2);
         let cli = Cli::try_parse_from(["crawlrag", "serve", "--http", "127.0.0.1:1", "--role", "api"]).unwrap();
         assert_eq!(cli.config.scale.role, Role::Api);
-        assert_eq!(cli.config.jobs.job_slots, 2);
         let cli = Cli::try_parse_from(["crawlrag", "crawl", "https://x.y/", "--background"]).unwrap();
         assert!(matches!(cli.command, Command::Crawl { background: true, .. }));
         let cli = Cli::try_parse_from(["crawlrag", "crawl", "https://x.y/", "--webhook-url", "https://h.x.y/in"]);

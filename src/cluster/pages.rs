@@ -25,6 +25,8 @@ use crate::progress::NoProgress;
 const RECEIVE_WAIT: Duration = Duration::from_secs(1);
 /// How long to wait after the broker failed before asking again.
 const BROKER_DOWN_WAIT: Duration = Duration::from_secs(1);
+/// How often a page being worked on renews its claim (and learns that its crawl was cancelled).
+const CLAIM_CHECK: Duration = Duration::from_secs(2);
 /// How long a host slot lives if its worker dies mid-request.
 const SLOT_HOLD: Duration = Duration::from_secs(120);
 
@@ -113,23 +115,34 @@ impl Cluster {
             }
             return;
         }
+        // While the page is worked on: extend the unit on the broker, and renew the URL's claim
+        // every few seconds, so a slow page is not taken over; a renewal refused means the crawl
+        // was closed (a cancel) or another worker took the page, and the work stops.
         let keep_alive = async {
+            let mut extended = tokio::time::Instant::now();
             loop {
-                tokio::time::sleep(self.config.extend_every).await;
-                let ids = std::slice::from_ref(&delivery.id);
-                if let Err(e) = self.broker.extend(Lane::Pages, &self.worker_id, ids).await {
-                    warn!(error = %e, "could not extend a page unit");
+                tokio::time::sleep(self.config.extend_every.min(CLAIM_CHECK)).await;
+                if extended.elapsed() >= self.config.extend_every {
+                    extended = tokio::time::Instant::now();
+                    let ids = std::slice::from_ref(&delivery.id);
+                    if let Err(e) = self.broker.extend(Lane::Pages, &self.worker_id, ids).await {
+                        warn!(error = %e, "could not extend a page unit");
+                    }
                 }
-                // Renew the URL's claim too, so a slow page is not taken over while it is worked on.
                 let lease = self.config.claim_lease;
-                if let Err(e) = self.ledger.claim_url(&unit.job, &unit.url, &self.worker_id, lease).await {
-                    warn!(error = %e, "could not renew a page's claim");
+                match self.ledger.claim_url(&unit.job, &unit.url, &self.worker_id, lease).await {
+                    Ok(UrlClaim::NotClaimable) => return,
+                    Ok(UrlClaim::Claimed { .. }) => {}
+                    Err(e) => warn!(error = %e, "could not renew a page's claim"),
                 }
             }
         };
         let worked = tokio::select! {
             worked = self.work_unit(&unit) => worked,
-            () = keep_alive => unreachable!("the keep-alive loop never ends"),
+            () = keep_alive => {
+                debug!(job_id = %unit.job, url = %unit.url, "page abandoned: its crawl was closed or another worker took it");
+                Ok(())
+            }
         };
         self.working.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
         match worked {
