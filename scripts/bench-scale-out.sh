@@ -78,28 +78,29 @@ EOF
 nginx_pid=$!
 sleep 0.5
 
-# One crawl on a fresh schema with N workers; prints "pages seconds".
+# One crawl on a fresh schema with N workers; prints "pages seconds state". The time is the job's
+# own, from its record (queued to ended), not the polling's.
 crawl_with() { # workers
   export CRAWLRAG_PG_SCHEMA=bench_scale_$1_$$ CRAWLRAG_QUEUE_PREFIX=bench_scale_$1_$$
   STACK_WORKERS=$1 STACK_API_REPLICAS=1 scripts/stack.sh up >/dev/null
-  local started job state out
-  started=$(date +%s.%N)
+  local job state out
   job=$(CRAWLRAG_ROLE=api "$CRAWLRAG_BIN" crawl "http://127.0.0.1:$SITE_PORT/p/0.html" --depth 30 \
     --max-pages "$PAGES" --concurrency 100 --dry-run --background --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')
-  # The job's state and pages done, from the job list.
+  # The job's state, pages done and seconds from queued to its last update, from the job list.
   local pick='import json, sys
+from datetime import datetime
 job = next(j for j in json.load(sys.stdin) if j["job_id"] == sys.argv[1])
-print(job["state"], job.get("pages_done", job.get("progress", {}).get("pages_done")))'
-  for _ in $(seq 1 3000); do
+pages = job.get("pages_done", job.get("progress", {}).get("pages_done"))
+secs = (datetime.fromisoformat(job["updated_at"]) - datetime.fromisoformat(job["created_at"])).total_seconds()
+print(job["state"], pages, round(secs, 2))'
+  for _ in $(seq 1 600); do
     out=$("$CRAWLRAG_BIN" jobs --json | python3 -c "$pick" "$job")
     state=${out%% *}
-    case $state in queued | running) sleep 0.1 ;; *) break ;; esac
+    case $state in queued | running) sleep 1 ;; *) break ;; esac
   done
-  local ended pages
-  ended=$(date +%s.%N)
-  pages=${out##* }
   scripts/stack.sh down >/dev/null
-  echo "$pages $(python3 -c "print(round($ended - $started, 2))") $state"
+  read -r state pages secs <<<"$out"
+  echo "$pages $secs $state"
 }
 
 echo "# crawlrag scale-out benchmark ($(nproc) cores, $PAGES-page site, 50 ms per page, $SLOTS page slots per worker)"
