@@ -592,6 +592,10 @@ pub async fn open_store(config: &Config) -> anyhow::Result<OpenedStore> {
 /// (Postgres only: distributed crawls share one database) the URL ledger.
 pub type OpenedStore = (Arc<dyn Store>, Arc<dyn GraphStore>, Arc<dyn CodeGraphStore>, Option<Arc<dyn CrawlLedger>>);
 
+/// Least lease of a distributed crawl's job: it reads `interrupted` only when no worker has
+/// heartbeat it for this long.
+const CLUSTER_JOB_LEASE_SECS: u64 = 60;
+
 /// This process's part in a scaled-out deployment: with `REDIS_URL`, the queue engine and the
 /// shared host gate (both on Redis); a worker with the ledger spreads site crawls over workers.
 ///
@@ -603,7 +607,9 @@ pub async fn build_scale_out(config: &Config, ledger: Option<Arc<dyn CrawlLedger
     let cluster = ClusterConfig {
         page_slots: scale.page_slots.max(1),
         claim_lease: visibility,
-        job_lease: Duration::from_secs(config.jobs.job_heartbeat_secs.max(1) * 3),
+        // Every worker heartbeats a distributed crawl's job; its lease only has to outlive a
+        // moment when all of them are slow (a loaded host), not a single process's silence.
+        job_lease: Duration::from_secs((config.jobs.job_heartbeat_secs.max(1) * 3).max(CLUSTER_JOB_LEASE_SECS)),
         reconcile_every: Duration::from_secs(scale.reconcile_secs.max(1)),
         lost_after: Duration::from_secs(scale.lost_after_secs.max(1)),
         drain: Duration::from_secs(scale.drain_secs),

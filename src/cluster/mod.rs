@@ -76,7 +76,7 @@ impl Default for ClusterConfig {
         Self {
             page_slots: 8,
             claim_lease: Duration::from_secs(300),
-            job_lease: Duration::from_secs(15),
+            job_lease: Duration::from_secs(60),
             beat_every: Duration::from_secs(2),
             reconcile_every: Duration::from_secs(5),
             lost_after: Duration::from_secs(30),

@@ -19,7 +19,6 @@ const FAST: &[(&str, &str)] = &[
     ("CRAWLRAG_QUEUE_VISIBILITY_SECS", "4"),
     ("CRAWLRAG_RECONCILE_SECS", "1"),
     ("CRAWLRAG_LOST_AFTER_SECS", "3"),
-    ("CRAWLRAG_JOB_HEARTBEAT_SECS", "2"),
     ("CRAWLRAG_FOREGROUND_WAIT_SECS", "5"),
     // Every request comes from the balancer's loopback address.
     ("CRAWLRAG_RATE_LIMIT_IP", "off"),
