@@ -67,7 +67,7 @@ impl Default for BrokerConfig {
 pub struct RedisBroker {
     client: Client,
     commands: ConnectionManager,
-    /// Consumer name -> its connection for blocking reads. A std `Mutex`: held only to clone or
+    /// Lane and consumer name -> its connection for blocking reads. A std `Mutex`: held only to clone or
     /// swap a handle, never across an `.await`. Grows with the consumer names used, which are
     /// per worker task and few.
     blocking: Mutex<HashMap<String, MultiplexedConnection>>,
@@ -238,9 +238,12 @@ impl RedisBroker {
         Ok(deliveries)
     }
 
-    /// A blocking read on `consumer`'s own connection, bounded by `wait` plus a margin.
+    /// A blocking read on `consumer`'s own connection for `lane`, bounded by `wait` plus a margin.
+    /// One connection per lane and consumer: a process reads both lanes at once, and a read
+    /// blocked on one lane must not hold up the other behind it on a shared connection.
     async fn read_blocking(&self, lane: Lane, consumer: &str, cmd: &Cmd, wait: Duration) -> Result<Value, BrokerError> {
         let (mut healed, mut reconnected) = (false, false);
+        let consumer = &format!("{}\u{0}{consumer}", lane.as_str());
         loop {
             let mut conn = self.blocking_connection(consumer).await?;
             let outcome = tokio::time::timeout(wait + BLOCK_MARGIN, cmd.query_async::<Value>(&mut conn)).await;
