@@ -138,16 +138,23 @@ impl Drop for HttpServer {
     /// SIGTERM first, so the server's shutdown closes the browser it launched (the SIGKILL of
     /// `kill_on_drop` runs no code, and Chromium would outlive the server); SIGKILL after 5 s.
     fn drop(&mut self) {
-        let Some(pid) = self.child.id() else { return };
-        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        terminate_blocking(&mut self.child, Duration::from_secs(5));
     }
+}
+
+/// SIGTERM `child` and wait up to `patience` for it to exit (from `Drop`: no runtime to await
+/// on); answers whether it exited.
+pub fn terminate_blocking(child: &mut Child, patience: Duration) -> bool {
+    let Some(pid) = child.id() else { return true };
+    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let deadline = std::time::Instant::now() + patience;
+    while std::time::Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 fn free_port() -> u16 {

@@ -98,15 +98,8 @@ impl Nginx {
 impl Drop for Nginx {
     /// SIGTERM: the master stops its workers (a SIGKILL would leave them running).
     fn drop(&mut self) {
-        let Some(pid) = self.child.id() else { return };
-        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while std::time::Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if !super::binary::terminate_blocking(&mut self.child, Duration::from_secs(5)) {
+            let _ = self.child.start_kill();
         }
-        let _ = self.child.start_kill();
     }
 }
