@@ -267,43 +267,62 @@ impl Cluster {
         if beat.cancel_requested {
             self.end_early(context, RunEnd::Cancelled, JobState::Cancelled, "cancelled").await?;
         } else if beat.lease_lost {
-            // The job ended without its run (it was marked interrupted while no worker heartbeat
-            // it): stop working on its pages.
-            if self.ledger.close_run(&context.job_id, RunEnd::Failed).await? {
-                warn!(job_id = %context.job_id, "the job ended while its crawl was open; its remaining pages are dropped");
-            }
-            self.forget(&context.job_id);
+            self.job_not_ours(context).await?;
         }
         Ok(())
     }
 
-    /// Close a crawl before its pages are done (a cancel), ending its job once.
-    async fn end_early(&self, context: &CrawlContext, end: RunEnd, state: JobState, error: &str) -> Result<()> {
-        if !self.ledger.close_run(&context.job_id, end).await? {
-            return Ok(());
+    /// The job is not running under the cluster's name. Either its starter has not handed it
+    /// over yet (pages of a just-seeded crawl can settle first: nothing to do), or it ended
+    /// (finished by a completer that did not get to close the run, or marked interrupted while no
+    /// worker heartbeat it): close the run as the job ended, so its remaining pages are dropped.
+    async fn job_not_ours(&self, context: &CrawlContext) -> Result<()> {
+        let state = self.queue.get(&context.job_id).await?.map(|job| job.state);
+        let end = match state {
+            Some(JobState::Queued | JobState::Running) => return Ok(()),
+            Some(JobState::Succeeded) => RunEnd::Completed,
+            Some(JobState::Cancelled) => RunEnd::Cancelled,
+            Some(JobState::Failed | JobState::Interrupted) | None => RunEnd::Failed,
+        };
+        if self.ledger.close_run(&context.job_id, end).await? && end == RunEnd::Failed {
+            warn!(job_id = %context.job_id, "the job ended while its crawl was open; its remaining pages are dropped");
         }
+        self.forget(&context.job_id);
+        Ok(())
+    }
+
+    /// Stop a crawl before its pages are done (a cancel), ending its job once.
+    ///
+    /// The job is ended before the run is closed, so a failure in between leaves the run open
+    /// for the next heartbeat to close (it finds the job ended), never a closed run whose job
+    /// nobody ends.
+    async fn end_early(&self, context: &CrawlContext, end: RunEnd, state: JobState, error: &str) -> Result<()> {
         let tally = self.ledger.tally(&context.job_id, 0).await?;
         let progress = progress_of(&tally);
         let ended = self
             .queue
             .finish(&context.job_id, JobEnd { state, progress: &progress, error: Some(error), result: None })
             .await?;
-        info!(job_id = %context.job_id, state = state.as_str(), "distributed crawl stopped");
         if ended {
+            info!(job_id = %context.job_id, state = state.as_str(), "distributed crawl stopped");
             metrics::counter!("crawlrag_jobs_total", "state" => state.as_str()).increment(1);
             self.send_webhook(context, state, serde_json::json!({ "error": error }));
         }
+        self.ledger.close_run(&context.job_id, end).await?;
         self.forget(&context.job_id);
         Ok(())
     }
 
-    /// The crawl has no open URL left: close it and record its report as the job's result
-    /// (exactly one caller gets past `close_run`).
+    /// The crawl has no open URL left: record its report as the job's result, then close the
+    /// run. Several callers may get here (the last settle, reconcilers); the job's end is
+    /// recorded once (`finish` answers whether this call ended it) and only that caller sends
+    /// the webhook. Ending the job first makes a failure anywhere retryable: the run stays open
+    /// and the next reconcile round completes it again.
     async fn complete(&self, context: &CrawlContext) -> Result<()> {
-        if !self.ledger.close_run(&context.job_id, RunEnd::Completed).await? {
+        let tally = self.ledger.tally(&context.job_id, crate::crawl::site::LISTED_URLS).await?;
+        if tally.queued + tally.claimed > 0 {
             return Ok(());
         }
-        let tally = self.ledger.tally(&context.job_id, crate::crawl::site::LISTED_URLS).await?;
         let report = report::crawl_report(&context.request, &tally)?;
         let progress = report.tally();
         let (state, error, result) = match report::nothing_crawled(&report) {
@@ -312,12 +331,13 @@ impl Cluster {
         };
         let end = JobEnd { state, progress: &progress, error: error.as_deref(), result: result.as_ref() };
         let ended = self.queue.finish(&context.job_id, end).await?;
-        info!(job_id = %context.job_id, pages = report.pages_crawled, chunks = report.chunks_stored, "distributed crawl done");
         if ended {
+            info!(job_id = %context.job_id, pages = report.pages_crawled, chunks = report.chunks_stored, "distributed crawl done");
             metrics::counter!("crawlrag_jobs_total", "state" => state.as_str()).increment(1);
             let data = result.unwrap_or_else(|| serde_json::json!({ "error": error }));
             self.send_webhook(context, state, data);
         }
+        self.ledger.close_run(&context.job_id, RunEnd::Completed).await?;
         self.forget(&context.job_id);
         Ok(())
     }

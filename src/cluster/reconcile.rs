@@ -1,6 +1,6 @@
 //! The reconciler, run by every worker: it heartbeats every open crawl (so a crawl waiting on a
 //! slow host keeps its job alive and still sees a cancel), completes a crawl whose last page was
-//! settled by a process that died before completing it, republishes ledger work the broker lost,
+//! settled by a process that died (or failed) before completing it, republishes ledger work the broker lost,
 //! and exports the lanes' backlog as metrics. Several reconcilers at once are harmless: the
 //! ledger hands each stale URL to one of them, and a crawl completes once.
 
@@ -38,12 +38,9 @@ impl Cluster {
     pub async fn reconcile(&self) -> Result<()> {
         let pages = self.export_stats().await;
         for job_id in self.ledger.open_runs().await? {
-            let Some(context) = self.context(&job_id).await? else { continue };
-            let tally = self.ledger.tally(&job_id, 0).await?;
-            if tally.queued + tally.claimed == 0 {
-                self.complete(&context).await?;
-            } else {
-                self.beat(&context, true).await?;
+            // One crawl's failure (a timed-out query) must not starve the others' heartbeats.
+            if let Err(e) = self.reconcile_run(&job_id).await {
+                warn!(%job_id, error = %e, "could not reconcile a crawl; trying again next round");
             }
         }
         // A lane with nothing waiting or in flight holds none of the ledger's queued URLs: those
@@ -63,6 +60,13 @@ impl Cluster {
             }
         }
         Ok(())
+    }
+
+    /// Complete a crawl with nothing open left, or heartbeat it.
+    async fn reconcile_run(&self, job_id: &str) -> Result<()> {
+        let Some(context) = self.context(job_id).await? else { return Ok(()) };
+        let tally = self.ledger.tally(job_id, 0).await?;
+        if tally.queued + tally.claimed == 0 { self.complete(&context).await } else { self.beat(&context, true).await }
     }
 
     /// Export each lane's backlog as gauges; answers the pages lane's (None if unreadable).

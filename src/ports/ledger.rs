@@ -180,7 +180,8 @@ pub trait CrawlLedger: Send + Sync + std::fmt::Debug {
     /// [`StoreError`] on database failure.
     async fn close_run(&self, job_id: &str, end: RunEnd) -> Result<bool, StoreError>;
 
-    /// Job ids of open runs (the reconciler's list).
+    /// Job ids of open runs that were seeded (hold at least one URL): the reconciler's list. A
+    /// run still being seeded is left to the worker starting it.
     ///
     /// # Errors
     /// [`StoreError`] on database failure.

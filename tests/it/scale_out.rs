@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
 
+use crawlrag::cluster::CLUSTER_WORKER;
+use crawlrag::domain::JobState;
+
 use crate::common::binary::{self, StoreTarget};
 use crate::common::cluster::{OwnRedis, Topology, shared_redis_url};
 use crate::common::nginx::Nginx;
@@ -353,4 +356,78 @@ async fn a_cancel_through_any_replica_stops_every_worker() {
     let open: i64 =
         sqlx::query_scalar("select count(*) from crawl_runs where state = 'open'").fetch_one(&db).await.unwrap();
     assert_eq!(open, 0, "the crawl's run is closed");
+}
+
+/// The recovery path of a crawl's end: a worker settled the last page and died before ending the
+/// job (or ended the job and died before closing the run). Any worker's reconciler finishes the
+/// work: the job gets its report once, the run is closed as completed, and nothing is re-fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reconciler_ends_a_crawl_whose_last_settler_died() {
+    use crawlrag::adapters::postgres::{PgConfig, PgStore};
+    use crawlrag::domain::JobProgress;
+    use crawlrag::ports::{CrawlLedger, JobEnd, JobQueue, Lease, NewRun, OfferedUrl, PageCounts, UrlOutcome};
+
+    let Some(services) = common::services() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = Topology::start(&services, dir.path(), &shared_redis_url(), 1, 0, &[]).await;
+    let StoreTarget::Postgres { schema, .. } = &cluster.store else { unreachable!() };
+    let config = PgConfig { url: services.database_url.clone(), schema: Some(schema.clone()), max_connections: 2 };
+    let store = PgStore::connect(&config).await.expect("connect to Postgres");
+    // Nothing listens on port 9: a page fetched again would fail, and show in the report.
+    let start = "http://127.0.0.1:9/p/0.html";
+    let ended_job = start_crawl(&cluster.base(), start).await;
+    let settled_job = start_crawl(&cluster.base(), start).await;
+    let seeding_job = start_crawl(&cluster.base(), start).await;
+    // Play both crawls up to the moment their last settler died, as a worker's calls would.
+    let lease = |worker| Lease { worker, duration: Duration::from_secs(60) };
+    for _ in 0..2 {
+        let claimed = store.claim(lease("starter")).await.unwrap().expect("a queued job");
+        let job_id = claimed.job_id.as_str();
+        store.open_run(NewRun { job_id, max_pages: 5000 }).await.unwrap();
+        let admitted = store.admit(job_id, &[OfferedUrl { url: start.into(), depth: 0, skip: None }]).await.unwrap();
+        assert_eq!(admitted.queued.len(), 1);
+        assert!(store.hand_over(job_id, "starter", lease(CLUSTER_WORKER)).await.unwrap());
+        store.claim_url(job_id, start, "settler", Duration::from_secs(60)).await.unwrap();
+        let stored = UrlOutcome::Stored(PageCounts { chunks: 3, words: 120, ..PageCounts::default() });
+        let settled = store.settle_url(job_id, start, "settler", &stored, &[]).await.unwrap();
+        assert_eq!((settled.applied, settled.open), (true, 0));
+    }
+    // `seeding_job`: its starter opened the run and is still reading the site's sitemap.
+    let claimed = store.claim(lease("starter")).await.unwrap().expect("a queued job");
+    assert_eq!(claimed.job_id, seeding_job);
+    store.open_run(NewRun { job_id: &seeding_job, max_pages: 5000 }).await.unwrap();
+    // `ended_job`: its settler also ended the job (with its report), then died before closing
+    // the run.
+    let progress = JobProgress { pages_done: 1, chunks_stored: 3, ..JobProgress::default() };
+    let result = json!({"pages_crawled": 1, "chunks_stored": 3, "ended": "by its settler"});
+    let end = JobEnd { state: JobState::Succeeded, progress: &progress, error: None, result: Some(&result) };
+    assert!(store.finish(&ended_job, end).await.unwrap());
+    assert_eq!(store.open_runs().await.unwrap().len(), 2, "both seeded runs are open");
+
+    cluster.add_worker().await;
+    let record = wait_for_end(&cluster.base(), &settled_job, Duration::from_secs(60)).await;
+    assert_eq!(record["state"], "succeeded", "{record}");
+    assert_eq!(record["result"]["pages_crawled"], 1, "{record}");
+    assert_eq!(record["result"]["chunks_stored"], 3, "{record}");
+    assert_eq!(record["result"]["urls_crawled"], json!([start]), "{record}");
+    let mut open = store.open_runs().await.unwrap();
+    for _ in 0..50 {
+        if open.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        open = store.open_runs().await.unwrap();
+    }
+    assert!(open.is_empty(), "the reconciler closed both ended crawls' runs: {open:?}");
+    let db = pool(&services, &cluster.store).await;
+    let runs: Vec<(String, String)> =
+        sqlx::query_as("select job_id, state from crawl_runs order by job_id").fetch_all(&db).await.unwrap();
+    let states: Vec<(bool, &str)> = runs.iter().map(|(job, state)| (*job == seeding_job, state.as_str())).collect();
+    assert!(states.iter().all(|s| matches!(s, (false, "completed") | (true, "open"))), "{runs:?}");
+    // The run being seeded is not the reconcilers' (it holds no URL yet): neither completed
+    // (as a crawl of nothing) nor closed under its starter.
+    assert_eq!(job(&cluster.base(), &seeding_job).await["state"], "running");
+    // The job its settler ended keeps that end: the reconciler only closed its run.
+    let ended = job(&cluster.base(), &ended_job).await;
+    assert_eq!(ended["result"], result, "{ended}");
 }

@@ -131,8 +131,12 @@ mod sql {
     // language=PostgreSQL
     pub(super) const CLOSE_RUN: &str =
         "update crawl_runs set state = $2, closed_at = now() where job_id = $1 and state = 'open'";
+    // A run without URL rows is still being seeded by the worker that started it: not the
+    // reconciler's yet (with nothing open, it would read as complete).
     // language=PostgreSQL
-    pub(super) const OPEN_RUNS: &str = "select job_id from crawl_runs where state = 'open' order by created_at";
+    pub(super) const OPEN_RUNS: &str = "select r.job_id from crawl_runs r
+         where r.state = 'open' and exists (select 1 from crawl_urls u where u.job_id = r.job_id)
+         order by r.created_at";
     // language=PostgreSQL
     pub(super) const ROBOTS: &str = "select body from crawl_robots where job_id = $1 and origin = $2";
     // language=PostgreSQL

@@ -184,6 +184,14 @@ impl Topology {
             .expect("wait")
     }
 
+    /// Start one more worker; answers its index.
+    pub async fn add_worker(&mut self) -> usize {
+        let mut worker = self.spawn_worker();
+        wait_ready(&mut worker).await;
+        self.workers.push(Some(worker));
+        self.workers.len() - 1
+    }
+
     /// Start worker `index` again (after a kill or stop).
     pub async fn restart_worker(&mut self, index: usize) {
         let mut worker = self.spawn_worker();
