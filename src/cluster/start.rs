@@ -56,16 +56,18 @@ impl Cluster {
             context.robots.rules_for(&self.crawler, &start).await;
         }
         let admitted = self.ledger.admit(job_id, &offers).await?;
+        if admitted.queued.is_empty() {
+            // Nothing to fetch (an empty sitemap): the crawl is complete, and ends here, while
+            // the job is still this worker's.
+            let context =
+                self.context(job_id).await?.ok_or_else(|| Error::Internal("the job's spec vanished".into()))?;
+            return self.complete(&context).await;
+        }
         self.publish(job_id, &admitted.queued).await;
+        // The last step: once the job is the cluster's, this worker's job runner stops.
         let lease = Lease { worker: super::CLUSTER_WORKER, duration: self.config.job_lease };
         self.queue.hand_over(job_id, claimed_by, lease).await?;
         info!(job_id, seeds = admitted.queued.len(), "distributed crawl started");
-        if admitted.queued.is_empty()
-            && let Some(context) = self.context(job_id).await?
-        {
-            // Nothing to fetch (an empty sitemap): the crawl is already complete.
-            self.complete(&context).await?;
-        }
         Ok(())
     }
 }

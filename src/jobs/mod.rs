@@ -396,11 +396,20 @@ impl Jobs {
                 info!("job started");
                 metrics::gauge!("crawlrag_jobs_running").increment(1.0);
                 let ran = tokio::select! {
+                    // A spec that finished wins over a lease found lost at the same moment (a
+                    // spread crawl hands its job over as its last step).
+                    biased;
                     result = this.run_spec(&job_id, &spec, sink.as_ref()) => Some(result),
                     () = token.cancelled() => None,
-                    () = this.heartbeat(&job_id, &sink, &token) => None,
+                    () = this.heartbeat(&job_id, &sink, &token) => {
+                        // Reclaimed as interrupted, or handed over to the cluster: whoever holds
+                        // the job now records its end.
+                        warn!("the job is no longer this process's; stopping it here without recording an end");
+                        Some(Ok(Ran::NotOurs))
+                    }
                 };
                 let outcome = match ran {
+                    Some(Ok(Ran::NotOurs)) => Err(Error::Cancelled),
                     Some(Ok(Ran::Spread)) => {
                         info!("the crawl goes on across the workers");
                         Err(Error::Internal("a distributed crawl has no local outcome".into()))
@@ -482,15 +491,12 @@ impl Jobs {
     }
 
     /// Write progress and extend the lease every interval; cancel the job when the queue says a
-    /// cancel was requested or the claim was lost. Never returns on its own.
+    /// cancel was requested. Returns only when the claim was lost.
     async fn heartbeat(&self, job_id: &str, sink: &JobSink, token: &CancellationToken) {
         loop {
             tokio::time::sleep(self.config.heartbeat).await;
             match self.queue.heartbeat(job_id, self.lease(), &sink.snapshot()).await {
-                Ok(beat) if beat.lease_lost => {
-                    warn!("the job's claim expired and was taken back; stopping it here");
-                    token.cancel();
-                }
+                Ok(beat) if beat.lease_lost => return,
                 Ok(beat) if beat.cancel_requested => token.cancel(),
                 Ok(_) => {}
                 // The job goes on; a missed heartbeat only risks a stale reading.
@@ -667,6 +673,9 @@ enum Ran {
     Output(JobOutput),
     /// A site crawl now spread over the workers; it ends wherever its last page is settled.
     Spread,
+    /// The job's claim was lost (reclaimed as interrupted, or handed over): stopped here, its
+    /// end is not this process's to record.
+    NotOurs,
 }
 
 /// Cancels a job its front end stopped waiting for (the client cancelled the request).

@@ -172,6 +172,23 @@ async fn the_worker_loop_runs_queued_jobs_within_its_slots() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_job_whose_claim_passed_to_another_holder_stops_here_without_recording_an_end() {
+    let (queue, runner) = (Arc::new(MemoryStore::new()), StepRunner::new(30, Duration::from_secs(1)));
+    let a = jobs(&queue, &runner);
+    let handle = a.submit(spec()).await.unwrap();
+    let job_id = handle.job_id.clone();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let holder = Lease { worker: "cluster", duration: Duration::from_secs(60) };
+    assert!(queue.hand_over(&job_id, &a.worker_id, holder).await.unwrap());
+    let waited = handle.wait(Duration::from_secs(60), Arc::new(NoProgress)).await;
+    assert!(matches!(waited, Waited::Finished(Err(Error::Cancelled))), "{waited:?}");
+    // The new holder's job: still running, not ended as cancelled by the process that gave it up.
+    let job = a.get(&job_id).await.unwrap();
+    assert_eq!(job.state, JobState::Running, "{job:?}");
+    assert!(!queue.heartbeat(&job_id, holder, &job.progress).await.unwrap().lease_lost);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_cancel_sent_to_another_replica_stops_the_job_within_a_heartbeat() {
     let (queue, runner) = (Arc::new(MemoryStore::new()), StepRunner::new(30, Duration::from_secs(1)));
     let (a, b) = (jobs(&queue, &runner), jobs(&queue, &runner));
