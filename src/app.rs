@@ -612,6 +612,7 @@ pub async fn build_scale_out(config: &Config, ledger: Option<Arc<dyn CrawlLedger
         job_lease: Duration::from_secs((config.jobs.job_heartbeat_secs.max(1) * 3).max(CLUSTER_JOB_LEASE_SECS)),
         reconcile_every: Duration::from_secs(scale.reconcile_secs.max(1)),
         lost_after: Duration::from_secs(scale.lost_after_secs.max(1)),
+        keep_closed: (scale.ledger_keep_hours > 0).then(|| Duration::from_secs(scale.ledger_keep_hours * 3600)),
         drain: Duration::from_secs(scale.drain_secs),
         extend_every: visibility / 3,
         ..ClusterConfig::default()

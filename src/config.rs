@@ -76,6 +76,10 @@ pub struct ScaleSettings {
     /// queue engine (Redis restarted without its data) and is published again.
     #[arg(long, env = "CRAWLRAG_LOST_AFTER_SECS", global = true, default_value_t = 30)]
     pub lost_after_secs: u64,
+    /// Hours the URL ledger keeps a finished distributed crawl (its frontier and per-URL
+    /// outcomes; the job keeps its report); 0 keeps them forever.
+    #[arg(long, env = "CRAWLRAG_LEDGER_KEEP_HOURS", global = true, default_value_t = 168)]
+    pub ledger_keep_hours: u64,
     /// On SIGTERM: seconds `/ready` answers 503 before the process stops taking work (so a load
     /// balancer stops sending requests first).
     #[arg(long, env = "CRAWLRAG_DRAIN_DELAY_SECS", global = true, default_value_t = 0)]

@@ -65,6 +65,8 @@ pub struct ClusterConfig {
     /// A queued URL older than this is republished whatever the lane holds (duplicates are
     /// harmless: the ledger claim drops them).
     pub republish_after: Duration,
+    /// How long the ledger keeps a closed crawl (`None`: forever).
+    pub keep_closed: Option<Duration>,
     /// How long in-flight pages may take to finish on shutdown.
     pub drain: Duration,
     /// How often a unit being worked on is extended on the broker.
@@ -81,6 +83,7 @@ impl Default for ClusterConfig {
             reconcile_every: Duration::from_secs(5),
             lost_after: Duration::from_secs(30),
             republish_after: Duration::from_secs(600),
+            keep_closed: Some(Duration::from_secs(7 * 24 * 3600)),
             drain: Duration::from_secs(30),
             extend_every: Duration::from_secs(15),
         }
@@ -149,6 +152,8 @@ pub struct Cluster {
     working: Mutex<std::collections::HashSet<(String, String)>>,
     /// Webhook deliveries of jobs this process ended.
     tasks: TaskTracker,
+    /// When this process's reconciler last pruned the ledger.
+    pruned_at: Mutex<Option<Instant>>,
 }
 
 /// The site crawl a job spec asks for, when it is one that spreads over workers.
@@ -193,6 +198,7 @@ impl Cluster {
             contexts: Mutex::new(HashMap::new()),
             working: Mutex::default(),
             tasks: TaskTracker::new(),
+            pruned_at: Mutex::new(None),
         }
     }
 

@@ -1,10 +1,12 @@
 //! The reconciler, run by every worker: it heartbeats every open crawl (so a crawl waiting on a
 //! slow host keeps its job alive and still sees a cancel), completes a crawl whose last page was
-//! settled by a process that died (or failed) before completing it, republishes ledger work the broker lost,
-//! and exports the lanes' backlog as metrics. Several reconcilers at once are harmless: the
-//! ledger hands each stale URL to one of them, and a crawl completes once.
+//! settled by a process that died (or failed) before completing it, republishes ledger work the
+//! broker lost, forgets crawls closed longer ago than the ledger keeps them, and exports the
+//! lanes' backlog as metrics. Several reconcilers at once are harmless: the ledger hands each
+//! stale URL and each expired crawl to one of them, and a crawl's job ends once.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -15,6 +17,10 @@ use crate::ports::{Lane, LaneStats, QueuedUrl};
 
 /// Most stale URLs republished per round.
 const REPUBLISH_BATCH: usize = 1_000;
+/// Least time between two ledger prunes by one process.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Most closed crawls forgotten per prune (each takes its URL rows with it).
+const PRUNE_BATCH: usize = 20;
 
 impl Cluster {
     /// Reconcile every `reconcile_every` until `stop` fires.
@@ -58,6 +64,26 @@ impl Cluster {
             for (job_id, urls) in by_job {
                 self.publish(&job_id, &urls).await;
             }
+        }
+        self.prune().await?;
+        Ok(())
+    }
+
+    /// Forget crawls closed longer ago than the ledger keeps them (at most every
+    /// [`PRUNE_EVERY`] per process, so the ledger does not grow with every crawl ever run).
+    async fn prune(&self) -> Result<()> {
+        let Some(keep) = self.config.keep_closed else { return Ok(()) };
+        {
+            let mut at = self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner);
+            if at.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+                return Ok(());
+            }
+            *at = Some(Instant::now());
+        }
+        let pruned = self.ledger.prune_closed(keep, PRUNE_BATCH).await?;
+        if pruned > 0 {
+            info!(pruned, "forgot finished crawls past the ledger's retention");
+            metrics::counter!("crawlrag_ledger_pruned_total").increment(pruned);
         }
         Ok(())
     }

@@ -187,6 +187,13 @@ pub trait CrawlLedger: Send + Sync + std::fmt::Debug {
     /// [`StoreError`] on database failure.
     async fn open_runs(&self) -> Result<Vec<String>, StoreError>;
 
+    /// Forget up to `limit` crawls closed more than `older_than` ago, with their URLs and
+    /// robots.txt (their jobs keep the reports); answers how many were forgotten.
+    ///
+    /// # Errors
+    /// [`StoreError`] on database failure.
+    async fn prune_closed(&self, older_than: Duration, limit: usize) -> Result<u64, StoreError>;
+
     /// robots.txt of `origin` as first fetched for this crawl, if any worker fetched it.
     ///
     /// # Errors

@@ -484,3 +484,39 @@ async fn a_running_job_is_handed_over_between_workers(backend: Backend) {
     let end = JobEnd { state: JobState::Succeeded, progress: &progress, error: None, result: None };
     assert!(!store.finish("j1", end).await.unwrap());
 }
+
+#[tokio::test]
+async fn closed_crawls_past_retention_are_forgotten_with_their_urls_and_robots() {
+    let Some(stores) = cluster("ledger_prune", 2).await else { return };
+    let origin = "http://127.0.0.1:9";
+    for job_id in ["old-1", "old-2", "recent", "open"] {
+        open(&stores[0], job_id, 10).await;
+        stores[0].admit(job_id, &[offer(0, 0), offer(1, 1)]).await.unwrap();
+        stores[0].keep_robots(job_id, origin, "User-agent: *\n").await.unwrap();
+        assert_eq!(claim(&stores[0], job_id, &url(0), "w").await, UrlClaim::Claimed { depth: 0 });
+        stores[0].settle_url(job_id, &url(0), "w", &stored(2), &[]).await.unwrap();
+    }
+    for job_id in ["old-1", "old-2"] {
+        assert!(stores[0].close_run(job_id, RunEnd::Completed).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(stores[0].close_run("recent", RunEnd::Cancelled).await.unwrap());
+    let keep = Duration::from_millis(300);
+
+    // Two reconcilers at once, one crawl each at most: each old crawl is forgotten once.
+    let (a, b) = tokio::join!(stores[0].prune_closed(keep, 1), stores[1].prune_closed(keep, 1));
+    assert_eq!(a.unwrap() + b.unwrap(), 2, "both old crawls, one per call");
+    assert_eq!(stores[0].prune_closed(keep, 10).await.unwrap(), 0, "the recent and the open crawl stay");
+    for job_id in ["old-1", "old-2"] {
+        assert_eq!(stores[1].tally(job_id, 10).await.unwrap(), crawlrag::ports::LedgerTally::default());
+        assert_eq!(stores[1].robots(job_id, origin).await.unwrap(), None);
+        // A late delivery of a forgotten crawl's page finds nothing to claim.
+        assert_eq!(claim(&stores[1], job_id, &url(1), "late").await, UrlClaim::NotClaimable);
+    }
+    for job_id in ["recent", "open"] {
+        let tally = stores[1].tally(job_id, 10).await.unwrap();
+        assert_eq!((tally.stored, tally.queued, tally.chunks), (1, 1, 2), "{job_id}: {tally:?}");
+        assert!(stores[1].robots(job_id, origin).await.unwrap().is_some());
+    }
+    assert_eq!(stores[1].open_runs().await.unwrap(), vec!["open".to_owned()]);
+}

@@ -137,6 +137,12 @@ mod sql {
     pub(super) const OPEN_RUNS: &str = "select r.job_id from crawl_runs r
          where r.state = 'open' and exists (select 1 from crawl_urls u where u.job_id = r.job_id)
          order by r.created_at";
+    // Oldest first and skip locked: reconcilers pruning at once split the work.
+    // language=PostgreSQL
+    pub(super) const PRUNE_CLOSED: &str = "delete from crawl_runs where job_id in (
+         select job_id from crawl_runs
+         where state <> 'open' and closed_at < now() - make_interval(secs => $1)
+         order by closed_at limit $2 for update skip locked)";
     // language=PostgreSQL
     pub(super) const ROBOTS: &str = "select body from crawl_robots where job_id = $1 and origin = $2";
     // language=PostgreSQL
@@ -417,6 +423,17 @@ impl CrawlLedger for PgStore {
 
     async fn open_runs(&self) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar(sql::OPEN_RUNS).fetch_all(&self.pool).await.map_err(classify)
+    }
+
+    #[instrument(skip(self))]
+    async fn prune_closed(&self, older_than: Duration, limit: usize) -> Result<u64, StoreError> {
+        sqlx::query(sql::PRUNE_CLOSED)
+            .bind(older_than.as_secs_f64())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .execute(&self.pool)
+            .await
+            .map_err(classify)
+            .map(|done| done.rows_affected())
     }
 
     async fn robots(&self, job_id: &str, origin: &str) -> Result<Option<String>, StoreError> {
