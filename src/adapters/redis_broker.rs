@@ -451,6 +451,35 @@ impl WorkBroker for RedisBroker {
         Ok(LaneStats { length, pending, lag, dead, consumers })
     }
 
+    async fn forget_idle_consumers(&self, lane: Lane, idle_over: Duration) -> Result<u64, BrokerError> {
+        let key = self.stream_key(lane);
+        let mut cmd = redis::cmd("XINFO");
+        cmd.arg("CONSUMERS").arg(&key).arg(&self.config.group);
+        let consumers: Vec<Value> = match cmd.query_async(&mut self.commands.clone()).await {
+            Ok(consumers) => consumers,
+            // No stream or no group yet: no consumer either.
+            Err(error) if error.to_string().contains("no such key") || error.code() == Some("NOGROUP") => {
+                return Ok(0);
+            }
+            Err(error) => return Err(broker_error(&error)),
+        };
+        let mut forgotten = 0;
+        for consumer in consumers.iter().map(ConsumerInfo::from_value) {
+            // `idle` counts from the last entry the consumer was handed (Redis 7.0; from 7.2, from
+            // its last read attempt): either way, an idle one is only re-created later.
+            if consumer.pending > 0 || consumer.idle_millis < millis(idle_over) || consumer.name.is_empty() {
+                continue;
+            }
+            let mut cmd = redis::cmd("XGROUP");
+            cmd.arg("DELCONSUMER").arg(&key).arg(&self.config.group).arg(&consumer.name);
+            // Answers the entries it still held: none, unless it took one since XINFO (then the
+            // entry is pending for nobody and XAUTOCLAIM hands it on after the visibility timeout).
+            cmd.query_async::<u64>(&mut self.commands.clone()).await.map_err(|error| broker_error(&error))?;
+            forgotten += 1;
+        }
+        Ok(forgotten)
+    }
+
     async fn ping(&self) -> Result<(), BrokerError> {
         redis::cmd("PING").query_async::<()>(&mut self.commands.clone()).await.map_err(|error| broker_error(&error))
     }
@@ -468,15 +497,8 @@ struct GroupInfo {
 impl GroupInfo {
     /// From the flat `[field, value, ...]` list (RESP2) or a map (RESP3).
     fn from_value(value: &Value) -> Self {
-        let pairs: Vec<(&Value, &Value)> = if let Value::Array(items) = value {
-            items.chunks_exact(2).map(|pair| (&pair[0], &pair[1])).collect()
-        } else if let Value::Map(items) = value {
-            items.iter().map(|(field, value)| (field, value)).collect()
-        } else {
-            Vec::new()
-        };
         let mut info = Self { name: String::new(), pending: 0, consumers: 0, lag: None };
-        for (field, value) in pairs {
+        for (field, value) in field_pairs(value) {
             match text(field).as_deref() {
                 Some("name") => info.name = text(value).unwrap_or_default(),
                 Some("pending") => info.pending = number(value).unwrap_or(0),
@@ -486,6 +508,39 @@ impl GroupInfo {
             }
         }
         info
+    }
+}
+
+/// One consumer of `XINFO CONSUMERS`.
+struct ConsumerInfo {
+    name: String,
+    pending: u64,
+    idle_millis: u64,
+}
+
+impl ConsumerInfo {
+    fn from_value(value: &Value) -> Self {
+        let mut info = Self { name: String::new(), pending: 0, idle_millis: 0 };
+        for (field, value) in field_pairs(value) {
+            match text(field).as_deref() {
+                Some("name") => info.name = text(value).unwrap_or_default(),
+                Some("pending") => info.pending = number(value).unwrap_or(0),
+                Some("idle") => info.idle_millis = number(value).unwrap_or(0),
+                Some(_) | None => {}
+            }
+        }
+        info
+    }
+}
+
+/// `XINFO`'s `[field, value, ...]` list (RESP2) or map (RESP3) as pairs.
+fn field_pairs(value: &Value) -> Vec<(&Value, &Value)> {
+    if let Value::Array(items) = value {
+        items.chunks_exact(2).map(|pair| (&pair[0], &pair[1])).collect()
+    } else if let Value::Map(items) = value {
+        items.iter().map(|(field, value)| (field, value)).collect()
+    } else {
+        Vec::new()
     }
 }
 

@@ -21,6 +21,9 @@ const REPUBLISH_BATCH: usize = 1_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// Most closed crawls forgotten per prune (each takes its URL rows with it).
 const PRUNE_BATCH: usize = 20;
+/// A consumer that holds nothing and was handed nothing this long is gone or idle: dropped (an
+/// idle worker's is re-created with its next unit).
+const CONSUMER_GONE_AFTER: Duration = Duration::from_secs(3600);
 
 impl Cluster {
     /// Reconcile every `reconcile_every` until `stop` fires.
@@ -69,10 +72,10 @@ impl Cluster {
         Ok(())
     }
 
-    /// Forget crawls closed longer ago than the ledger keeps them (at most every
-    /// [`PRUNE_EVERY`] per process, so the ledger does not grow with every crawl ever run).
+    /// At most every [`PRUNE_EVERY`] per process: forget the consumers of workers that are gone
+    /// (scaled away: the group would list every worker that ever ran), and crawls closed longer
+    /// ago than the ledger keeps them (so it does not grow with every crawl ever run).
     async fn prune(&self) -> Result<()> {
-        let Some(keep) = self.config.keep_closed else { return Ok(()) };
         {
             let mut at = self.pruned_at.lock().unwrap_or_else(PoisonError::into_inner);
             if at.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
@@ -80,6 +83,16 @@ impl Cluster {
             }
             *at = Some(Instant::now());
         }
+        for lane in Lane::ALL {
+            match self.broker.forget_idle_consumers(lane, CONSUMER_GONE_AFTER).await {
+                Ok(0) => {}
+                Ok(forgotten) => {
+                    info!(lane = lane.as_str(), forgotten, "forgot the consumers of workers that are gone")
+                }
+                Err(e) => warn!(lane = lane.as_str(), error = %e, "could not list the queue's consumers"),
+            }
+        }
+        let Some(keep) = self.config.keep_closed else { return Ok(()) };
         let pruned = self.ledger.prune_closed(keep, PRUNE_BATCH).await?;
         if pruned > 0 {
             info!(pruned, "forgot finished crawls past the ledger's retention");

@@ -115,6 +115,14 @@ pub trait WorkBroker: Send + Sync + std::fmt::Debug {
     /// [`BrokerError`] when the engine fails.
     async fn stats(&self, lane: Lane) -> Result<LaneStats, BrokerError>;
 
+    /// Drop consumers that hold no entry and were handed none for `idle_over` (workers that were
+    /// scaled away or died, and idle ones); answers how many. Harmless for a live one: the engine
+    /// lists a consumer only once it is handed work, and re-creates it then.
+    ///
+    /// # Errors
+    /// [`BrokerError`] when the engine fails.
+    async fn forget_idle_consumers(&self, lane: Lane, idle_over: Duration) -> Result<u64, BrokerError>;
+
     /// Whether the engine answers (readiness).
     ///
     /// # Errors

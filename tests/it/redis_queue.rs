@@ -479,3 +479,39 @@ async fn an_abandoned_slot_frees_itself_and_waits_are_exact() {
     let left: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap();
     assert!(left.is_empty(), "keys left behind: {left:?}");
 }
+
+#[tokio::test]
+async fn consumers_of_workers_that_are_gone_are_forgotten_and_holders_kept() {
+    let Some(url) = redis_url() else { return };
+    let prefix = common::unique_schema("rq_consumers");
+    let config = BrokerConfig { visibility: Duration::from_secs(60), ..config(&prefix) };
+    let broker = RedisBroker::connect(&url, config).await.unwrap();
+    let idle_over = Duration::from_millis(300);
+    assert_eq!(bounded(broker.forget_idle_consumers(Lane::Pages, idle_over)).await.unwrap(), 0, "no stream yet");
+
+    bounded(broker.publish(Lane::Pages, &[json!({ "page": 1 }), json!({ "page": 2 })])).await.unwrap();
+    let done = bounded(broker.receive(Lane::Pages, "scaled-away", 1, Duration::ZERO)).await.unwrap();
+    bounded(broker.ack(Lane::Pages, &done[0].id)).await.unwrap();
+    let held = bounded(broker.receive(Lane::Pages, "holder", 1, Duration::ZERO)).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(bounded(broker.forget_idle_consumers(Lane::Pages, idle_over)).await.unwrap(), 0, "all fresh");
+    // "live" keeps working; "scaled-away" and "holder" are handed nothing more.
+    let until = Instant::now() + idle_over + Duration::from_millis(200);
+    while Instant::now() < until {
+        bounded(broker.publish(Lane::Pages, &[json!({ "page": "more" })])).await.unwrap();
+        let got = bounded(broker.receive(Lane::Pages, "live", 1, Duration::from_millis(200))).await.unwrap();
+        bounded(broker.ack(Lane::Pages, &got[0].id)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(broker.stats(Lane::Pages).await.unwrap().consumers, 3);
+    assert_eq!(bounded(broker.forget_idle_consumers(Lane::Pages, idle_over)).await.unwrap(), 1);
+    let stats = broker.stats(Lane::Pages).await.unwrap();
+    assert_eq!((stats.consumers, stats.pending), (2, 1), "the holder keeps its entry: {stats:?}");
+    // The holder can still finish its entry; a forgotten consumer handed work again is re-created.
+    bounded(broker.ack(Lane::Pages, &held[0].id)).await.unwrap();
+    bounded(broker.publish(Lane::Pages, &[json!({ "page": 3 })])).await.unwrap();
+    let back = bounded(broker.receive(Lane::Pages, "scaled-away", 1, Duration::from_millis(200))).await.unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(broker.stats(Lane::Pages).await.unwrap().consumers, 3);
+    cleanup(&url, &prefix).await;
+}
