@@ -34,7 +34,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::crawl::Crawler;
-use crate::crawl::site::{CrawlRequest, LinkRules, QueryVariants, classify_target};
+use crate::crawl::site::{CrawlRequest, LinkRules, classify_target};
 use crate::crawl::{PagePlan, site::CrawlType};
 use crate::domain::webhook::event_for;
 use crate::domain::{JobProgress, JobState, target};
@@ -125,8 +125,6 @@ struct CrawlContext {
     plan: PagePlan,
     rules: LinkRules,
     follow_links: bool,
-    /// Per-process (so across N workers a path may get up to N times the variants).
-    queries: Mutex<QueryVariants>,
     robots: robots::LedgerRobots,
     last_beat: Mutex<Option<Instant>>,
 }
@@ -230,7 +228,6 @@ impl Cluster {
             plan: PagePlan { render: request.render, browser: request.browser.clone(), ..PagePlan::default() },
             rules,
             follow_links: crawl_type == CrawlType::Webpage,
-            queries: Mutex::new(QueryVariants::default()),
             robots: robots::LedgerRobots::new(job_id, Arc::clone(&self.ledger)),
             last_beat: Mutex::new(None),
         });

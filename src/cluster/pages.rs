@@ -273,18 +273,14 @@ impl Cluster {
     }
 
     /// A page's links as offers to the ledger: out-of-scope links are dropped, skipped ones
-    /// recorded with their reason.
+    /// recorded with their reason. (Query-variant traps are counted by the ledger, per crawl.)
     fn offer_links(&self, context: &CrawlContext, links: &crate::domain::Links, depth: usize) -> Vec<OfferedUrl> {
         let depth = u32::try_from(depth).unwrap_or(u32::MAX);
         let external = links.external.iter().filter(|_| context.request.scope == Scope::Domain);
-        let mut queries = context.queries.lock().unwrap_or_else(PoisonError::into_inner);
         let mut offers = Vec::new();
         for link in links.internal.iter().chain(external).filter_map(|l| Url::parse(l).ok()) {
             match context.rules.screen(&link) {
-                Screened::Follow(key) => {
-                    let skip = queries.too_many(&key);
-                    offers.push(OfferedUrl { url: key.to_string(), depth, skip });
-                }
+                Screened::Follow(key) => offers.push(OfferedUrl { url: key.to_string(), depth, skip: None }),
                 Screened::OutOfScope => {}
                 Screened::Skipped(reason) => {
                     let key = crate::crawl::url::normalize(&link);

@@ -38,9 +38,7 @@ pub const MAX_PAGES_LIMIT: usize = 100_000;
 pub const LISTED_URLS: usize = 100;
 const MAX_ATTEMPTS: u32 = 3;
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
-/// Distinct query strings followed for one path before it is treated as a generated space
-/// (calendars, faceted search).
-const MAX_QUERIES_PER_PATH: usize = 25;
+use crate::domain::defaults::MAX_QUERY_VARIANTS_PER_PATH as MAX_QUERIES_PER_PATH;
 const MAX_SITEMAPS: usize = 100;
 const MAX_SITEMAP_NESTING: usize = 3;
 

@@ -13,6 +13,9 @@ pub const DEFAULT_MAX_PAGE_BYTES: usize = 10 * 1024 * 1024;
 pub const DEFAULT_BROWSER_TABS: usize = 10;
 /// Postgres connection pool size.
 pub const DEFAULT_PG_MAX_CONNECTIONS: u32 = 10;
+/// Distinct query strings followed for one path before it is treated as a generated space
+/// (calendars, faceted search); one crawl's limit, in one process or across workers.
+pub const MAX_QUERY_VARIANTS_PER_PATH: usize = 25;
 /// The local embedding model.
 pub const DEFAULT_LOCAL_MODEL_NAME: &str = "sentence-transformers/all-MiniLM-L6-v2";
 /// The local cross-encoder used for reranking.

@@ -24,7 +24,7 @@ pub struct OfferedUrl {
     pub url: String,
     /// Link levels from the start page (0 = the start page).
     pub depth: u32,
-    /// `Some(reason)`: recorded as skipped (robots, trap, pattern) and never fetched.
+    /// `Some(reason)`: recorded as skipped (robots, pattern) and never fetched.
     pub skip: Option<String>,
 }
 
@@ -132,7 +132,9 @@ pub trait CrawlLedger: Send + Sync + std::fmt::Debug {
     async fn open_run(&self, run: NewRun<'_>) -> Result<(), StoreError>;
 
     /// Offer URLs in one transaction: new ones become `queued` while the budget lasts (or
-    /// `skipped` with their reason); URLs the crawl already has are left alone.
+    /// `skipped` with their reason); URLs the crawl already has are left alone. A crawler trap
+    /// is refused here, for the whole crawl: past `MAX_QUERY_VARIANTS_PER_PATH` distinct query
+    /// variants of one path, further ones are `skipped` as a trap.
     ///
     /// # Errors
     /// [`StoreError`] on database failure; nothing is admitted then.

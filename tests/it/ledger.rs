@@ -520,3 +520,34 @@ async fn closed_crawls_past_retention_are_forgotten_with_their_urls_and_robots()
     }
     assert_eq!(stores[1].open_runs().await.unwrap(), vec!["open".to_owned()]);
 }
+
+#[tokio::test]
+async fn query_variant_traps_are_counted_per_crawl_across_workers() {
+    let Some(stores) = cluster("ledger_traps", 2).await else { return };
+    let variant = |n: usize| OfferedUrl { url: format!("http://127.0.0.1:9/cal?d={n}"), depth: 1, skip: None };
+    open(&stores[0], "crawl", 100).await;
+    // Worker 0: 20 variants, five of them linked twice, and one variant robots.txt refuses (not
+    // counted: it is not followed).
+    let mut first: Vec<OfferedUrl> = (0..20).map(variant).chain((0..5).map(variant)).collect();
+    first.push(OfferedUrl { skip: Some("robots.txt".into()), ..variant(99) });
+    first.push(offer(0, 1));
+    let admitted = stores[0].admit("crawl", &first).await.unwrap();
+    assert_eq!(admitted.queued.len(), 21, "20 variants and the plain page");
+    // Worker 1: variants 15..35 (15..19 already known): 5 more fit in the limit of 25, the other
+    // 10 are refused as a trap; another path keeps its own count.
+    let mut second: Vec<OfferedUrl> = (15..35).map(variant).collect();
+    second.push(OfferedUrl { url: "http://127.0.0.1:9/list?page=2".into(), depth: 1, skip: None });
+    let admitted = stores[1].admit("crawl", &second).await.unwrap();
+    let queued: Vec<String> = admitted.queued.iter().map(|q| q.url.clone()).collect();
+    let expected: Vec<String> =
+        (20..25).map(|n| variant(n).url).chain(std::iter::once("http://127.0.0.1:9/list?page=2".to_owned())).collect();
+    assert_eq!(queued, expected);
+    // Offered again, a refused variant stays refused and a new one is refused too.
+    let again = stores[0].admit("crawl", &[variant(30), variant(40)]).await.unwrap();
+    assert!(again.queued.is_empty(), "{again:?}");
+    let tally = stores[1].tally("crawl", 100).await.unwrap();
+    assert_eq!((tally.queued, tally.skipped), (27, 12), "{tally:?}");
+    let traps: Vec<&(String, String)> = tally.skips.iter().filter(|(_, reason)| reason.contains("trap")).collect();
+    assert_eq!(traps.len(), 11, "{:?}", tally.skips);
+    assert!(traps.iter().all(|(_, reason)| reason == "crawler trap: more than 25 query variants of /cal"), "{traps:?}");
+}

@@ -23,6 +23,7 @@ use sqlx::{Postgres, Transaction};
 use tracing::instrument;
 
 use super::{PgStore, classify};
+use crate::domain::defaults::MAX_QUERY_VARIANTS_PER_PATH;
 use crate::ports::{
     Admitted, CrawlLedger, LedgerTally, NewRun, OfferedUrl, QueuedUrl, RunEnd, Settled, StoreError, UrlClaim,
     UrlOutcome,
@@ -45,13 +46,35 @@ mod sql {
     // language=PostgreSQL
     pub(super) const ADMIT: &str = "
         with offered as (
-            select o.url, o.depth, o.skip_reason, o.ord
+            select o.url, o.depth, o.skip_reason, o.ord,
+                   case when strpos(o.url, '?') > 0 then split_part(o.url, '?', 1) end as variant_of
             from unnest($2::text[], $3::int[], $4::text[]) with ordinality as o (url, depth, skip_reason, ord)
             where not exists (select 1 from crawl_urls u where u.job_id = $1 and u.url = o.url)
         ),
-        ranked as (
-            select offered.*, count(*) filter (where skip_reason is null) over (order by ord) as fetch_rank
+        -- Crawler traps: the n-th distinct query variant of a path this crawl meets (rows of any
+        -- worker, then this batch in offer order), counting those followed or already refused as
+        -- a trap (not those skipped for other reasons), is refused past the limit $6.
+        variants as (
+            select offered.*,
+                   case when skip_reason is null and variant_of is not null then
+                       (select count(*) from crawl_urls u
+                        where u.job_id = $1 and u.variant_of = offered.variant_of
+                          and (u.state <> 'skipped' or u.reason like 'crawler trap:%'))
+                       + count(*) filter (where skip_reason is null) over (partition by variant_of order by ord)
+                   end as variant_rank
             from offered
+        ),
+        screened as (
+            select url, depth, ord,
+                   case when variant_rank > $6
+                        then format('crawler trap: more than %s query variants of %s', $6,
+                                    regexp_replace(variant_of, '^[a-z][a-z0-9+.-]*://[^/]*', ''))
+                        else skip_reason end as skip_reason
+            from variants
+        ),
+        ranked as (
+            select screened.*, count(*) filter (where skip_reason is null) over (order by ord) as fetch_rank
+            from screened
         ),
         inserted as (
             insert into crawl_urls (job_id, url, depth, state, reason, published_at)
@@ -242,6 +265,7 @@ async fn admit_locked(
         .bind(&depths)
         .bind(&skips)
         .bind(budget)
+        .bind(i64::try_from(MAX_QUERY_VARIANTS_PER_PATH).unwrap_or(i64::MAX))
         .fetch_one(&mut **tx)
         .await
         .map_err(classify)?;
