@@ -381,7 +381,8 @@ async fn a_reconciler_ends_a_crawl_whose_last_settler_died() {
     let settled_job = start_crawl(&cluster.base(), start).await;
     let seeding_job = start_crawl(&cluster.base(), start).await;
     // Play both crawls up to the moment their last settler died, as a worker's calls would.
-    let lease = |worker| Lease { worker, duration: Duration::from_secs(60) };
+    // Long leases: a slow start of the worker on a loaded machine must not expire them.
+    let lease = |worker| Lease { worker, duration: Duration::from_secs(600) };
     for _ in 0..2 {
         let claimed = store.claim(lease("starter")).await.unwrap().expect("a queued job");
         let job_id = claimed.job_id.as_str();
