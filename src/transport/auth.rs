@@ -224,12 +224,7 @@ impl AuthState {
                     Err(BearerFailure::Refused(rejection)) => Err(self.refused_token(rejection)),
                     Err(BearerFailure::Unavailable(reason)) => {
                         failure("jwks_unavailable");
-                        tracing::warn!(%reason, "OAuth key set unavailable");
-                        Err((
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            Json(json!({ "error": "unavailable", "message": "token keys unavailable" })),
-                        )
-                            .into_response())
+                        Err(unavailable(TOKEN_KEYS, &reason))
                     }
                 }
             }
@@ -246,7 +241,7 @@ impl AuthState {
         {
             return Ok(any);
         }
-        let any = self.keys.any_active_key().await.map_err(|e| unavailable(&e.to_string()))?;
+        let any = self.keys.any_active_key().await.map_err(|e| unavailable(KEY_STORE, &e.to_string()))?;
         *self.any_key.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), any));
         Ok(any)
     }
@@ -265,7 +260,7 @@ impl AuthState {
                 return Ok(answer.clone());
             }
         }
-        let found = self.keys.find_key(&computed).await.map_err(|e| unavailable(&e.to_string()))?;
+        let found = self.keys.find_key(&computed).await.map_err(|e| unavailable(KEY_STORE, &e.to_string()))?;
         let Some(record) = found else { return Ok(Err("unknown")) };
         if !digests_equal(record.hash.as_bytes(), computed.as_bytes()) {
             return Ok(Err("unknown"));
@@ -345,10 +340,15 @@ fn forbidden(required: Scope) -> Response {
     response
 }
 
-fn unavailable(error: &str) -> Response {
-    tracing::warn!(error, "API key lookup failed");
-    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "unavailable", "message": "key store unavailable" })))
-        .into_response()
+/// The credential stores a 503 may name.
+const KEY_STORE: &str = "key store";
+const TOKEN_KEYS: &str = "token keys";
+
+/// A 503: `what` (one of the stores above) could not answer; not the caller's fault.
+fn unavailable(what: &'static str, error: &str) -> Response {
+    tracing::warn!(error, "{what} unavailable");
+    let message = format!("{what} unavailable");
+    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "unavailable", "message": message }))).into_response()
 }
 
 /// The middleware: see the module documentation.

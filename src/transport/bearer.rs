@@ -24,6 +24,20 @@ use crate::ports::{TokenKeys, TokenKeysError};
 /// Algorithms accepted when `CRAWLRAG_OAUTH_ALGORITHMS` is not set.
 pub const DEFAULT_ALGORITHMS: &str = "RS256,ES256";
 
+/// The asymmetric JWS algorithms that may be allowed, by their JWS names (HMAC and `none` are
+/// absent: they can never be configured).
+const ASYMMETRIC: [(&str, Algorithm); 9] = [
+    ("RS256", Algorithm::RS256),
+    ("RS384", Algorithm::RS384),
+    ("RS512", Algorithm::RS512),
+    ("PS256", Algorithm::PS256),
+    ("PS384", Algorithm::PS384),
+    ("PS512", Algorithm::PS512),
+    ("ES256", Algorithm::ES256),
+    ("ES384", Algorithm::ES384),
+    ("EdDSA", Algorithm::EdDSA),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthConfigError {
     #[error("{0:?} is not an accepted token algorithm (use RS256/384/512, PS256/384/512, ES256/384 or EdDSA)")]
@@ -39,18 +53,10 @@ pub enum OAuthConfigError {
 pub fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, OAuthConfigError> {
     let mut algorithms = Vec::new();
     for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-        let algorithm = match name {
-            "RS256" => Algorithm::RS256,
-            "RS384" => Algorithm::RS384,
-            "RS512" => Algorithm::RS512,
-            "PS256" => Algorithm::PS256,
-            "PS384" => Algorithm::PS384,
-            "PS512" => Algorithm::PS512,
-            "ES256" => Algorithm::ES256,
-            "ES384" => Algorithm::ES384,
-            "EdDSA" => Algorithm::EdDSA,
-            other => return Err(OAuthConfigError::Algorithm(other.to_owned())),
-        };
+        let algorithm = ASYMMETRIC
+            .iter()
+            .find_map(|(known, algorithm)| (*known == name).then_some(*algorithm))
+            .ok_or_else(|| OAuthConfigError::Algorithm(name.to_owned()))?;
         if !algorithms.contains(&algorithm) {
             algorithms.push(algorithm);
         }
@@ -160,21 +166,9 @@ fn decoding_key(jwk: &PublicJwk) -> Option<DecodingKey> {
     }
 }
 
-#[allow(clippy::wildcard_enum_match_arm)] // Algorithm is non-exhaustive
+/// The JWS name of `alg`; HMAC (never on the allow-list) gets a name that fits no key.
 fn algorithm_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::EdDSA => "EdDSA",
-        // HMAC (and any later addition) is never on the allow-list; the name fits no key.
-        _ => "unsupported",
-    }
+    ASYMMETRIC.iter().find(|(_, known)| *known == alg).map_or("unsupported", |(name, _)| name)
 }
 
 /// The rejection a `jsonwebtoken` failure stands for.
