@@ -6,7 +6,7 @@ use clap::Args;
 use url::Url;
 
 use crate::app::App;
-use crate::domain::oauth::check_resource_url;
+use crate::domain::oauth::{check_resource_url, tls_unless_loopback};
 use crate::error::Error;
 use crate::transport::bearer::{BearerVerifier, DEFAULT_ALGORITHMS, TokenPolicy, parse_algorithms};
 use crate::transport::resource_metadata::ProtectedResource;
@@ -80,12 +80,10 @@ impl OAuthArgs {
 /// The key set must come over TLS, but for an issuer on this machine.
 fn check_jwks_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|e| format!("CRAWLRAG_OAUTH_JWKS_URL {text:?}: {e}"))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(format!("CRAWLRAG_OAUTH_JWKS_URL {text:?}: https is required off loopback")),
+    if !tls_unless_loopback(&url) {
+        return Err(format!("CRAWLRAG_OAUTH_JWKS_URL {text:?}: https is required off loopback"));
     }
+    Ok(url)
 }
 
 #[cfg(test)]

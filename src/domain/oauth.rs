@@ -168,6 +168,13 @@ pub fn issued_in_future(iat: Option<u64>, now: u64, leeway: u64) -> bool {
     iat.is_some_and(|iat| iat > now.saturating_add(leeway))
 }
 
+/// Whether `url` is https, or http to this machine (OAuth endpoints need TLS, but for an issuer
+/// or a server on loopback).
+pub fn tls_unless_loopback(url: &Url) -> bool {
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    url.scheme() == "https" || (url.scheme() == "http" && loopback)
+}
+
 /// Check this server's canonical resource URL (`CRAWLRAG_PUBLIC_URL`): absolute http(s), no
 /// query or fragment (RFC 8707 §2), https unless the host is loopback.
 ///
@@ -175,11 +182,8 @@ pub fn issued_in_future(iat: Option<u64>, now: u64, leeway: u64) -> bool {
 /// A message saying what is wrong.
 pub fn check_resource_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|e| format!("{text:?} is not an absolute URL: {e}"))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        other => return Err(format!("{text:?}: scheme {other} (https is required off loopback)")),
+    if !tls_unless_loopback(&url) {
+        return Err(format!("{text:?}: scheme {} (https is required off loopback)", url.scheme()));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!("{text:?}: a resource URL has no query or fragment"));
