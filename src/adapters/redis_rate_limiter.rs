@@ -1,16 +1,14 @@
 //! `RateLimiter` on Redis, shared by every replica: one Lua script runs the GCRA step of
 //! `domain::gcra` atomically on the server, on Redis's own clock (`TIME`), so replicas whose
-//! clocks disagree still share one limit. The script is called by its SHA (`EVALSHA`); a Redis
-//! that restarted has an empty script cache and answers `NOSCRIPT`, and then the call is made
-//! with the script text (`EVAL`, which caches it again). Keys are `crawlrag:rl:<key>` and expire
+//! clocks disagree still share one limit. The script goes by `EVALSHA`; redis-rs loads it again on
+//! `NOSCRIPT` (a Redis that restarted has an empty script cache), as for the host gate. Keys are `crawlrag:rl:<key>` and expire
 //! when their bucket is full again. A `ConnectionManager` reconnects after Redis restarts.
 
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisError, ServerErrorKind};
+use redis::{RedisError, Script};
 
 use crate::domain::gcra::{Decision, Quota};
 use crate::ports::{RateLimitError, RateLimiter};
@@ -44,8 +42,7 @@ return {1, string.format('%.0f', new_tat - now)}
 /// The shared limiter.
 pub struct RedisRateLimiter {
     conn: ConnectionManager,
-    /// The script's SHA1 as Redis computed it (`SCRIPT LOAD` at connect).
-    sha: Mutex<String>,
+    script: Script,
 }
 
 impl std::fmt::Debug for RedisRateLimiter {
@@ -68,32 +65,20 @@ impl RedisRateLimiter {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let mut conn = ConnectionManager::new_with_config(client, config).await.map_err(unavailable)?;
-        let sha: String =
-            redis::cmd("SCRIPT").arg("LOAD").arg(SCRIPT).query_async(&mut conn).await.map_err(unavailable)?;
-        Ok(Self { conn, sha: Mutex::new(sha) })
+        let script = Script::new(SCRIPT);
+        // Loaded now, so an unreachable Redis or a refused script stops the start.
+        script.prepare_invoke().load_async(&mut conn).await.map_err(unavailable)?;
+        Ok(Self { conn, script })
     }
 
     async fn run(&self, key: &str, quota: &Quota) -> Result<(i64, i64), RedisError> {
         let mut conn = self.conn.clone();
-        let key = format!("{KEY_PREFIX}{key}");
-        let (interval, capacity) = (quota.interval_us(), quota.capacity());
-        let sha = self.sha.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let by_sha = redis::cmd("EVALSHA")
-            .arg(&sha)
-            .arg(1)
-            .arg(&key)
-            .arg(interval)
-            .arg(capacity)
-            .query_async::<(i64, i64)>(&mut conn)
-            .await;
-        match by_sha {
-            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                // A restarted Redis: EVAL runs the script and puts it back in the cache.
-                tracing::info!("Redis lost the rate limit script (restart?); loading it again");
-                redis::cmd("EVAL").arg(SCRIPT).arg(1).arg(&key).arg(interval).arg(capacity).query_async(&mut conn).await
-            }
-            other => other,
-        }
+        self.script
+            .key(format!("{KEY_PREFIX}{key}"))
+            .arg(quota.interval_us())
+            .arg(quota.capacity())
+            .invoke_async(&mut conn)
+            .await
     }
 }
 

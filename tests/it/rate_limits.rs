@@ -251,7 +251,7 @@ async fn limits_work_again_after_redis_restarts() {
     assert_eq!(get(&http, base, "/metrics", None, None).await.0, StatusCode::OK, "fail open while Redis is down");
 
     // A new, empty Redis: no keys and no cached script. The limiter reconnects, gets NOSCRIPT,
-    // runs the script by its text, and limits again.
+    // loads the script again, and limits again.
     redis.restart().await;
     let mut seen = Vec::new();
     for _ in 0..40 {
